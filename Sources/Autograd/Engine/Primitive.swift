@@ -1,0 +1,93 @@
+/// A primitive operation: one the engine differentiates by rule, not by decomposition.
+///
+/// Each primitive's forward computation (a kernel call), its reverse rule (VJP) and its forward rule (JVP) live
+/// together in one file under `Primitives/`, each rule a few lines of tensor math written with differentiable
+/// operations, so a rule can itself be differentiated (derivatives of derivatives).
+///
+/// Notation used in every rule's comment: `x` an input, `y` the output, `ẋ` a tangent (shaped like `x`),
+/// `ȳ` a cotangent (shaped like `y`). Rules accept extra *leading* dimensions on tangents and cotangents
+/// (a batch of them, `ctx.batchShape`), which is what lets a whole Jacobian flow through one pass.
+protocol Primitive: Sendable {
+    /// The name shown in errors, `explain` and graph exports, e.g. `"exp"`, `"matmul"`.
+    var name: String { get }
+    /// Whether the VJP rule reads the inputs' values (then they are kept until the rule has run).
+    var savesInputs: Bool { get }
+    /// Whether the VJP rule reads the output's value.
+    var savesOutput: Bool { get }
+    /// Reverse rule: given `ȳ` (shape `batch + y.shape`), the cotangent of each input (shape `batch + x.shape`),
+    /// or nil where it is zero or where `ctx.needs[i]` is false.
+    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?]
+    /// Forward rule: given each input's tangent (shape `batch + x.shape`, nil meaning zero), the output's tangent
+    /// (shape `batch + y.shape`), or nil if it is zero.
+    func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor?
+}
+
+extension Primitive {
+    var savesInputs: Bool { true }
+    var savesOutput: Bool { false }
+}
+
+/// A primitive that is linear in its inputs: `f(x)` for a single input, or jointly linear like `a + b`.
+///
+/// Its forward rule is the operation itself applied to the tangents, so it needs only `apply` (used for both the
+/// value and the JVP) and its transpose (the VJP): one rule, not two.
+protocol LinearPrimitive: Primitive {
+    /// The operation on (possibly batched) arguments; nil arguments are zero. Must accept `ctx.batchShape` leading
+    /// dimensions.
+    func apply(_ ctx: RuleContext, _ arguments: [AnyTensor?]) -> AnyTensor?
+    /// The transpose (adjoint) map: `ȳ ↦ (x̄₁, x̄₂, …)`.
+    func transpose(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?]
+}
+
+extension LinearPrimitive {
+    var savesInputs: Bool { false }
+    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { transpose(ctx, cotangent) }
+    func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { apply(ctx, tangents) }
+}
+
+/// An elementwise function of one input, `y = f(x)`. Both rules follow from the derivative `f′(x)`:
+/// `x̄ = ȳ ⊙ f′(x)` and `ẏ = f′(x) ⊙ ẋ`, so it needs only `derivative`.
+protocol ElementwisePrimitive: Primitive {
+    /// `f′(x)`, shaped like `x`, written with differentiable operations on `ctx.input(0)` and `ctx.output`.
+    func derivative(_ ctx: RuleContext) -> AnyTensor
+}
+
+extension ElementwisePrimitive {
+    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [cotangent * derivative(ctx)] }
+    func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? {
+        guard let t = tangents[0] else { return nil }
+        return t * derivative(ctx)
+    }
+}
+
+/// What a rule sees: the inputs' and output's values, their shapes, the batch dimensions in front of tangents and
+/// cotangents, and which inputs need a cotangent.
+struct RuleContext {
+    /// Input values (for a VJP, the saved inputs; empty if the primitive does not save them).
+    let inputs: [AnyTensor]
+    let inputShapes: [[Int]]
+    /// The output value, when the primitive saves it (VJP) or always (JVP).
+    let outputValue: AnyTensor?
+    let outputShape: [Int]
+    /// Leading dimensions of the tangents or cotangents flowing through this rule.
+    let batchShape: [Int]
+    /// For a VJP: whether input `i` needs its cotangent (rules may skip work where it does not).
+    let needs: [Bool]
+
+    func input(_ i: Int) -> AnyTensor { inputs[i] }
+    var output: AnyTensor { outputValue! }
+
+    /// Sums a cotangent shaped `batch + s` (with `s` broadcast from input `i`'s shape) back to
+    /// `batch + inputShapes[i]`: the un-broadcasting step that ends every rule of a broadcasting primitive.
+    func unbroadcast(_ cotangent: AnyTensor, toInput i: Int) -> AnyTensor {
+        cotangent.unbroadcast(to: inputShapes[i], batchRank: batchShape.count)
+    }
+
+    /// Reshapes a tangent shaped `batch + inputShapes[i]` to `batch + [1, …, 1] + inputShapes[i]` with `rank`
+    /// dimensions after the batch, so that it broadcasts against values of that rank aligned at the right.
+    func aligned(_ tangent: AnyTensor, input i: Int, rank: Int) -> AnyTensor {
+        let shape = inputShapes[i]
+        if batchShape.isEmpty || shape.count >= rank { return tangent }
+        return tangent.reshaped(batchShape + [Int](repeating: 1, count: rank - shape.count) + shape)
+    }
+}

@@ -1,0 +1,107 @@
+/// A misuse of a derivative call, reported as a value: each case carries the shapes and positions involved, and
+/// its `description` is the message a user reads: what was wrong, what the call computes, and the likely fix.
+///
+/// Errors inside operations (shapes that do not broadcast, a bad axis) stop the program instead, with a message
+/// naming the operation, both shapes and the rule broken, as an out-of-range array index does in Swift.
+public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A cotangent's shape differs from its output's. `call` names the derivative call that was made.
+    case cotangentShapeMismatch(output: Int, cotangentShape: [Int], outputShape: [Int], inputShapes: [[Int]],
+                                call: String)
+    /// A tangent's shape differs from its input's. `outputShape` is known when the function was evaluated.
+    case tangentShapeMismatch(input: Int, tangentShape: [Int], inputShape: [Int], outputShapes: [[Int]],
+                              call: String)
+    /// No cotangent was given for an output with more (or fewer) than one element.
+    case missingCotangent(output: Int, outputShape: [Int], call: String)
+    /// An input the outputs do not depend on (and `allowUnused` was false).
+    case unusedInput(input: Int, shape: [Int])
+    /// The reverse pass reached a node whose saved values an earlier pass released.
+    case graphReleased(operation: String)
+    /// An input that carries no recorded history, so no derivative can be taken with respect to it.
+    case inputNotRecorded(input: Int, shape: [Int])
+    /// An output that depends on no recorded tensor.
+    case outputNotRecorded(output: Int, shape: [Int])
+    /// Tensors of different element types where one type is needed.
+    case mixedScalarTypes(what: String, expected: ScalarType, actual: ScalarType)
+    /// A list of the wrong length (cotangents for outputs, tangents for inputs, ...).
+    case countMismatch(what: String, expected: Int, actual: Int)
+    /// A NaN or infinity found by anomaly detection.
+    case anomaly(operation: String, pass: String, value: Double, index: [Int], shape: [Int], location: String?)
+    /// Batched cotangents or tangents whose leading (batch) dimensions disagree.
+    case batchShapeMismatch(what: String, expected: [Int], actual: [Int])
+
+    /// The message: what was wrong, what the call computes, and the likely fix.
+    public var description: String {
+        switch self {
+        case let .cotangentShapeMismatch(output, v, y, inputs, call):
+            var text = "cotangent for output \(output) has shape \(describe(v)) but the output has shape "
+                + "\(describe(y)). \(call) computes the vector-Jacobian product vᵀJ: v must be shaped like the "
+                + "output (\(describe(y))) and the result is shaped like the input"
+                + (inputs.count == 1 ? " (\(describe(inputs[0])))" : "s (\(inputs.map(describe).joined(separator: ", ")))")
+                + "."
+            if inputs.contains(v) {
+                text += " Your v is shaped like the input: for the Jacobian-vector product J·v, use "
+                    + "jvp(of:at:tangent:)."
+            } else {
+                text += " Pass a cotangent of shape \(describe(y)) (for example ones for the gradient of the sum)."
+            }
+            return text + " See the article \"What a derivative call computes\"."
+        case let .tangentShapeMismatch(input, u, x, outputs, call):
+            var text = "tangent for input \(input) has shape \(describe(u)) but the input has shape \(describe(x)). "
+                + "\(call) computes the Jacobian-vector product J·u: u must be shaped like the input "
+                + "(\(describe(x))) and the result is shaped like the output"
+            if outputs.count == 1 { text += " (\(describe(outputs[0])))" }
+            text += "."
+            if outputs.contains(u) {
+                text += " Your u is shaped like the output: for the vector-Jacobian product vᵀJ, use "
+                    + "vjp(of:at:cotangent:) or gradient(of:wrt:cotangent:)."
+            } else {
+                text += " Pass a tangent of shape \(describe(x))."
+            }
+            return text + " See the article \"What a derivative call computes\"."
+        case let .missingCotangent(output, y, call):
+            let n = Shape.count(y)
+            return "output \(output) has shape \(describe(y)) (\(n) element\(n == 1 ? "" : "s")), so \(call) needs a "
+                + "cotangent v shaped like it: the result is vᵀJ, result_j = Σ_i v_i ∂y_i/∂x_j. A cotangent may "
+                + "be omitted only for a one-element output (then v = 1). Passing v = ones(\(describe(y))) would "
+                + "compute the gradient of the sum of the \(n) outputs: it silently adds their derivatives "
+                + "together. If that is what you want, differentiate y.sum() instead; for each output's own "
+                + "derivative use jacobian(of:at:); for J·u with u shaped like the input use jvp(of:at:tangent:). "
+                + "See the article \"What a derivative call computes\"."
+        case let .unusedInput(input, shape):
+            return "input \(input) (shape \(describe(shape))) is not used to compute the outputs, so every derivative "
+                + "with respect to it is zero. If that is expected, pass allowUnused: true (its result is then zeros "
+                + "of shape \(describe(shape))). Otherwise check that the outputs were computed from this very "
+                + "tensor, not from a copy made before requiringGradient() or inside withoutRecording."
+        case let .graphReleased(operation):
+            return "the reverse pass reached '\(operation)', whose saved values were released by an earlier reverse "
+                + "pass over the same graph. A recorded graph can be walked once; to walk it again, pass "
+                + "retainGraph: true to the earlier call (createGraph: true also retains it), or recompute the "
+                + "outputs. See the article \"Performance and memory\"."
+        case let .inputNotRecorded(input, shape):
+            return "input \(input) (shape \(describe(shape))) has no recorded history, so nothing was recorded about "
+                + "how the outputs depend on it. Mark it before computing the outputs: "
+                + "let x = x.requiringGradient(); or use the functional form gradient(at:of:), which does this "
+                + "for you. A tensor created inside withoutRecording, or passed through detached(), is a constant."
+        case let .outputNotRecorded(output, shape):
+            return "output \(output) (shape \(describe(shape))) does not depend on any tensor that records history, "
+                + "so it is a constant and has no derivative. Mark the inputs with requiringGradient() before "
+                + "computing the output from them (and not inside withoutRecording), or use gradient(at:of:)."
+        case let .mixedScalarTypes(what, expected, actual):
+            return "\(what) has element type \(actual) but \(expected) is needed: derivatives keep each tensor's "
+                + "element type. Convert it with Tensor<\(expected)>(converting:)."
+        case let .countMismatch(what, expected, actual):
+            return "expected \(expected) \(what), got \(actual): give exactly one for each."
+        case let .anomaly(operation, pass, value, index, shape, location):
+            return "anomaly detected: '\(operation)' produced \(value) at index \(index) of a tensor of shape "
+                + "\(describe(shape)) during the \(pass)"
+                + (location.map { ", called at \($0)" } ?? " (called through an operator, which cannot record its "
+                    + "caller's line; use the named method form to get one)")
+                + ". Look for a division by zero, a logarithm of 0 or a negative number, a square root of a "
+                + "negative number, or an overflow in exp. See the article \"Derivatives at non-differentiable "
+                + "points\"."
+        case let .batchShapeMismatch(what, expected, actual):
+            return "\(what) have batch dimensions \(describe(actual)) but \(describe(expected)) was expected: every "
+                + "batched cotangent (or tangent) needs the same leading dimensions in front of its own shape."
+        }
+    }
+}

@@ -1,0 +1,197 @@
+import CAutogradKernels
+
+// Elementwise primitives of one input. Each needs only f′(x) (see `ElementwisePrimitive`):
+//     VJP  x̄ = ȳ ⊙ f′(x)        JVP  ẏ = f′(x) ⊙ ẋ
+// Both broadcast f′(x) (shape x) against a tangent or cotangent with leading batch dimensions.
+
+/// y = eˣ.  f′(x) = eˣ = y.
+struct Exp: ElementwisePrimitive {
+    var name: String { "exp" }
+    var savesInputs: Bool { false }
+    var savesOutput: Bool { true }
+    func derivative(_ ctx: RuleContext) -> AnyTensor { ctx.output }
+}
+
+/// y = ln x.  f′(x) = 1 / x.
+struct Log: ElementwisePrimitive {
+    var name: String { "log" }
+    func derivative(_ ctx: RuleContext) -> AnyTensor { ctx.input(0).reciprocal() }
+}
+
+/// y = ln(1 + x), accurate for small x.  f′(x) = 1 / (1 + x).
+struct Log1p: ElementwisePrimitive {
+    var name: String { "log1p" }
+    func derivative(_ ctx: RuleContext) -> AnyTensor { (ctx.input(0) + 1).reciprocal() }
+}
+
+/// y = √x.  f′(x) = 1 / (2√x) = 0.5 / y (infinite at 0, as the true derivative).
+struct Sqrt: ElementwisePrimitive {
+    var name: String { "sqrt" }
+    var savesInputs: Bool { false }
+    var savesOutput: Bool { true }
+    func derivative(_ ctx: RuleContext) -> AnyTensor { ctx.output.reciprocal() * 0.5 }
+}
+
+/// y = sin x.  f′(x) = cos x.
+struct Sin: ElementwisePrimitive {
+    var name: String { "sin" }
+    func derivative(_ ctx: RuleContext) -> AnyTensor { cos(ctx.input(0)) }
+}
+
+/// y = cos x.  f′(x) = −sin x.
+struct Cos: ElementwisePrimitive {
+    var name: String { "cos" }
+    func derivative(_ ctx: RuleContext) -> AnyTensor { -sin(ctx.input(0)) }
+}
+
+/// y = tanh x.  f′(x) = 1 − y².
+struct Tanh: ElementwisePrimitive {
+    var name: String { "tanh" }
+    var savesInputs: Bool { false }
+    var savesOutput: Bool { true }
+    func derivative(_ ctx: RuleContext) -> AnyTensor { 1 - ctx.output * ctx.output }
+}
+
+/// y = σ(x) = 1 / (1 + e⁻ˣ).  f′(x) = y (1 − y).
+struct Sigmoid: ElementwisePrimitive {
+    var name: String { "sigmoid" }
+    var savesInputs: Bool { false }
+    var savesOutput: Bool { true }
+    func derivative(_ ctx: RuleContext) -> AnyTensor { ctx.output * (1 - ctx.output) }
+}
+
+/// y = |x|.  f′(x) = sign x, taken as 0 at x = 0 (the subgradient PyTorch and JAX also use).
+struct Abs: ElementwisePrimitive {
+    var name: String { "abs" }
+    func derivative(_ ctx: RuleContext) -> AnyTensor { Kernel.unary(AG_UNARY_SIGN, ctx.input(0)) }
+}
+
+/// y = max(x, 0).  f′(x) = 1 for x > 0, else 0; at x = 0 the derivative is taken as 0 (as in PyTorch and JAX),
+/// so a unit that is exactly at the kink passes no gradient.
+struct Relu: ElementwisePrimitive {
+    var name: String { "relu" }
+    func derivative(_ ctx: RuleContext) -> AnyTensor {
+        let x = ctx.input(0)
+        return Kernel.convert(Kernel.compare(AG_COMPARE_GT, x, .zero(like: x), "relu", at: nil), to: x.scalarType)
+    }
+}
+
+/// y = ln(1 + eˣ), computed stably as max(x, 0) + ln(1 + e^−|x|).  f′(x) = σ(x).
+struct Softplus: ElementwisePrimitive {
+    var name: String { "softplus" }
+    func derivative(_ ctx: RuleContext) -> AnyTensor { sigmoid(ctx.input(0)) }
+}
+
+/// y = xᵖ for a constant exponent p.  f′(x) = p xᵖ⁻¹ (p = 0 gives 0; p = 1 gives 1).
+struct PowScalar: ElementwisePrimitive {
+    let exponent: Double
+    var name: String { "pow(scalar)" }
+    func derivative(_ ctx: RuleContext) -> AnyTensor {
+        let x = ctx.input(0)
+        if exponent == 0 { return .zero(like: x) }
+        if exponent == 1 { return .filled(1, like: x, shape: []) }
+        return x.pow(exponent - 1) * exponent
+    }
+}
+
+/// y = α x + β for constants α, β (scaling and shifting by scalars).  f′(x) = α.
+/// VJP x̄ = α ȳ and JVP ẏ = α ẋ are themselves affine maps, one kernel each.
+struct Affine: Primitive {
+    let scale: Double
+    let shift: Double
+    var name: String { scale == 1 ? "add(scalar)" : (shift == 0 ? "multiply(scalar)" : "affine") }
+    var savesInputs: Bool { false }
+    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [cotangent * scale] }
+    func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { $0 * scale } }
+}
+
+/// y = −x. Linear: JVP ẏ = −ẋ, VJP x̄ = −ȳ.
+struct Negate: LinearPrimitive {
+    var name: String { "negate" }
+    func apply(_ ctx: RuleContext, _ arguments: [AnyTensor?]) -> AnyTensor? { arguments[0].map { -$0 } }
+    func transpose(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [-cotangent] }
+}
+
+/// y = x converted to another element type (Float ↔ Double). Linear: the transpose converts back.
+struct Convert: LinearPrimitive {
+    let from: ScalarType
+    let to: ScalarType
+    var name: String { "convert(\(from)→\(to))" }
+    func apply(_ ctx: RuleContext, _ arguments: [AnyTensor?]) -> AnyTensor? { arguments[0].map { $0.converted(to: to) } }
+    func transpose(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [cotangent.converted(to: from)] }
+}
+
+/// y = x as a new recorded value (used to give a function's input its own node). Linear: ẏ = ẋ, x̄ = ȳ.
+struct Identity: LinearPrimitive {
+    var name: String { "identity" }
+    func apply(_ ctx: RuleContext, _ arguments: [AnyTensor?]) -> AnyTensor? { arguments[0] }
+    func transpose(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [cotangent] }
+}
+
+// MARK: - Differentiable functions on AnyTensor (used by rules and by the typed API)
+
+@inline(__always)
+private func unaryOp<P: Primitive>(_ p: P, _ op: ag_unary_op, _ x: AnyTensor, _ loc: SourceLocation?) -> AnyTensor {
+    record(p, [x], Kernel.unary(op, x), at: loc)
+}
+
+func exp(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Exp(), AG_UNARY_EXP, x, loc) }
+func log(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Log(), AG_UNARY_LOG, x, loc) }
+func log1p(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Log1p(), AG_UNARY_LOG1P, x, loc) }
+func sqrt(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Sqrt(), AG_UNARY_SQRT, x, loc) }
+func sin(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Sin(), AG_UNARY_SIN, x, loc) }
+func cos(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Cos(), AG_UNARY_COS, x, loc) }
+func tanh(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Tanh(), AG_UNARY_TANH, x, loc) }
+func sigmoid(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Sigmoid(), AG_UNARY_SIGMOID, x, loc) }
+func abs(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Abs(), AG_UNARY_ABS, x, loc) }
+func relu(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Relu(), AG_UNARY_RELU, x, loc) }
+func softplus(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Softplus(), AG_UNARY_SOFTPLUS, x, loc) }
+
+extension AnyTensor {
+    /// α x + β.
+    func affine(scale: Double, shift: Double, at loc: SourceLocation? = nil) -> AnyTensor {
+        record(Affine(scale: scale, shift: shift), [self], Kernel.affine(self, scale, shift), at: loc)
+    }
+
+    func pow(_ exponent: Double, at loc: SourceLocation? = nil) -> AnyTensor {
+        if exponent == 2 {
+            return record(PowScalar(exponent: 2), [self], Kernel.unary(AG_UNARY_SQUARE, self), at: loc)
+        }
+        let p = AnyTensor.filled(exponent, like: self, shape: [])
+        return record(PowScalar(exponent: exponent), [self], Kernel.binary(AG_BINARY_POW, self, p, "pow", at: loc),
+                      at: loc)
+    }
+
+    /// 1 / x, as x^−1.
+    func reciprocal() -> AnyTensor {
+        record(PowScalar(exponent: -1), [self], Kernel.unary(AG_UNARY_RECIPROCAL, self))
+    }
+
+    func converted(to type: ScalarType, at loc: SourceLocation? = nil) -> AnyTensor {
+        if type == scalarType { return self }
+        return record(Convert(from: scalarType, to: type), [self], Kernel.convert(self, to: type), at: loc)
+    }
+
+    /// The same value recorded as a new node (reverse mode then has a distinct input to differentiate for).
+    func identity() -> AnyTensor { record(Identity(), [self], value) }
+
+    static prefix func - (x: AnyTensor) -> AnyTensor { record(Negate(), [x], Kernel.unary(AG_UNARY_NEG, x)) }
+    static func * (x: AnyTensor, s: Double) -> AnyTensor { s == 1 ? x : x.affine(scale: s, shift: 0) }
+    static func * (s: Double, x: AnyTensor) -> AnyTensor { x * s }
+    static func + (x: AnyTensor, s: Double) -> AnyTensor { s == 0 ? x : x.affine(scale: 1, shift: s) }
+    static func + (s: Double, x: AnyTensor) -> AnyTensor { x + s }
+    static func - (x: AnyTensor, s: Double) -> AnyTensor { x + (-s) }
+    static func - (s: Double, x: AnyTensor) -> AnyTensor { x.affine(scale: -1, shift: s) }
+    static func / (x: AnyTensor, s: Double) -> AnyTensor { x * (1 / s) }
+
+    /// A 0-d (or `shape`-shaped) tensor filled with `value`, of `like`'s element type.
+    static func filled(_ value: Double, like: AnyTensor, shape: [Int]) -> AnyTensor {
+        Kernel.filled(like.scalarType, shape, value)
+    }
+
+    /// A 0-d zero of `like`'s element type.
+    static func zero(like: AnyTensor) -> AnyTensor { filled(0, like: like, shape: []) }
+
+    /// Zeros shaped like `like`.
+    static func zeros(like: AnyTensor) -> AnyTensor { filled(0, like: like, shape: like.shape) }
+}

@@ -1,0 +1,361 @@
+import CAutogradKernels
+
+/// Value computations on tensors: one C kernel call per operation, chosen by element type. No derivative state is
+/// read or written here; the primitives in `Primitives/` call these and then record derivatives.
+enum Kernel {
+    // MARK: Helpers
+
+    @inline(__always)
+    static func withInt64<R>(_ a: [Int], _ body: (UnsafePointer<Int64>) -> R) -> R {
+        a.withUnsafeBufferPointer { p in
+            body(UnsafeRawPointer(p.baseAddress ?? UnsafePointer(bitPattern: 8)!).assumingMemoryBound(to: Int64.self))
+        }
+    }
+
+    static func sameType(_ a: AnyTensor, _ b: AnyTensor, _ operation: String) {
+        if a.scalarType != b.scalarType {
+            operationFailure(operation, "operands have different element types (\(a.scalarType) and "
+                + "\(b.scalarType)); convert one with Tensor<\(a.scalarType)>(converting:)", at: nil)
+        }
+    }
+
+    // MARK: Creation
+
+    static func filled(_ type: ScalarType, _ shape: [Int], _ value: Double) -> AnyTensor {
+        let y = AnyTensor(uninitialized: type, shape: shape)
+        let n = Int64(y.count)
+        switch type {
+        case .float32: ag_fill_f32(n, Float(value), y.storage.floats())
+        case .float64: ag_fill_f64(n, value, y.storage.doubles())
+        case .bool: y.storage.bytes().initialize(repeating: value != 0 ? 1 : 0, count: y.count)
+        }
+        return y
+    }
+
+    // MARK: Elementwise
+
+    static func unary(_ op: ag_unary_op, _ x: AnyTensor) -> AnyTensor {
+        let y = AnyTensor(uninitialized: x.scalarType, shape: x.shape)
+        switch x.scalarType {
+        case .float32: ag_unary_f32(op, Int64(x.count), x.storage.floats(), y.storage.floats())
+        case .float64: ag_unary_f64(op, Int64(x.count), x.storage.doubles(), y.storage.doubles())
+        case .bool: fatalError("unary arithmetic on Bool tensors")
+        }
+        return y
+    }
+
+    /// `alpha * x + beta`.
+    static func affine(_ x: AnyTensor, _ alpha: Double, _ beta: Double) -> AnyTensor {
+        let y = AnyTensor(uninitialized: x.scalarType, shape: x.shape)
+        switch x.scalarType {
+        case .float32: ag_affine_f32(Int64(x.count), x.storage.floats(), Float(alpha), Float(beta), y.storage.floats())
+        case .float64: ag_affine_f64(Int64(x.count), x.storage.doubles(), alpha, beta, y.storage.doubles())
+        case .bool: fatalError("arithmetic on Bool tensors")
+        }
+        return y
+    }
+
+    static func binary(_ op: ag_binary_op, _ a: AnyTensor, _ b: AnyTensor, _ name: String,
+                       at location: SourceLocation?) -> AnyTensor {
+        sameType(a, b, name)
+        let shape = Shape.broadcast(a.shape, b.shape, name, at: location)
+        let y = AnyTensor(uninitialized: a.scalarType, shape: shape)
+        let sa = Shape.broadcastStrides(a.shape, to: shape), sb = Shape.broadcastStrides(b.shape, to: shape)
+        withInt64(shape) { sh in withInt64(sa) { pa in withInt64(sb) { pb in
+            switch a.scalarType {
+            case .float32:
+                ag_binary_f32(op, Int32(shape.count), sh, a.storage.floats(), pa, b.storage.floats(), pb, y.storage.floats())
+            case .float64:
+                ag_binary_f64(op, Int32(shape.count), sh, a.storage.doubles(), pa, b.storage.doubles(), pb, y.storage.doubles())
+            case .bool: fatalError("arithmetic on Bool tensors")
+            }
+        } } }
+        return y
+    }
+
+    static func compare(_ op: ag_compare_op, _ a: AnyTensor, _ b: AnyTensor, _ name: String,
+                        at location: SourceLocation?) -> AnyTensor {
+        sameType(a, b, name)
+        let shape = Shape.broadcast(a.shape, b.shape, name, at: location)
+        let y = AnyTensor(uninitialized: .bool, shape: shape)
+        let sa = Shape.broadcastStrides(a.shape, to: shape), sb = Shape.broadcastStrides(b.shape, to: shape)
+        withInt64(shape) { sh in withInt64(sa) { pa in withInt64(sb) { pb in
+            switch a.scalarType {
+            case .float32:
+                ag_compare_f32(op, Int32(shape.count), sh, a.storage.floats(), pa, b.storage.floats(), pb, y.storage.bytes())
+            case .float64:
+                ag_compare_f64(op, Int32(shape.count), sh, a.storage.doubles(), pa, b.storage.doubles(), pb, y.storage.bytes())
+            case .bool:
+                // Bool comparison: compare as bytes through the strided copy into a float view.
+                let fa = convert(a, to: .float32), fb = convert(b, to: .float32)
+                ag_compare_f32(op, Int32(shape.count), sh, fa.storage.floats(), pa, fb.storage.floats(), pb, y.storage.bytes())
+            }
+        } } }
+        return y
+    }
+
+    /// `condition ? a : b`, broadcasting all three.
+    static func select(_ condition: AnyTensor, _ a: AnyTensor, _ b: AnyTensor, _ name: String,
+                       at location: SourceLocation?) -> AnyTensor {
+        sameType(a, b, name)
+        let shape = Shape.broadcast(Shape.broadcast(condition.shape, a.shape, name, at: location), b.shape, name,
+                                    at: location)
+        let y = AnyTensor(uninitialized: a.scalarType, shape: shape)
+        let sc = Shape.broadcastStrides(condition.shape, to: shape)
+        let sa = Shape.broadcastStrides(a.shape, to: shape), sb = Shape.broadcastStrides(b.shape, to: shape)
+        withInt64(shape) { sh in withInt64(sc) { pc in withInt64(sa) { pa in withInt64(sb) { pb in
+            let c = condition.storage.bytes()
+            switch a.scalarType {
+            case .float32:
+                ag_where_f32(Int32(shape.count), sh, c, pc, a.storage.floats(), pa, b.storage.floats(), pb, y.storage.floats())
+            case .float64:
+                ag_where_f64(Int32(shape.count), sh, c, pc, a.storage.doubles(), pa, b.storage.doubles(), pb, y.storage.doubles())
+            case .bool:
+                let ya = convert(a, to: .float32), yb = convert(b, to: .float32)
+                let tmp = AnyTensor(uninitialized: .float32, shape: shape)
+                ag_where_f32(Int32(shape.count), sh, c, pc, ya.storage.floats(), pa, yb.storage.floats(), pb, tmp.storage.floats())
+                for i in 0..<y.count { y.storage.bytes()[i] = tmp.storage.floats()[i] != 0 ? 1 : 0 }
+            }
+        } } } }
+        return y
+    }
+
+    static func convert(_ x: AnyTensor, to type: ScalarType) -> AnyTensor {
+        if x.scalarType == type { return x.value }
+        let y = AnyTensor(uninitialized: type, shape: x.shape)
+        let n = Int64(x.count)
+        switch (x.scalarType, type) {
+        case (.float32, .float64): ag_convert_f32_to_f64(n, x.storage.floats(), y.storage.doubles())
+        case (.float64, .float32): ag_convert_f64_to_f32(n, x.storage.doubles(), y.storage.floats())
+        case (.bool, .float32): ag_convert_u8_to_f32(n, x.storage.bytes(), y.storage.floats())
+        case (.bool, .float64): ag_convert_u8_to_f64(n, x.storage.bytes(), y.storage.doubles())
+        case (.float32, .bool):
+            for i in 0..<x.count { y.storage.bytes()[i] = x.storage.floats()[i] != 0 ? 1 : 0 }
+        case (.float64, .bool):
+            for i in 0..<x.count { y.storage.bytes()[i] = x.storage.doubles()[i] != 0 ? 1 : 0 }
+        default: break
+        }
+        return y
+    }
+
+    // MARK: Reductions
+
+    /// Reduces over `axes` (normalized, ascending). The result has those axes removed, or kept as 1 if `keep`.
+    static func reduce(_ op: ag_reduce_op, _ x: AnyTensor, axes: [Int], keep: Bool) -> AnyTensor {
+        var current = x.value
+        var shape = x.shape
+        // Reduce groups of consecutive axes, last group first, each as one [outer, r, inner] kernel call.
+        var i = axes.count - 1
+        while i >= 0 {
+            var j = i
+            while j > 0 && axes[j - 1] == axes[j] - 1 { j -= 1 }
+            let first = axes[j], last = axes[i]
+            let outer = Shape.count(Array(shape[..<first]))
+            let r = Shape.count(Array(shape[first...last]))
+            let inner = Shape.count(Array(shape[(last + 1)...]))
+            var newShape = shape
+            for a in first...last { newShape[a] = 1 }
+            let y = AnyTensor(uninitialized: x.scalarType, shape: newShape)
+            switch x.scalarType {
+            case .float32:
+                ag_reduce_f32(op, Int64(outer), Int64(r), Int64(inner), current.storage.floats(), y.storage.floats())
+            case .float64:
+                ag_reduce_f64(op, Int64(outer), Int64(r), Int64(inner), current.storage.doubles(), y.storage.doubles())
+            case .bool: fatalError("reduction of Bool tensors")
+            }
+            current = y
+            shape = newShape
+            i = j - 1
+        }
+        if !keep {
+            var kept: [Int] = []
+            var k = 0
+            for (d, size) in x.shape.enumerated() {
+                if k < axes.count && axes[k] == d { k += 1 } else { kept.append(size) }
+            }
+            shape = kept
+        }
+        return AnyTensor(storage: current.storage, shape: shape)
+    }
+
+    // MARK: Matrix product
+
+    /// Batched matrix product of tensors of rank ≥ 2 with broadcast batch dimensions:
+    /// `op(a)[..., m, k] · op(b)[..., k, n]`, where `op` transposes the last two dimensions when asked (read through
+    /// strides, no copy).
+    static func matmul(_ a: AnyTensor, _ b: AnyTensor, transposeA: Bool, transposeB: Bool, _ name: String,
+                       at location: SourceLocation?) -> AnyTensor {
+        sameType(a, b, name)
+        let ra = a.rank, rb = b.rank
+        let (m, ka) = transposeA ? (a.shape[ra - 1], a.shape[ra - 2]) : (a.shape[ra - 2], a.shape[ra - 1])
+        let (kb, n) = transposeB ? (b.shape[rb - 1], b.shape[rb - 2]) : (b.shape[rb - 2], b.shape[rb - 1])
+        if ka != kb {
+            operationFailure(name, "shapes \(describe(a.shape)) and \(describe(b.shape)) cannot be multiplied: "
+                + "the first operand has \(ka) columns but the second has \(kb) rows (matmul(a, b) needs "
+                + "a.shape[-1] == b.shape[-2]). Check the order of the operands, or transpose one with "
+                + "transposed().", at: location)
+        }
+        let k = ka
+        let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
+        let batch = Shape.broadcast(batchA, batchB, name + " (batch dimensions)", at: location)
+        let y = AnyTensor(uninitialized: a.scalarType, shape: batch + [m, n])
+        let count = Shape.count(batch)
+        if count == 0 || m == 0 || n == 0 { return y }
+        let (rsa, csa) = transposeA ? (1, m) : (k, 1)
+        let (rsb, csb) = transposeB ? (1, k) : (n, 1)
+        if count == 1 {
+            switch a.scalarType {
+            case .float32:
+                ag_gemm_f32(Int64(m), Int64(n), Int64(k), 1, a.storage.floats(), Int64(rsa), Int64(csa),
+                            b.storage.floats(), Int64(rsb), Int64(csb), 0, y.storage.floats(), Int64(n))
+            case .float64:
+                ag_gemm_f64(Int64(m), Int64(n), Int64(k), 1, a.storage.doubles(), Int64(rsa), Int64(csa),
+                            b.storage.doubles(), Int64(rsb), Int64(csb), 0, y.storage.doubles(), Int64(n))
+            case .bool: fatalError("matmul of Bool tensors")
+            }
+            return y
+        }
+        let offsetsA = batchOffsets(batchA, matrix: m * k, to: batch)
+        let offsetsB = batchOffsets(batchB, matrix: k * n, to: batch)
+        withInt64(offsetsA) { oa in withInt64(offsetsB) { ob in
+            switch a.scalarType {
+            case .float32:
+                ag_gemm_batched_f32(Int64(count), Int64(m), Int64(n), Int64(k), a.storage.floats(), oa, Int64(rsa),
+                                    Int64(csa), b.storage.floats(), ob, Int64(rsb), Int64(csb), y.storage.floats())
+            case .float64:
+                ag_gemm_batched_f64(Int64(count), Int64(m), Int64(n), Int64(k), a.storage.doubles(), oa, Int64(rsa),
+                                    Int64(csa), b.storage.doubles(), ob, Int64(rsb), Int64(csb), y.storage.doubles())
+            case .bool: fatalError("matmul of Bool tensors")
+            }
+        } }
+        return y
+    }
+
+    /// Element offsets of each matrix of a tensor with batch shape `own`, read as broadcast to `batch`.
+    private static func batchOffsets(_ own: [Int], matrix: Int, to batch: [Int]) -> [Int] {
+        let strides = Shape.broadcastStrides(own, to: batch)
+        let count = Shape.count(batch)
+        var offsets = [Int](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: batch.count)
+        var offset = 0
+        for t in 0..<count {
+            offsets[t] = offset * matrix
+            var d = batch.count - 1
+            while d >= 0 {
+                index[d] += 1
+                offset += strides[d]
+                if index[d] < batch[d] { break }
+                offset -= strides[d] * batch[d]
+                index[d] = 0
+                d -= 1
+            }
+        }
+        return offsets
+    }
+
+    // MARK: Data movement
+
+    /// A contiguous copy of the strided view (`shape`, `strides`, starting `offset` elements into `x`).
+    static func gatherStrided(_ x: AnyTensor, shape: [Int], strides: [Int], offset: Int = 0) -> AnyTensor {
+        let y = AnyTensor(uninitialized: x.scalarType, shape: shape)
+        if y.count == 0 { return y }
+        let es = x.scalarType.byteCount
+        withInt64(shape) { sh in withInt64(strides) { st in
+            ag_copy_strided(Int64(es), Int32(shape.count), sh, x.storage.base + offset * es, st, y.storage.base)
+        } }
+        return y
+    }
+
+    /// Writes `x` (contiguous, shape `shape`) into the strided view of `y` (which must be uniquely owned).
+    static func scatterStrided(_ x: AnyTensor, into y: AnyTensor, shape: [Int], strides: [Int], offset: Int) {
+        if x.count == 0 { return }
+        let es = x.scalarType.byteCount
+        withInt64(shape) { sh in withInt64(strides) { st in
+            ag_copy_into_strided(Int64(es), Int32(shape.count), sh, x.storage.base, y.storage.base + offset * es, st)
+        } }
+    }
+
+    static func permute(_ x: AnyTensor, _ permutation: [Int]) -> AnyTensor {
+        let strides = Shape.strides(x.shape)
+        return gatherStrided(x, shape: permutation.map { x.shape[$0] }, strides: permutation.map { strides[$0] })
+    }
+
+    static func expand(_ x: AnyTensor, to shape: [Int]) -> AnyTensor {
+        if x.shape == shape { return x.value }
+        return gatherStrided(x, shape: shape, strides: Shape.broadcastStrides(x.shape, to: shape))
+    }
+
+    /// y[o, j, i] = x[o, indices[j], i] along `axis`.
+    static func gather(_ x: AnyTensor, axis: Int, indices: [Int]) -> AnyTensor {
+        var shape = x.shape
+        let n = shape[axis]
+        shape[axis] = indices.count
+        let y = AnyTensor(uninitialized: x.scalarType, shape: shape)
+        let outer = Shape.count(Array(x.shape[..<axis])), inner = Shape.count(Array(x.shape[(axis + 1)...]))
+        withInt64(indices) { idx in
+            ag_gather(Int64(x.scalarType.byteCount), Int64(outer), Int64(n), Int64(inner), x.storage.base, idx,
+                      Int64(indices.count), y.storage.base)
+        }
+        return y
+    }
+
+    /// The transpose of `gather`: zeros of size `n` along `axis`, with x's slices added at `indices`.
+    static func scatterAdd(_ x: AnyTensor, axis: Int, indices: [Int], size n: Int) -> AnyTensor {
+        var shape = x.shape
+        shape[axis] = n
+        let y = filled(x.scalarType, shape, 0)
+        let outer = Shape.count(Array(x.shape[..<axis])), inner = Shape.count(Array(x.shape[(axis + 1)...]))
+        withInt64(indices) { idx in
+            switch x.scalarType {
+            case .float32:
+                ag_scatter_add_f32(Int64(outer), Int64(n), Int64(inner), x.storage.floats(), idx,
+                                   Int64(indices.count), y.storage.floats())
+            case .float64:
+                ag_scatter_add_f64(Int64(outer), Int64(n), Int64(inner), x.storage.doubles(), idx,
+                                   Int64(indices.count), y.storage.doubles())
+            case .bool: fatalError("scatter-add of Bool tensors")
+            }
+        }
+        return y
+    }
+
+    /// Joins tensors along `axis` (all other dimensions equal, checked by the caller).
+    static func concatenate(_ xs: [AnyTensor], axis: Int) -> AnyTensor {
+        var shape = xs[0].shape
+        shape[axis] = xs.reduce(0) { $0 + $1.shape[axis] }
+        let y = AnyTensor(uninitialized: xs[0].scalarType, shape: shape)
+        let es = y.scalarType.byteCount
+        let outer = Shape.count(Array(shape[..<axis])), inner = Shape.count(Array(shape[(axis + 1)...]))
+        let rowOut = shape[axis] * inner * es
+        var column = 0
+        for x in xs {
+            let rowIn = x.shape[axis] * inner * es
+            if rowIn > 0 {
+                for o in 0..<outer {
+                    (y.storage.base + o * rowOut + column).copyMemory(from: x.storage.base + o * rowIn, byteCount: rowIn)
+                }
+            }
+            column += rowIn
+        }
+        return y
+    }
+
+    static func binaryCrossEntropy(_ p: AnyTensor, _ t: AnyTensor) -> AnyTensor {
+        let y = AnyTensor(uninitialized: p.scalarType, shape: p.shape)
+        switch p.scalarType {
+        case .float32: ag_bce_f32(Int64(p.count), p.storage.floats(), t.storage.floats(), y.storage.floats())
+        case .float64: ag_bce_f64(Int64(p.count), p.storage.doubles(), t.storage.doubles(), y.storage.doubles())
+        case .bool: fatalError("binary cross-entropy of Bool tensors")
+        }
+        return y
+    }
+
+    /// Σ a·b over all elements, accumulated in Double.
+    static func dot(_ a: AnyTensor, _ b: AnyTensor) -> Double {
+        switch a.scalarType {
+        case .float32: ag_dot_f32(Int64(a.count), a.storage.floats(), b.storage.floats())
+        case .float64: ag_dot_f64(Int64(a.count), a.storage.doubles(), b.storage.doubles())
+        case .bool: fatalError("dot of Bool tensors")
+        }
+    }
+}

@@ -1,0 +1,55 @@
+/// The element type of a tensor's buffer, known at run time.
+///
+/// ``Tensor`` carries its element type statically (`Tensor<Float>`); ``AnyTensor`` carries it as this value, so
+/// that code working with tensors of several element types (a model with Float and Double parameters, say)
+/// can check it.
+public enum ScalarType: String, Sendable, Equatable, CustomStringConvertible {
+    /// 32-bit IEEE floating point (`Float`).
+    case float32 = "Float"
+    /// 64-bit IEEE floating point (`Double`).
+    case float64 = "Double"
+    /// Truth values stored one per byte (`Bool`), the result of comparisons.
+    case bool = "Bool"
+
+    /// Bytes per element: 4, 8 or 1.
+    public var byteCount: Int {
+        switch self {
+        case .float32: 4
+        case .float64: 8
+        case .bool: 1
+        }
+    }
+
+    /// The Swift name of the element type, as in `Tensor<Float>`.
+    public var description: String { rawValue }
+}
+
+/// A type that can be the element of a ``Tensor``: `Float`, `Double` or `Bool`.
+///
+/// Only the library's own conformances are supported; the kernels exist for these three types.
+public protocol TensorElement: Sendable, Equatable, CustomStringConvertible {
+    /// The run-time tag of this element type.
+    static var scalarType: ScalarType { get }
+}
+
+/// A floating-point type that tensors can compute with and differentiate: `Float` or `Double`.
+///
+/// Every numeric kernel exists in a Float and a Double version; the library picks one per operation (never per
+/// element), so generic code over `TensorScalar` costs one dispatch per operation.
+public protocol TensorScalar: TensorElement, BinaryFloatingPoint, LosslessStringConvertible
+where Self.RawSignificand: FixedWidthInteger {}
+
+extension Float: TensorScalar {
+    /// `.float32`.
+    public static var scalarType: ScalarType { .float32 }
+}
+
+extension Double: TensorScalar {
+    /// `.float64`.
+    public static var scalarType: ScalarType { .float64 }
+}
+
+extension Bool: TensorElement {
+    /// `.bool`.
+    public static var scalarType: ScalarType { .bool }
+}

@@ -1,0 +1,85 @@
+import CAutogradKernels
+
+// Elementwise comparisons give Bool tensors (masks), broadcasting like arithmetic. They have no derivative; a mask
+// steers derivatives only through `Tensor.where`.
+
+extension Tensor where Scalar: TensorScalar {
+    private static func compare(_ op: ag_compare_op, _ a: Tensor, _ b: Tensor, _ name: String) -> Tensor<Bool> {
+        Tensor<Bool>(unchecked: Kernel.compare(op, a.base, b.base, name, at: nil))
+    }
+    /// a == b elementwise, broadcasting; a Bool mask.
+    public static func .== (a: Tensor, b: Tensor) -> Tensor<Bool> { compare(AG_COMPARE_EQ, a, b, ".==") }
+    /// a != b elementwise, broadcasting; a Bool mask (true where either is NaN).
+    public static func .!= (a: Tensor, b: Tensor) -> Tensor<Bool> { compare(AG_COMPARE_NE, a, b, ".!=") }
+    /// a < b elementwise, broadcasting; a Bool mask.
+    public static func .< (a: Tensor, b: Tensor) -> Tensor<Bool> { compare(AG_COMPARE_LT, a, b, ".<") }
+    /// a <= b elementwise, broadcasting; a Bool mask.
+    public static func .<= (a: Tensor, b: Tensor) -> Tensor<Bool> { compare(AG_COMPARE_LE, a, b, ".<=") }
+    /// a > b elementwise, broadcasting; a Bool mask.
+    public static func .> (a: Tensor, b: Tensor) -> Tensor<Bool> { compare(AG_COMPARE_GT, a, b, ".>") }
+    /// a >= b elementwise, broadcasting; a Bool mask.
+    public static func .>= (a: Tensor, b: Tensor) -> Tensor<Bool> { compare(AG_COMPARE_GE, a, b, ".>=") }
+
+    /// x == s elementwise.
+    public static func .== (a: Tensor, s: Scalar) -> Tensor<Bool> { a .== Tensor(s) }
+    /// x != s elementwise.
+    public static func .!= (a: Tensor, s: Scalar) -> Tensor<Bool> { a .!= Tensor(s) }
+    /// x < s elementwise.
+    public static func .< (a: Tensor, s: Scalar) -> Tensor<Bool> { a .< Tensor(s) }
+    /// x <= s elementwise.
+    public static func .<= (a: Tensor, s: Scalar) -> Tensor<Bool> { a .<= Tensor(s) }
+    /// x > s elementwise.
+    public static func .> (a: Tensor, s: Scalar) -> Tensor<Bool> { a .> Tensor(s) }
+    /// x >= s elementwise.
+    public static func .>= (a: Tensor, s: Scalar) -> Tensor<Bool> { a .>= Tensor(s) }
+
+    /// `condition ? a : b` elementwise (NumPy's `where`), broadcasting all three to a common shape.
+    /// Primitive `where`, linear in (a, b): the derivative flows to `a` where the condition holds and to `b`
+    /// elsewhere; the condition itself has no derivative.
+    public static func `where`(_ condition: Tensor<Bool>, _ a: Tensor, _ b: Tensor,
+                               file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        Tensor(unchecked: select(condition.base, a.base, b.base, at: SourceLocation(file: file, line: line)))
+    }
+
+    /// `condition ? a : s` elementwise for a constant s.
+    public static func `where`(_ condition: Tensor<Bool>, _ a: Tensor, _ s: Scalar,
+                               file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        Tensor.where(condition, a, Tensor(s), file: file, line: line)
+    }
+
+    /// `condition ? s : b` elementwise for a constant s.
+    public static func `where`(_ condition: Tensor<Bool>, _ s: Scalar, _ b: Tensor,
+                               file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        Tensor.where(condition, Tensor(s), b, file: file, line: line)
+    }
+
+    /// A mask that is true where the element is neither NaN nor infinite.
+    public var isFinite: Tensor<Bool> { abs(self.detached()) .< Tensor(Scalar.infinity) }
+
+    /// A mask that is true where the element is NaN.
+    public var isNaN: Tensor<Bool> { self.detached() .!= self.detached() }
+
+    /// The mask converted to numbers: 1 where true, 0 where false.
+    public init(_ mask: Tensor<Bool>) { self.init(unchecked: Kernel.convert(mask.base, to: Scalar.scalarType)) }
+}
+
+extension Tensor where Scalar == Bool {
+    /// Elementwise logical not.
+    public static prefix func ! (mask: Tensor) -> Tensor {
+        Tensor(shape: mask.shape, scalars: mask.scalars.map { !$0 })
+    }
+    /// Elementwise logical and, broadcasting.
+    public static func .& (a: Tensor, b: Tensor) -> Tensor {
+        Tensor<Float>(a) * Tensor<Float>(b) .> Tensor<Float>(0)
+    }
+    /// Elementwise logical or, broadcasting.
+    public static func .| (a: Tensor, b: Tensor) -> Tensor {
+        Tensor<Float>(a) + Tensor<Float>(b) .> Tensor<Float>(0)
+    }
+    /// Whether any element is true (false for an empty mask).
+    public func any() -> Bool { scalars.contains(true) }
+    /// Whether every element is true (true for an empty mask).
+    public func all() -> Bool { !scalars.contains(false) }
+    /// How many elements are true.
+    public var trueCount: Int { scalars.reduce(0) { $0 + ($1 ? 1 : 0) } }
+}

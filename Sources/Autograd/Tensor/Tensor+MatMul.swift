@@ -1,0 +1,34 @@
+/// The matrix product, with NumPy's `matmul` rules:
+/// - `[m, k] · [k, n] → [m, n]`;
+/// - batched: leading dimensions are batch dimensions and broadcast, `[b, m, k] · [k, n] → [b, m, n]`;
+/// - a 1-d first operand `[k]` is a row vector (`[k] · [k, n] → [n]`), a 1-d second operand a column vector
+///   (`[m, k] · [k] → [m]`), and two vectors give their dot product (a 0-d tensor).
+///
+/// Primitive `matmul` (for ranks ≥ 2; vectors add `reshape`s around it). With y = A·B:
+/// ẏ = Ȧ·B + A·Ḃ, Ā = ȳ·Bᵀ, B̄ = Aᵀ·ȳ. Transposes in the rules are read through strides, never copied.
+/// Cost: 2·m·n·k floating-point operations per matrix.
+/// Stops, naming both shapes, if the inner dimensions differ.
+public func matmul<Scalar: TensorScalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>, file: StaticString = #fileID,
+                                         line: UInt = #line) -> Tensor<Scalar> {
+    let loc = SourceLocation(file: file, line: line)
+    if a.rank == 0 || b.rank == 0 {
+        operationFailure("matmul", "shapes \(describe(a.shape)) and \(describe(b.shape)): matmul needs tensors of rank "
+            + "1 or more; to scale by a 0-d tensor use *", at: loc)
+    }
+    let a2 = a.rank == 1 ? a.base.reshaped([1, a.shape[0]]) : a.base
+    let b2 = b.rank == 1 ? b.base.reshaped([b.shape[0], 1]) : b.base
+    if a2.shape.last! != b2.shape[b2.rank - 2] {
+        operationFailure("matmul", "shapes \(describe(a.shape)) and \(describe(b.shape)) cannot be multiplied: the first "
+            + "operand has \(a2.shape.last!) columns but the second has \(b2.shape[b2.rank - 2]) rows (matmul(a, b) "
+            + "needs a.shape[-1] == b.shape[\(b.rank == 1 ? 0 : -2)]). Check the order of the operands, or "
+            + "transpose one with transposed().", at: loc)
+    }
+    var y = matmul(a2, b2, at: loc)
+    if a.rank == 1 || b.rank == 1 {
+        var s = y.shape
+        if b.rank == 1 { s.removeLast() }
+        if a.rank == 1 { s.remove(at: s.count - (b.rank == 1 ? 1 : 2)) }
+        y = y.reshaped(s)
+    }
+    return Tensor(unchecked: y)
+}

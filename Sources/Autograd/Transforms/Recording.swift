@@ -1,0 +1,77 @@
+extension Tensor where Scalar: TensorScalar {
+    /// This tensor as a *leaf* that derivatives can be taken with respect to: operations on it (and on anything
+    /// computed from it) record what they did, and ``gradients(of:wrt:cotangents:batched:retainGraph:createGraph:allowUnused:)``
+    /// or ``backward(cotangent:retainGraph:createGraph:)`` walk that record back. Shares the buffer (no copy).
+    ///
+    /// The result is a new leaf: if this tensor was itself computed from recorded tensors, that earlier history is
+    /// not followed through the result (as with PyTorch's `x.detach().requires_grad_()`).
+    public func requiringGradient(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        let leaf = GradNode(leafShape: shape, scalarType: scalarType, location: SourceLocation(file: file, line: line))
+        return Tensor(unchecked: AnyTensor(storage: base.storage, shape: shape,
+                                           ad: ADState(node: leaf, tangents: base.ad?.tangents ?? [])))
+    }
+
+    /// The same value with no derivative state: a constant. Derivatives do not flow through it (PyTorch's
+    /// `detach()`, JAX's `stop_gradient`). Shares the buffer (no copy).
+    public func detached() -> Tensor { Tensor(unchecked: base.value) }
+
+    /// Whether derivatives can be taken with respect to this tensor directly: it is a leaf made by
+    /// ``requiringGradient(file:line:)``.
+    public var isLeaf: Bool { base.node?.isLeaf ?? false }
+
+    /// The gradient accumulated into this leaf by ``backward(cotangent:retainGraph:createGraph:)`` (the sum over all
+    /// backward calls since the last ``clearGradient()``), shaped like this tensor; nil before any backward call
+    /// reached it, and always nil for tensors that are not leaves.
+    public var gradient: Tensor? {
+        guard let node = base.node, node.isLeaf, let g = node.accumulatedGradient else { return nil }
+        return Tensor(unchecked: g)
+    }
+
+    /// Resets the gradient accumulated by `backward()` (PyTorch's `zero_grad`), so the next backward starts at zero.
+    public func clearGradient() { base.node?.clearAccumulatedGradient() }
+
+    /// Reverse mode into leaves: computes vᵀJ for every leaf this tensor depends on and *adds* it to that leaf's
+    /// ``gradient`` (as PyTorch's `backward()`; gradients accumulate across calls until ``clearGradient()``).
+    ///
+    /// For this tensor y and a leaf x: x.gradient += vᵀJ, i.e. gradient_j += Σᵢ vᵢ ∂yᵢ/∂xⱼ, shaped like x.
+    /// `cotangent` (v) must have y's shape; it may be omitted only when y has one element (then v = 1).
+    /// Cost: one reverse pass, about 2–3 times the forward computation.
+    /// - Parameters:
+    ///   - retainGraph: keep the recorded graph so it can be walked again (otherwise it is released as it is walked).
+    ///   - createGraph: record the backward computation itself, so the accumulated gradients can be differentiated
+    ///     again (implies `retainGraph`).
+    /// - Throws: ``AutogradError`` if y records no history, or v is missing or misshapen.
+    public func backward(cotangent: Tensor? = nil, retainGraph: Bool = false, createGraph: Bool = false) throws {
+        let call = "backward(cotangent:)"
+        guard let node = base.node else { throw AutogradError.outputNotRecorded(output: 0, shape: shape) }
+        let v = try Derivatives.checkedCotangent(cotangent?.base, for: base, index: 0, batchShape: nil,
+                                                 inputShapes: [], call: call)
+        _ = try ReversePass.run(roots: [(node, v)], targets: [], batchShape: [],
+                                retainGraph: retainGraph || createGraph, createGraph: createGraph,
+                                accumulateIntoLeaves: true)
+    }
+}
+
+/// Runs `body` with recording turned off: operations inside compute values only, record no history and build no
+/// graph (PyTorch's `torch.no_grad()`). Forward-mode tangents still propagate. Use it for evaluation and for
+/// optimizer updates.
+public func withoutRecording<R>(_ body: () throws -> R) rethrows -> R {
+    var scope = ADScope.current
+    scope.recording = false
+    return try ADScope.$current.withValue(scope, operation: body)
+}
+
+/// Runs `body` with anomaly detection: every operation's value, every forward-mode tangent and every reverse-mode
+/// cotangent is checked for NaN and infinity, and the first one found is thrown as
+/// ``AutogradError/anomaly(operation:pass:value:index:shape:location:)``, naming the operation and, where the
+/// call captured it, the file and line that called it (PyTorch's `detect_anomaly`). Costs a scan of every result.
+/// A reverse pass inside `body` throws as soon as a rule produces one; a forward-pass anomaly is thrown when
+/// `body` returns (operations cannot throw).
+public func withAnomalyDetection<R>(_ body: () throws -> R) throws -> R {
+    var scope = ADScope.current
+    let log = AnomalyLog()
+    scope.anomalies = log
+    let result = try ADScope.$current.withValue(scope, operation: body)
+    if let error = log.error { throw error }
+    return result
+}
