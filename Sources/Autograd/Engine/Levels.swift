@@ -1,0 +1,40 @@
+import Synchronization
+
+/// Forward-mode levels. Each `jvp` opens a level with a fresh id; its tangents are live only while it is open.
+enum Levels {
+    private static let counter = Atomic<Int>(0)
+
+    /// A new level id, larger than every id handed out before (so nested levels compare as inner > outer).
+    static func next() -> Int { counter.add(1, ordering: .relaxed).newValue }
+
+    /// Runs `body` with a new forward level open; returns the level's id with the body's result.
+    static func withLevel<R>(batchShape: [Int], _ body: (Int) throws -> R) rethrows -> R {
+        let id = next()
+        var scope = ADScope.current
+        scope.levels.append(ForwardLevel(id: id, batchShape: batchShape))
+        return try ADScope.$current.withValue(scope) { try body(id) }
+    }
+}
+
+extension AnyTensor {
+    /// This tensor carrying `tangent` at forward level `level` (in addition to what it already carries).
+    func withTangent(_ tangent: AnyTensor, level: Int) -> AnyTensor {
+        AnyTensor(storage: storage, shape: shape,
+                  ad: ADState(node: node, tangents: (ad?.tangents ?? []) + [LevelTangent(level: level, tangent: tangent)]))
+    }
+
+    /// This tensor as the input of a functional reverse-mode call: a new node derivatives are taken for. If it
+    /// already has history (an outer call is differentiating it), the new node is an `identity` recorded on top, so
+    /// the outer call still sees through it; otherwise it is a new leaf. Forward tangents are kept.
+    func markedForReverse() -> AnyTensor {
+        if node != nil { return identity() }
+        let leaf = GradNode(leafShape: shape, scalarType: scalarType, location: nil)
+        return AnyTensor(storage: storage, shape: shape, ad: ADState(node: leaf, tangents: ad?.tangents ?? []))
+    }
+
+    /// This tensor without its reverse-mode node (forward tangents kept).
+    var withoutNode: AnyTensor {
+        guard let ad, ad.node != nil else { return self }
+        return AnyTensor(storage: storage, shape: shape, ad: ad.tangents.isEmpty ? nil : ADState(node: nil, tangents: ad.tangents))
+    }
+}
