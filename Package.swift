@@ -20,17 +20,17 @@ let package = Package(
             dependencies: ["CAutogradKernels"],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
-        .executableTarget(
-            name: "AutogradCLI",
+        // The commands of the `autograd` tool, as a library so the tests can run them.
+        .target(
+            name: "AutogradTool",
             dependencies: [
                 "Autograd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(
-            name: "AutogradTests",
-            dependencies: ["Autograd"]
-        ),
+        .executableTarget(name: "AutogradCLI", dependencies: ["AutogradTool"]),
+        .testTarget(name: "AutogradTests", dependencies: ["Autograd"]),
+        .testTarget(name: "AutogradToolTests", dependencies: ["AutogradTool", "Autograd"]),
     ],
     swiftLanguageModes: [.v6]
 )

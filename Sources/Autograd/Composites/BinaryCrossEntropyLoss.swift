@@ -25,7 +25,7 @@ public func binaryCrossEntropy<Scalar: TensorScalar>(
     probabilities p: Tensor<Scalar>, targets t: Tensor<Scalar>, reduction: Reduction = .mean,
     file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
-    let loc = SourceLocation(file: file, line: line)
+    let loc = CallSite(file: file, line: line)
     let name = "binaryCrossEntropy(probabilities:targets:)"
     if p.shape != t.shape {
         operationFailure(name, "probabilities have shape \(describe(p.shape)) but targets have shape "

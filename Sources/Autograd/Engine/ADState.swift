@@ -40,6 +40,8 @@ struct ADScope: Sendable {
     var reverseDepth = 0
     /// Where NaN and infinity reports go while anomaly detection is on (nil when it is off).
     var anomalies: AnomalyLog?
+    /// Collects the primitives that record derivative state (used to prove the checks cover every primitive).
+    var trace: PrimitiveTrace?
 
     @TaskLocal static var current = ADScope()
 

@@ -11,7 +11,7 @@ final class AnomalyLog: Sendable {
     enum Pass: String { case forward = "forward pass", tangent = "forward-mode tangent", reverse = "reverse pass" }
 
     /// Notes `t` if it holds a NaN or an infinity and nothing was noted before.
-    func check(_ t: AnyTensor, operation: String, pass: Pass, at location: SourceLocation?) {
+    func check(_ t: AnyTensor, operation: String, pass: Pass, at location: CallSite?) {
         guard let bad = t.firstNonFinite() else { return }
         first.withLock { current in
             if current == nil {

@@ -15,7 +15,7 @@ final class GradNode: @unchecked Sendable {
     let outputShape: [Int]
     let scalarType: ScalarType
     /// Where the user called the operation, when the call could capture it (named methods do, operators cannot).
-    let location: SourceLocation?
+    let location: CallSite?
 
     struct Saved {
         var inputs: [AnyTensor]
@@ -29,7 +29,7 @@ final class GradNode: @unchecked Sendable {
 
     /// A node for an operation.
     init(primitive: any Primitive, edges: [GradNode?], inputs: [AnyTensor], output: AnyTensor,
-         location: SourceLocation?) {
+         location: CallSite?) {
         self.primitive = primitive
         self.edges = edges
         self.inputShapes = inputs.map(\.shape)
@@ -42,7 +42,7 @@ final class GradNode: @unchecked Sendable {
     }
 
     /// A leaf: a tensor the user asked derivatives for.
-    init(leafShape shape: [Int], scalarType: ScalarType, location: SourceLocation?) {
+    init(leafShape shape: [Int], scalarType: ScalarType, location: CallSite?) {
         primitive = nil
         edges = []
         inputShapes = []
@@ -66,7 +66,7 @@ final class GradNode: @unchecked Sendable {
     }
 
     private init(primitive: any Primitive, edges: [GradNode?], inputShapes: [[Int]], outputShape: [Int],
-                 scalarType: ScalarType, location: SourceLocation?, saved: Saved) {
+                 scalarType: ScalarType, location: CallSite?, saved: Saved) {
         self.primitive = primitive
         self.edges = edges
         self.inputShapes = inputShapes

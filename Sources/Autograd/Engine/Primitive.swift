@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A primitive operation: one the engine differentiates by rule, not by decomposition.
 ///
 /// Each primitive's forward computation (a kernel call), its reverse rule (VJP) and its forward rule (JVP) live
@@ -90,4 +92,21 @@ struct RuleContext {
         if batchShape.isEmpty || shape.count >= rank { return tangent }
         return tangent.reshaped(batchShape + [Int](repeating: 1, count: rank - shape.count) + shape)
     }
+}
+
+/// Every primitive type of the library. The tests check that the derivative checks exercise each one.
+let allPrimitiveTypes: [any Primitive.Type] = [
+    Exp.self, Log.self, Log1p.self, Sqrt.self, Sin.self, Cos.self, Tanh.self, Sigmoid.self, Abs.self, Relu.self,
+    Softplus.self, PowScalar.self, Affine.self, Negate.self, Convert.self, Identity.self,
+    Add.self, Subtract.self, Multiply.self, Divide.self, Pow.self, Extremum.self, Select.self,
+    Sum.self, ReduceExtremum.self,
+    Reshape.self, Permute.self, Expand.self, Slice.self, Embed.self, Gather.self, ScatterAdd.self, Concatenate.self,
+    MatMul.self, BinaryCrossEntropy.self,
+]
+
+/// Records which primitive types ran with derivative state.
+final class PrimitiveTrace: Sendable {
+    private let names = Mutex<Set<String>>([])
+    func note(_ p: any Primitive) { _ = names.withLock { $0.insert(String(describing: type(of: p))) } }
+    var seen: Set<String> { names.withLock { $0 } }
 }

@@ -10,7 +10,7 @@
 ///   forward-over-forward, forward-over-reverse and reverse-over-forward compose.
 @inline(__always)
 func record<P: Primitive>(_ primitive: P, _ inputs: [AnyTensor], _ value: AnyTensor,
-                          at location: SourceLocation? = nil) -> AnyTensor {
+                          at location: CallSite? = nil) -> AnyTensor {
     for x in inputs where x.ad != nil {
         return recordWithState(primitive, inputs, value, location)
     }
@@ -19,8 +19,9 @@ func record<P: Primitive>(_ primitive: P, _ inputs: [AnyTensor], _ value: AnyTen
 
 @inline(never)
 func recordWithState(_ primitive: any Primitive, _ inputs: [AnyTensor], _ value: AnyTensor,
-                     _ location: SourceLocation?) -> AnyTensor {
+                     _ location: CallSite?) -> AnyTensor {
     let scope = ADScope.current
+    scope.trace?.note(primitive)
     var node: GradNode?
     if scope.recording && inputs.contains(where: { $0.node != nil }) {
         node = GradNode(primitive: primitive, edges: inputs.map(\.node), inputs: inputs, output: value,

@@ -154,7 +154,7 @@ struct Select: LinearPrimitive {
 
 @inline(__always)
 private func binaryOp<P: Primitive>(_ p: P, _ op: ag_binary_op, _ a: AnyTensor, _ b: AnyTensor,
-                                    _ loc: SourceLocation?) -> AnyTensor {
+                                    _ loc: CallSite?) -> AnyTensor {
     record(p, [a, b], Kernel.binary(op, a, b, p.name, at: loc), at: loc)
 }
 
@@ -165,16 +165,16 @@ extension AnyTensor {
     static func / (a: AnyTensor, b: AnyTensor) -> AnyTensor { binaryOp(Divide(), AG_BINARY_DIV, a, b, nil) }
 }
 
-func power(_ a: AnyTensor, _ b: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor {
+func power(_ a: AnyTensor, _ b: AnyTensor, at loc: CallSite? = nil) -> AnyTensor {
     binaryOp(Pow(), AG_BINARY_POW, a, b, loc)
 }
-func maximum(_ a: AnyTensor, _ b: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor {
+func maximum(_ a: AnyTensor, _ b: AnyTensor, at loc: CallSite? = nil) -> AnyTensor {
     binaryOp(Extremum(isMaximum: true), AG_BINARY_MAX, a, b, loc)
 }
-func minimum(_ a: AnyTensor, _ b: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor {
+func minimum(_ a: AnyTensor, _ b: AnyTensor, at loc: CallSite? = nil) -> AnyTensor {
     binaryOp(Extremum(isMaximum: false), AG_BINARY_MIN, a, b, loc)
 }
 /// condition ? a : b; `condition` is a Bool tensor (constant).
-func select(_ condition: AnyTensor, _ a: AnyTensor, _ b: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor {
+func select(_ condition: AnyTensor, _ a: AnyTensor, _ b: AnyTensor, at loc: CallSite? = nil) -> AnyTensor {
     record(Select(condition: condition.value), [a, b], Kernel.select(condition, a, b, "where", at: loc), at: loc)
 }

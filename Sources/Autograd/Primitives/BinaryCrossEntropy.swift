@@ -35,6 +35,6 @@ struct BinaryCrossEntropy: Primitive {
 }
 
 /// Elementwise binary cross-entropy of same-shaped probabilities and targets (validated by the public API).
-func binaryCrossEntropy(_ p: AnyTensor, _ t: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor {
+func binaryCrossEntropy(_ p: AnyTensor, _ t: AnyTensor, at loc: CallSite? = nil) -> AnyTensor {
     record(BinaryCrossEntropy(), [p, t], Kernel.binaryCrossEntropy(p, t), at: loc)
 }

@@ -131,29 +131,29 @@ struct Identity: LinearPrimitive {
 // MARK: - Differentiable functions on AnyTensor (used by rules and by the typed API)
 
 @inline(__always)
-private func unaryOp<P: Primitive>(_ p: P, _ op: ag_unary_op, _ x: AnyTensor, _ loc: SourceLocation?) -> AnyTensor {
+private func unaryOp<P: Primitive>(_ p: P, _ op: ag_unary_op, _ x: AnyTensor, _ loc: CallSite?) -> AnyTensor {
     record(p, [x], Kernel.unary(op, x), at: loc)
 }
 
-func exp(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Exp(), AG_UNARY_EXP, x, loc) }
-func log(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Log(), AG_UNARY_LOG, x, loc) }
-func log1p(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Log1p(), AG_UNARY_LOG1P, x, loc) }
-func sqrt(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Sqrt(), AG_UNARY_SQRT, x, loc) }
-func sin(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Sin(), AG_UNARY_SIN, x, loc) }
-func cos(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Cos(), AG_UNARY_COS, x, loc) }
-func tanh(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Tanh(), AG_UNARY_TANH, x, loc) }
-func sigmoid(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Sigmoid(), AG_UNARY_SIGMOID, x, loc) }
-func abs(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Abs(), AG_UNARY_ABS, x, loc) }
-func relu(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Relu(), AG_UNARY_RELU, x, loc) }
-func softplus(_ x: AnyTensor, at loc: SourceLocation? = nil) -> AnyTensor { unaryOp(Softplus(), AG_UNARY_SOFTPLUS, x, loc) }
+func exp(_ x: AnyTensor, at loc: CallSite? = nil) -> AnyTensor { unaryOp(Exp(), AG_UNARY_EXP, x, loc) }
+func log(_ x: AnyTensor, at loc: CallSite? = nil) -> AnyTensor { unaryOp(Log(), AG_UNARY_LOG, x, loc) }
+func log1p(_ x: AnyTensor, at loc: CallSite? = nil) -> AnyTensor { unaryOp(Log1p(), AG_UNARY_LOG1P, x, loc) }
+func sqrt(_ x: AnyTensor, at loc: CallSite? = nil) -> AnyTensor { unaryOp(Sqrt(), AG_UNARY_SQRT, x, loc) }
+func sin(_ x: AnyTensor, at loc: CallSite? = nil) -> AnyTensor { unaryOp(Sin(), AG_UNARY_SIN, x, loc) }
+func cos(_ x: AnyTensor, at loc: CallSite? = nil) -> AnyTensor { unaryOp(Cos(), AG_UNARY_COS, x, loc) }
+func tanh(_ x: AnyTensor, at loc: CallSite? = nil) -> AnyTensor { unaryOp(Tanh(), AG_UNARY_TANH, x, loc) }
+func sigmoid(_ x: AnyTensor, at loc: CallSite? = nil) -> AnyTensor { unaryOp(Sigmoid(), AG_UNARY_SIGMOID, x, loc) }
+func abs(_ x: AnyTensor, at loc: CallSite? = nil) -> AnyTensor { unaryOp(Abs(), AG_UNARY_ABS, x, loc) }
+func relu(_ x: AnyTensor, at loc: CallSite? = nil) -> AnyTensor { unaryOp(Relu(), AG_UNARY_RELU, x, loc) }
+func softplus(_ x: AnyTensor, at loc: CallSite? = nil) -> AnyTensor { unaryOp(Softplus(), AG_UNARY_SOFTPLUS, x, loc) }
 
 extension AnyTensor {
     /// α x + β.
-    func affine(scale: Double, shift: Double, at loc: SourceLocation? = nil) -> AnyTensor {
+    func affine(scale: Double, shift: Double, at loc: CallSite? = nil) -> AnyTensor {
         record(Affine(scale: scale, shift: shift), [self], Kernel.affine(self, scale, shift), at: loc)
     }
 
-    func pow(_ exponent: Double, at loc: SourceLocation? = nil) -> AnyTensor {
+    func pow(_ exponent: Double, at loc: CallSite? = nil) -> AnyTensor {
         if exponent == 2 {
             return record(PowScalar(exponent: 2), [self], Kernel.unary(AG_UNARY_SQUARE, self), at: loc)
         }
@@ -167,7 +167,7 @@ extension AnyTensor {
         record(PowScalar(exponent: -1), [self], Kernel.unary(AG_UNARY_RECIPROCAL, self))
     }
 
-    func converted(to type: ScalarType, at loc: SourceLocation? = nil) -> AnyTensor {
+    func converted(to type: ScalarType, at loc: CallSite? = nil) -> AnyTensor {
         if type == scalarType { return self }
         return record(Convert(from: scalarType, to: type), [self], Kernel.convert(self, to: type), at: loc)
     }

@@ -47,7 +47,7 @@ struct MatMul: Primitive {
 
 /// op(a) · op(b) for operands of rank ≥ 2 (batched, broadcasting), recorded.
 func matmul(_ a: AnyTensor, _ b: AnyTensor, transposeA: Bool = false, transposeB: Bool = false,
-            at loc: SourceLocation? = nil) -> AnyTensor {
+            at loc: CallSite? = nil) -> AnyTensor {
     record(MatMul(transposeA: transposeA, transposeB: transposeB), [a, b],
            Kernel.matmul(a, b, transposeA: transposeA, transposeB: transposeB, "matmul", at: loc), at: loc)
 }

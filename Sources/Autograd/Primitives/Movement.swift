@@ -132,22 +132,22 @@ struct Concatenate: LinearPrimitive {
 
 extension AnyTensor {
     /// Same elements, new shape (element counts must match; checked by the public API).
-    func reshaped(_ newShape: [Int], at loc: SourceLocation? = nil) -> AnyTensor {
+    func reshaped(_ newShape: [Int], at loc: CallSite? = nil) -> AnyTensor {
         if newShape == shape { return self }
         return record(Reshape(shape: newShape), [self], AnyTensor(storage: storage, shape: newShape), at: loc)
     }
 
-    func permuted(_ permutation: [Int], at loc: SourceLocation? = nil) -> AnyTensor {
+    func permuted(_ permutation: [Int], at loc: CallSite? = nil) -> AnyTensor {
         if permutation == Array(0..<rank) { return self }
         return record(Permute(permutation: permutation), [self], Kernel.permute(self, permutation), at: loc)
     }
 
-    func expanded(to newShape: [Int], at loc: SourceLocation? = nil) -> AnyTensor {
+    func expanded(to newShape: [Int], at loc: CallSite? = nil) -> AnyTensor {
         if newShape == shape { return self }
         return record(Expand(shape: newShape), [self], Kernel.expand(self, to: newShape), at: loc)
     }
 
-    func sliced(_ axes: [SliceAxis], at loc: SourceLocation? = nil) -> AnyTensor {
+    func sliced(_ axes: [SliceAxis], at loc: CallSite? = nil) -> AnyTensor {
         if axes == shape.map(SliceAxis.all) { return self }
         let strides = Shape.strides(shape)
         var offset = 0
@@ -157,7 +157,7 @@ extension AnyTensor {
         return record(Slice(axes: axes), [self], y, at: loc)
     }
 
-    func embedded(into fullShape: [Int], at axes: [SliceAxis], at loc: SourceLocation? = nil) -> AnyTensor {
+    func embedded(into fullShape: [Int], at axes: [SliceAxis], at loc: CallSite? = nil) -> AnyTensor {
         let y = Kernel.filled(scalarType, fullShape, 0)
         let strides = Shape.strides(fullShape)
         var offset = 0
@@ -167,16 +167,16 @@ extension AnyTensor {
         return record(Embed(shape: fullShape, axes: axes), [self], y, at: loc)
     }
 
-    func gathered(axis: Int, indices: [Int], at loc: SourceLocation? = nil) -> AnyTensor {
+    func gathered(axis: Int, indices: [Int], at loc: CallSite? = nil) -> AnyTensor {
         record(Gather(axis: axis, indices: indices), [self], Kernel.gather(self, axis: axis, indices: indices), at: loc)
     }
 
-    func scatterAdded(axis: Int, indices: [Int], size: Int, at loc: SourceLocation? = nil) -> AnyTensor {
+    func scatterAdded(axis: Int, indices: [Int], size: Int, at loc: CallSite? = nil) -> AnyTensor {
         record(ScatterAdd(axis: axis, indices: indices, size: size), [self],
                Kernel.scatterAdd(self, axis: axis, indices: indices, size: size), at: loc)
     }
 
-    static func concatenated(_ xs: [AnyTensor], axis: Int, at loc: SourceLocation? = nil) -> AnyTensor {
+    static func concatenated(_ xs: [AnyTensor], axis: Int, at loc: CallSite? = nil) -> AnyTensor {
         if xs.count == 1 { return xs[0] }
         return record(Concatenate(axis: axis), xs, Kernel.concatenate(xs, axis: axis), at: loc)
     }

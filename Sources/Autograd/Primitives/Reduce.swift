@@ -53,7 +53,7 @@ struct ReduceExtremum: Primitive {
 
 extension AnyTensor {
     /// Σ over normalized `axes`.
-    func sum(axes: [Int], keep: Bool, at loc: SourceLocation? = nil) -> AnyTensor {
+    func sum(axes: [Int], keep: Bool, at loc: CallSite? = nil) -> AnyTensor {
         if axes.isEmpty { return self }
         return record(Sum(axes: axes, keep: keep), [self], Kernel.reduce(AG_REDUCE_SUM, self, axes: axes, keep: keep),
                       at: loc)
@@ -62,7 +62,7 @@ extension AnyTensor {
     /// Σ over all elements (a 0-d tensor).
     func sum() -> AnyTensor { sum(axes: Array(0..<rank), keep: false) }
 
-    func extremum(axes: [Int], keep: Bool, maximum: Bool, at loc: SourceLocation? = nil) -> AnyTensor {
+    func extremum(axes: [Int], keep: Bool, maximum: Bool, at loc: CallSite? = nil) -> AnyTensor {
         record(ReduceExtremum(axes: axes, keep: keep, isMaximum: maximum), [self],
                Kernel.reduce(maximum ? AG_REDUCE_MAX : AG_REDUCE_MIN, self, axes: axes, keep: keep), at: loc)
     }

@@ -56,7 +56,7 @@ enum Kernel {
     }
 
     static func binary(_ op: ag_binary_op, _ a: AnyTensor, _ b: AnyTensor, _ name: String,
-                       at location: SourceLocation?) -> AnyTensor {
+                       at location: CallSite?) -> AnyTensor {
         sameType(a, b, name)
         let shape = Shape.broadcast(a.shape, b.shape, name, at: location)
         let y = AnyTensor(uninitialized: a.scalarType, shape: shape)
@@ -74,7 +74,7 @@ enum Kernel {
     }
 
     static func compare(_ op: ag_compare_op, _ a: AnyTensor, _ b: AnyTensor, _ name: String,
-                        at location: SourceLocation?) -> AnyTensor {
+                        at location: CallSite?) -> AnyTensor {
         sameType(a, b, name)
         let shape = Shape.broadcast(a.shape, b.shape, name, at: location)
         let y = AnyTensor(uninitialized: .bool, shape: shape)
@@ -96,7 +96,7 @@ enum Kernel {
 
     /// `condition ? a : b`, broadcasting all three.
     static func select(_ condition: AnyTensor, _ a: AnyTensor, _ b: AnyTensor, _ name: String,
-                       at location: SourceLocation?) -> AnyTensor {
+                       at location: CallSite?) -> AnyTensor {
         sameType(a, b, name)
         let shape = Shape.broadcast(Shape.broadcast(condition.shape, a.shape, name, at: location), b.shape, name,
                                     at: location)
@@ -184,7 +184,7 @@ enum Kernel {
     /// `op(a)[..., m, k] · op(b)[..., k, n]`, where `op` transposes the last two dimensions when asked (read through
     /// strides, no copy).
     static func matmul(_ a: AnyTensor, _ b: AnyTensor, transposeA: Bool, transposeB: Bool, _ name: String,
-                       at location: SourceLocation?) -> AnyTensor {
+                       at location: CallSite?) -> AnyTensor {
         sameType(a, b, name)
         let ra = a.rank, rb = b.rank
         let (m, ka) = transposeA ? (a.shape[ra - 1], a.shape[ra - 2]) : (a.shape[ra - 2], a.shape[ra - 1])

@@ -1,7 +1,7 @@
 /// Where in the user's code an operation was called, captured by named methods through `#fileID` and `#line`.
 ///
 /// Operators (`+`, `*`, ...) cannot capture their caller, so their errors carry no location.
-public struct SourceLocation: Sendable, CustomStringConvertible {
+public struct CallSite: Sendable, CustomStringConvertible {
     /// The file, as `#fileID` gives it (`Module/File.swift`).
     public let file: StaticString
     /// The line in that file.
@@ -22,7 +22,7 @@ public struct SourceLocation: Sendable, CustomStringConvertible {
 /// Operations on tensors cannot throw (operators cannot), so a shape error inside one is a programming error, as
 /// an out-of-bounds array index is in Swift. The message is written to be read: what the operation needs, what it
 /// got, and the usual fix.
-func operationFailure(_ operation: String, _ message: String, at location: SourceLocation?) -> Never {
+func operationFailure(_ operation: String, _ message: String, at location: CallSite?) -> Never {
     let text = "\(operation): \(message)"
     if let location {
         fatalError(text + " [called at \(location)]", file: location.file, line: location.line)
@@ -40,7 +40,7 @@ func describe(_ shape: [Int]) -> String {
 enum Shape {
     /// The number of elements of `shape`, stopping with a clear message if a dimension is negative or the product
     /// does not fit in `Int`.
-    static func elementCount(_ shape: [Int], _ operation: String, at location: SourceLocation?) -> Int {
+    static func elementCount(_ shape: [Int], _ operation: String, at location: CallSite?) -> Int {
         var count = 1
         for d in shape {
             if d < 0 {
@@ -78,7 +78,7 @@ enum Shape {
 
     /// The NumPy broadcast of two shapes: align them at the right; each pair of dimensions must be equal or one of
     /// them 1; the result takes the larger.
-    static func broadcast(_ a: [Int], _ b: [Int], _ operation: String, at location: SourceLocation?) -> [Int] {
+    static func broadcast(_ a: [Int], _ b: [Int], _ operation: String, at location: CallSite?) -> [Int] {
         if a == b { return a }
         let rank = Swift.max(a.count, b.count)
         var result = [Int](repeating: 1, count: rank)
@@ -120,7 +120,7 @@ enum Shape {
     }
 
     /// Turns a possibly negative axis (counted from the end, as in NumPy) into an index in `0 ..< rank`.
-    static func axis(_ axis: Int, rank: Int, _ operation: String, at location: SourceLocation?) -> Int {
+    static func axis(_ axis: Int, rank: Int, _ operation: String, at location: CallSite?) -> Int {
         let a = axis < 0 ? axis + rank : axis
         if a < 0 || a >= rank {
             let valid = rank == 0 ? "a 0-d tensor has no axes" : "valid axes are \(-rank) ..< \(rank)"
@@ -131,7 +131,7 @@ enum Shape {
     }
 
     /// Normalizes a list of axes, rejecting repeats; the result is sorted ascending.
-    static func axes(_ axes: [Int], rank: Int, _ operation: String, at location: SourceLocation?) -> [Int] {
+    static func axes(_ axes: [Int], rank: Int, _ operation: String, at location: CallSite?) -> [Int] {
         let normalized = axes.map { axis($0, rank: rank, operation, at: location) }.sorted()
         for i in normalized.indices.dropFirst() where normalized[i] == normalized[i - 1] {
             operationFailure(operation, "axis \(normalized[i]) appears more than once in \(axes)", at: location)

@@ -38,7 +38,7 @@ extension Tensor where Scalar: TensorScalar {
     /// elsewhere; the condition itself has no derivative.
     public static func `where`(_ condition: Tensor<Bool>, _ a: Tensor, _ b: Tensor,
                                file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-        Tensor(unchecked: select(condition.base, a.base, b.base, at: SourceLocation(file: file, line: line)))
+        Tensor(unchecked: select(condition.base, a.base, b.base, at: CallSite(file: file, line: line)))
     }
 
     /// `condition ? a : s` elementwise for a constant s.

@@ -4,86 +4,86 @@
 
 /// eˣ elementwise. Primitive `exp`; f′(x) = eˣ. Overflows to +∞ above about 88.7 (Float) or 709.8 (Double).
 public func exp<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: exp(x.base, at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: exp(x.base, at: CallSite(file: file, line: line)))
 }
 
 /// Natural logarithm ln x elementwise (−∞ at 0, NaN below). Primitive `log`; f′(x) = 1/x.
 public func log<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: log(x.base, at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: log(x.base, at: CallSite(file: file, line: line)))
 }
 
 /// ln(1 + x) elementwise, accurate for small |x|. Primitive `log1p`; f′(x) = 1/(1 + x).
 public func log1p<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: log1p(x.base, at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: log1p(x.base, at: CallSite(file: file, line: line)))
 }
 
 /// √x elementwise. Primitive `sqrt`; f′(x) = 1/(2√x), infinite at 0.
 public func sqrt<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: sqrt(x.base, at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: sqrt(x.base, at: CallSite(file: file, line: line)))
 }
 
 /// sin x elementwise (radians). Primitive `sin`; f′(x) = cos x.
 public func sin<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: sin(x.base, at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: sin(x.base, at: CallSite(file: file, line: line)))
 }
 
 /// cos x elementwise (radians). Primitive `cos`; f′(x) = −sin x.
 public func cos<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: cos(x.base, at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: cos(x.base, at: CallSite(file: file, line: line)))
 }
 
 /// tanh x elementwise. Primitive `tanh`; f′(x) = 1 − tanh²x (computed from the saved output).
 public func tanh<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: tanh(x.base, at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: tanh(x.base, at: CallSite(file: file, line: line)))
 }
 
 /// The logistic function σ(x) = 1/(1 + e⁻ˣ) elementwise, computed without overflow for any x.
 /// Primitive `sigmoid`; f′(x) = σ(x)(1 − σ(x)) (computed from the saved output).
 public func sigmoid<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: sigmoid(x.base, at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: sigmoid(x.base, at: CallSite(file: file, line: line)))
 }
 
 /// max(x, 0) elementwise. Primitive `relu`; f′(x) = 1 for x > 0 and 0 for x < 0. At x = 0, where relu has no
 /// derivative, this library uses 0 (as PyTorch and JAX do): a unit exactly at the kink passes no gradient.
 public func relu<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: relu(x.base, at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: relu(x.base, at: CallSite(file: file, line: line)))
 }
 
 /// ln(1 + eˣ) elementwise, computed stably as max(x, 0) + ln(1 + e^−|x|) (finite for every finite x).
 /// Primitive `softplus`; f′(x) = σ(x).
 public func softplus<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: softplus(x.base, at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: softplus(x.base, at: CallSite(file: file, line: line)))
 }
 
 /// |x| elementwise. Primitive `abs`; f′(x) = sign x, with f′(0) = 0 (the subgradient PyTorch and JAX use).
 public func abs<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: abs(x.base, at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: abs(x.base, at: CallSite(file: file, line: line)))
 }
 
 /// xᵖ elementwise for a constant exponent. Primitive `pow(scalar)`; f′(x) = p xᵖ⁻¹.
 /// For negative x, non-integer p gives NaN (as the C library's `pow`).
 public func pow<Scalar: TensorScalar>(_ x: Tensor<Scalar>, _ exponent: Scalar, file: StaticString = #fileID,
                                       line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: x.base.pow(Double(exponent), at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: x.base.pow(Double(exponent), at: CallSite(file: file, line: line)))
 }
 
 /// aᵇ elementwise, broadcasting. Primitive `pow`: ∂/∂a = b aᵇ⁻¹, ∂/∂b = aᵇ ln a (taken as 0 where a = 0).
 public func pow<Scalar: TensorScalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>, file: StaticString = #fileID,
                                       line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: power(a.base, b.base, at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: power(a.base, b.base, at: CallSite(file: file, line: line)))
 }
 
 /// The elementwise maximum of two tensors, broadcasting. Primitive `maximum`: the derivative goes to the larger
 /// operand; at a tie it is split ½ and ½ (which is what a central finite difference measures).
 public func maximum<Scalar: TensorScalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>, file: StaticString = #fileID,
                                           line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: maximum(a.base, b.base, at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: maximum(a.base, b.base, at: CallSite(file: file, line: line)))
 }
 
 /// The elementwise minimum of two tensors, broadcasting. Primitive `minimum`; ties split the derivative ½ and ½.
 public func minimum<Scalar: TensorScalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>, file: StaticString = #fileID,
                                           line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: minimum(a.base, b.base, at: SourceLocation(file: file, line: line)))
+    Tensor(unchecked: minimum(a.base, b.base, at: CallSite(file: file, line: line)))
 }
 
 /// max(x, s) elementwise for a constant s. Primitive `maximum` against a 0-d constant.
@@ -104,7 +104,7 @@ extension Tensor where Scalar: TensorScalar {
     public func clamped(min lower: Scalar, max upper: Scalar, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
         if lower > upper {
             operationFailure("clamped(min:max:)", "lower bound \(lower) is above upper bound \(upper)",
-                             at: SourceLocation(file: file, line: line))
+                             at: CallSite(file: file, line: line))
         }
         let lo = Tensor(lower), hi = Tensor(upper)
         return Tensor.where(self .< lo, lo, Tensor.where(self .> hi, hi, self))

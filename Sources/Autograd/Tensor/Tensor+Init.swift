@@ -5,7 +5,7 @@ extension Tensor {
     ///
     /// Stops if `scalars.count` is not the product of `shape`.
     public init(shape: [Int], scalars: [Scalar], file: StaticString = #fileID, line: UInt = #line) {
-        let loc = SourceLocation(file: file, line: line)
+        let loc = CallSite(file: file, line: line)
         let n = Shape.elementCount(shape, "Tensor(shape:scalars:)", at: loc)
         if n != scalars.count {
             operationFailure("Tensor(shape:scalars:)", "shape \(describe(shape)) holds \(n) elements but "
@@ -29,7 +29,7 @@ extension Tensor {
         let width = rows.first?.count ?? 0
         if let bad = rows.firstIndex(where: { $0.count != width }) {
             operationFailure("Tensor(_: [[Scalar]])", "row \(bad) has \(rows[bad].count) elements but row 0 has "
-                + "\(width); all rows must have the same length", at: SourceLocation(file: file, line: line))
+                + "\(width); all rows must have the same length", at: CallSite(file: file, line: line))
         }
         self.init(shape: [rows.count, width], scalars: rows.flatMap { $0 })
     }
@@ -39,14 +39,14 @@ extension Tensor {
         let rows = planes.first?.count ?? 0, width = planes.first?.first?.count ?? 0
         if planes.contains(where: { $0.count != rows || $0.contains { $0.count != width } }) {
             operationFailure("Tensor(_: [[[Scalar]]])", "nested arrays have unequal lengths; every plane needs "
-                + "\(rows) rows of \(width) elements", at: SourceLocation(file: file, line: line))
+                + "\(rows) rows of \(width) elements", at: CallSite(file: file, line: line))
         }
         self.init(shape: [planes.count, rows, width], scalars: planes.flatMap { $0.flatMap { $0 } })
     }
 
     /// A tensor of the given shape with every element equal to `value`.
     public init(repeating value: Scalar, shape: [Int], file: StaticString = #fileID, line: UInt = #line) {
-        let n = Shape.elementCount(shape, "Tensor(repeating:shape:)", at: SourceLocation(file: file, line: line))
+        let n = Shape.elementCount(shape, "Tensor(repeating:shape:)", at: CallSite(file: file, line: line))
         self.init(shape: shape, scalars: [Scalar](repeating: value, count: n))
     }
 }
@@ -54,13 +54,13 @@ extension Tensor {
 extension Tensor where Scalar: TensorScalar {
     /// A tensor of zeros of the given shape.
     public init(zeros shape: [Int], file: StaticString = #fileID, line: UInt = #line) {
-        _ = Shape.elementCount(shape, "Tensor(zeros:)", at: SourceLocation(file: file, line: line))
+        _ = Shape.elementCount(shape, "Tensor(zeros:)", at: CallSite(file: file, line: line))
         self.init(unchecked: Kernel.filled(Scalar.scalarType, shape, 0))
     }
 
     /// A tensor of ones of the given shape.
     public init(ones shape: [Int], file: StaticString = #fileID, line: UInt = #line) {
-        _ = Shape.elementCount(shape, "Tensor(ones:)", at: SourceLocation(file: file, line: line))
+        _ = Shape.elementCount(shape, "Tensor(ones:)", at: CallSite(file: file, line: line))
         self.init(unchecked: Kernel.filled(Scalar.scalarType, shape, 1))
     }
 
@@ -76,7 +76,7 @@ extension Tensor where Scalar: TensorScalar {
                 file: StaticString = #fileID, line: UInt = #line) {
         if stride == 0 || !stride.isFinite {
             operationFailure("Tensor(rangeFrom:to:stride:)", "stride must be finite and nonzero, got \(stride)",
-                             at: SourceLocation(file: file, line: line))
+                             at: CallSite(file: file, line: line))
         }
         let n = Swift.max(0, Int(((end - start) / stride).rounded(.up)))
         self.init((0..<n).map { start + Scalar($0) * stride })
@@ -100,7 +100,7 @@ extension Tensor where Scalar: TensorScalar {
     /// The same generator state gives the same tensor (for Float and Double alike: samples are drawn in Double).
     public init<G: RandomNumberGenerator>(randomNormal shape: [Int], mean: Scalar = 0, standardDeviation: Scalar = 1,
                                           using generator: inout G, file: StaticString = #fileID, line: UInt = #line) {
-        let n = Shape.elementCount(shape, "Tensor(randomNormal:)", at: SourceLocation(file: file, line: line))
+        let n = Shape.elementCount(shape, "Tensor(randomNormal:)", at: CallSite(file: file, line: line))
         var s = [Scalar]()
         s.reserveCapacity(n)
         for _ in 0..<n { s.append(mean + standardDeviation * Scalar(generator.nextStandardNormal())) }
@@ -110,7 +110,7 @@ extension Tensor where Scalar: TensorScalar {
     /// Independent uniform samples in `range` (lower bound included, upper excluded) drawn from `generator`.
     public init<G: RandomNumberGenerator>(randomUniform shape: [Int], in range: Range<Scalar> = 0..<1,
                                           using generator: inout G, file: StaticString = #fileID, line: UInt = #line) {
-        let n = Shape.elementCount(shape, "Tensor(randomUniform:)", at: SourceLocation(file: file, line: line))
+        let n = Shape.elementCount(shape, "Tensor(randomUniform:)", at: CallSite(file: file, line: line))
         let width = Double(range.upperBound - range.lowerBound)
         var s = [Scalar]()
         s.reserveCapacity(n)

@@ -10,7 +10,7 @@
 /// Stops, naming both shapes, if the inner dimensions differ.
 public func matmul<Scalar: TensorScalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>, file: StaticString = #fileID,
                                          line: UInt = #line) -> Tensor<Scalar> {
-    let loc = SourceLocation(file: file, line: line)
+    let loc = CallSite(file: file, line: line)
     if a.rank == 0 || b.rank == 0 {
         operationFailure("matmul", "shapes \(describe(a.shape)) and \(describe(b.shape)): matmul needs tensors of rank "
             + "1 or more; to scale by a 0-d tensor use *", at: loc)

@@ -4,7 +4,7 @@
 
 extension Tensor where Scalar: TensorScalar {
     private func axes(_ axes: [Int], _ op: String, _ file: StaticString, _ line: UInt) -> [Int] {
-        Shape.axes(axes, rank: rank, op, at: SourceLocation(file: file, line: line))
+        Shape.axes(axes, rank: rank, op, at: CallSite(file: file, line: line))
     }
 
     /// The sum of all elements, a 0-d tensor. Primitive `sum` (linear): x̄ = ȳ broadcast to x's shape.
@@ -15,7 +15,7 @@ extension Tensor where Scalar: TensorScalar {
     public func sum(alongAxes axes: [Int], keepingDimensions: Bool = false,
                     file: StaticString = #fileID, line: UInt = #line) -> Tensor {
         let a = self.axes(axes, "sum(alongAxes:)", file, line)
-        return Tensor(unchecked: base.sum(axes: a, keep: keepingDimensions, at: SourceLocation(file: file, line: line)))
+        return Tensor(unchecked: base.sum(axes: a, keep: keepingDimensions, at: CallSite(file: file, line: line)))
     }
 
     /// Sums along the given axes (variadic form).
@@ -51,7 +51,7 @@ extension Tensor where Scalar: TensorScalar {
                     file: StaticString = #fileID, line: UInt = #line) -> Tensor {
         let a = self.axes(axes, "max(alongAxes:)", file, line)
         return Tensor(unchecked: base.extremum(axes: a, keep: keepingDimensions, maximum: true,
-                                               at: SourceLocation(file: file, line: line)))
+                                               at: CallSite(file: file, line: line)))
     }
 
     /// The maximum along the given axes (variadic form).
@@ -68,7 +68,7 @@ extension Tensor where Scalar: TensorScalar {
                     file: StaticString = #fileID, line: UInt = #line) -> Tensor {
         let a = self.axes(axes, "min(alongAxes:)", file, line)
         return Tensor(unchecked: base.extremum(axes: a, keep: keepingDimensions, maximum: false,
-                                               at: SourceLocation(file: file, line: line)))
+                                               at: CallSite(file: file, line: line)))
     }
 
     /// The minimum along the given axes (variadic form).

@@ -7,7 +7,7 @@ extension Tensor where Scalar: TensorScalar {
     /// Shares the buffer (no copy). Primitive `reshape` (linear): x̄ = ȳ reshaped back.
     /// Stops if the element counts differ.
     public func reshaped(to newShape: [Int], file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-        let loc = SourceLocation(file: file, line: line)
+        let loc = CallSite(file: file, line: line)
         var target = newShape
         let unknown = newShape.indices.filter { newShape[$0] == -1 }
         if unknown.count > 1 {
@@ -39,7 +39,7 @@ extension Tensor where Scalar: TensorScalar {
     /// Reorders the axes: the result's axis i is this tensor's axis `permutation[i]` (negative axes allowed).
     /// Copies the elements. Primitive `permute` (linear): x̄ = ȳ permuted by the inverse permutation.
     public func permuted(_ permutation: [Int], file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-        let loc = SourceLocation(file: file, line: line)
+        let loc = CallSite(file: file, line: line)
         if permutation.count != rank {
             operationFailure("permuted(_:)", "a permutation of a rank-\(rank) tensor (shape \(describe(shape))) "
                 + "needs \(rank) axes, got \(permutation)", at: loc)
@@ -62,7 +62,7 @@ extension Tensor where Scalar: TensorScalar {
 
     /// Swaps two axes (negative axes allowed). Primitive `permute`.
     public func transposed(_ axis1: Int, _ axis2: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-        let loc = SourceLocation(file: file, line: line)
+        let loc = CallSite(file: file, line: line)
         let a = Shape.axis(axis1, rank: rank, "transposed(_:_:)", at: loc)
         let b = Shape.axis(axis2, rank: rank, "transposed(_:_:)", at: loc)
         var p = Array(0..<rank)
@@ -73,7 +73,7 @@ extension Tensor where Scalar: TensorScalar {
     /// Broadcasts to a larger shape with NumPy's rules (NumPy `broadcast_to`, PyTorch `expand`), materializing the
     /// repeated elements. Primitive `expand` (linear): x̄ = ȳ summed over the broadcast axes.
     public func broadcasted(to newShape: [Int], file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-        let loc = SourceLocation(file: file, line: line)
+        let loc = CallSite(file: file, line: line)
         _ = Shape.elementCount(newShape, "broadcasted(to:)", at: loc)
         if !Shape.broadcasts(shape, to: newShape) {
             operationFailure("broadcasted(to:)", "shape \(describe(shape)) cannot be broadcast to "
@@ -86,7 +86,7 @@ extension Tensor where Scalar: TensorScalar {
     /// Removes the given axes, each of which must have size 1 (no axes given: every size-1 axis).
     /// Primitive `reshape`.
     public func squeezed(alongAxes axes: [Int]? = nil, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-        let loc = SourceLocation(file: file, line: line)
+        let loc = CallSite(file: file, line: line)
         let remove = axes.map { Shape.axes($0, rank: rank, "squeezed(alongAxes:)", at: loc) }
             ?? shape.indices.filter { shape[$0] == 1 }
         for a in remove where shape[a] != 1 {
@@ -105,7 +105,7 @@ extension Tensor where Scalar: TensorScalar {
     /// Inserts an axis of size 1 at `axis` (in `-(rank + 1) ... rank`; negative counts from the end of the result).
     /// Primitive `reshape`.
     public func unsqueezed(at axis: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-        let loc = SourceLocation(file: file, line: line)
+        let loc = CallSite(file: file, line: line)
         let a = Shape.axis(axis, rank: rank + 1, "unsqueezed(at:)", at: loc)
         var s = shape
         s.insert(1, at: a)
@@ -118,7 +118,7 @@ extension Tensor where Scalar: TensorScalar {
     /// (repeated indices accumulate).
     public func gathering(atIndices indices: [Int], alongAxis axis: Int = 0,
                           file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-        let loc = SourceLocation(file: file, line: line)
+        let loc = CallSite(file: file, line: line)
         let a = Shape.axis(axis, rank: rank, "gathering(atIndices:alongAxis:)", at: loc)
         let n = shape[a]
         let normalized = indices.map { i -> Int in
@@ -136,7 +136,7 @@ extension Tensor where Scalar: TensorScalar {
     /// each input's cotangent is its slice of ȳ.
     public init(concatenating tensors: [Tensor], alongAxis axis: Int = 0,
                 file: StaticString = #fileID, line: UInt = #line) {
-        let loc = SourceLocation(file: file, line: line)
+        let loc = CallSite(file: file, line: line)
         guard let first = tensors.first else {
             operationFailure("Tensor(concatenating:)", "needs at least one tensor", at: loc)
         }
@@ -156,7 +156,7 @@ extension Tensor where Scalar: TensorScalar {
     /// Stacks tensors of equal shape along a new axis (`axis` in `-(rank + 1) ... rank`). Composite:
     /// `unsqueezed(at:)` on each, then concatenation.
     public init(stacking tensors: [Tensor], alongAxis axis: Int = 0, file: StaticString = #fileID, line: UInt = #line) {
-        let loc = SourceLocation(file: file, line: line)
+        let loc = CallSite(file: file, line: line)
         guard let first = tensors.first else { operationFailure("Tensor(stacking:)", "needs at least one tensor", at: loc) }
         if let bad = tensors.firstIndex(where: { $0.shape != first.shape }) {
             operationFailure("Tensor(stacking:)", "tensor \(bad) has shape \(describe(tensors[bad].shape)) but tensor 0 "

@@ -6,7 +6,7 @@ extension Tensor where Scalar: TensorScalar {
     /// The result is a new leaf: if this tensor was itself computed from recorded tensors, that earlier history is
     /// not followed through the result (as with PyTorch's `x.detach().requires_grad_()`).
     public func requiringGradient(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-        let leaf = GradNode(leafShape: shape, scalarType: scalarType, location: SourceLocation(file: file, line: line))
+        let leaf = GradNode(leafShape: shape, scalarType: scalarType, location: CallSite(file: file, line: line))
         return Tensor(unchecked: AnyTensor(storage: base.storage, shape: shape,
                                            ad: ADState(node: leaf, tangents: base.ad?.tangents ?? [])))
     }

@@ -1,0 +1,50 @@
+/// J·u computed with two reverse passes instead of forward mode: the "double-backward trick".
+///
+/// PyTorch users long computed Jacobian-vector products this way (`torch.autograd.functional.jvp` still does). It
+/// is here for comparison and teaching; use ``jvp(of:at:tangent:)`` in real code.
+///
+/// **Why it works.** For a dummy cotangent v (shaped like the output), the reverse pass gives g(v) = vᵀJ, a
+/// function that is *linear* in v. Its own vector-Jacobian product with u (shaped like the input) is
+///
+///     uᵀ · ∂g/∂v = uᵀ Jᵀ = (J·u)ᵀ,
+///
+/// so differentiating ⟨g(v), u⟩ with respect to v gives exactly J·u, whatever v is (v = 0 here).
+///
+/// **Why it costs more.** It needs one forward pass that records a graph, a first reverse pass that itself records
+/// a graph (so it can be differentiated), and a second reverse pass through that graph: three passes and two
+/// recorded graphs in memory, against forward mode's single pass with nothing recorded. Measured on the motivating
+/// example by `autograd tour`.
+///
+/// Shapes: `tangent` u like x; the result like f(x). Same formula as ``jvp(of:at:tangent:)``:
+/// (J·u)ᵢ = Σⱼ ∂fᵢ/∂xⱼ · uⱼ.
+public func jvpByDoubleBackward<Scalar: TensorScalar>(
+    of f: (Tensor<Scalar>) throws -> Tensor<Scalar>, at x: Tensor<Scalar>, tangent u: Tensor<Scalar>
+) throws -> (value: Tensor<Scalar>, tangent: Tensor<Scalar>) {
+    let call = "jvpByDoubleBackward(of:at:tangent:)"
+    if u.shape != x.shape || u.scalarType != x.scalarType {
+        let y = try withoutRecording { try f(x.detached()) }
+        throw AutogradError.tangentShapeMismatch(input: 0, tangentShape: u.shape, inputShape: x.shape,
+                                                 outputShapes: [y.shape], call: call)
+    }
+    var scope = ADScope.current
+    scope.recording = true
+    return try ADScope.$current.withValue(scope) {
+        let input = x.base.markedForReverse()
+        let y = try f(Tensor(unchecked: input)).base
+        guard let yNode = y.node else {
+            return (Tensor(unchecked: y), Tensor(zeros: y.shape))
+        }
+        // First reverse pass, recorded: g(v) = vᵀJ for a dummy cotangent v = 0 that is itself a leaf.
+        let v = Tensor<Scalar>(zeros: y.shape).requiringGradient().base
+        let g = try ReversePass.run(roots: [(yNode, v)], targets: [input.node!], batchShape: [], retainGraph: true,
+                                    createGraph: true, accumulateIntoLeaves: false)[0]
+        guard let g, let gu = (g * u.base).sum().node else {
+            return (Tensor(unchecked: y.withoutNode), Tensor(zeros: y.shape))
+        }
+        // Second reverse pass: ∂⟨g(v), u⟩/∂v = J·u.
+        let ju = try ReversePass.run(roots: [(gu, Kernel.filled(y.scalarType, [], 1))], targets: [v.node!],
+                                     batchShape: [], retainGraph: false, createGraph: false,
+                                     accumulateIntoLeaves: false)[0]
+        return (Tensor(unchecked: y.withoutNode), ju.map { Tensor(unchecked: $0) } ?? Tensor(zeros: y.shape))
+    }
+}

@@ -1,0 +1,3 @@
+import AutogradTool
+
+AutogradCommand.main()
