@@ -10,7 +10,8 @@ final class GradNode: @unchecked Sendable {
     /// The primitive that produced this node's tensor; nil for a leaf.
     let primitive: (any Primitive)?
     /// For each input, the node that produced it, or nil if that input carries no reverse history.
-    let edges: [GradNode?]
+    /// (Mutable only so that `deinit` can hand the children over to `GraphTeardown`.)
+    private(set) var edges: [GradNode?]
     let inputShapes: [[Int]]
     let outputShape: [Int]
     let scalarType: ScalarType
@@ -50,6 +51,19 @@ final class GradNode: @unchecked Sendable {
         self.scalarType = scalarType
         self.location = location
         saved = Mutex(Saved(inputs: [], output: nil, outputTangents: []))
+    }
+
+    deinit {
+        // Move the children out first, so that this node no longer owns them when the teardown loop frees them.
+        guard !edges.isEmpty else { return }
+        var children: [GradNode?] = []
+        swap(&children, &edges)
+        let savedValues = saved.withLock { s in
+            let old = s
+            s = Saved(inputs: [], output: nil, outputTangents: [], released: true)
+            return old
+        }
+        GraphTeardown.release((consume children, consume savedValues))
     }
 
     var isLeaf: Bool { primitive == nil }

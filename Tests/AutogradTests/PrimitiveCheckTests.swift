@@ -1,0 +1,44 @@
+import Testing
+@testable import Autograd
+
+/// Every primitive's VJP and JVP against central finite differences in Double, and the dot-product test
+/// ⟨v, J·u⟩ = ⟨vᵀJ, u⟩, at random points (broadcast shapes included), in Float and Double.
+@Suite struct PrimitiveCheckTests {
+    static let run = try! PrimitiveChecks.runTracing(modes: CheckMode.allCases, types: [.float32, .float64], seed: 2026)
+
+    @Test(arguments: PrimitiveChecks.operationNames)
+    func derivativesAgree(operation: String) {
+        let rows = Self.run.results.filter { $0.operation == operation }
+        #expect(rows.count == 6, "3 modes × 2 types")
+        for row in rows { #expect(row.passed, "\(row)") }
+    }
+
+    @Test func everyPrimitiveIsExercised() {
+        let all = Set(allPrimitiveTypes.map { String(describing: $0) })
+        let missing = all.subtracting(Self.run.primitives)
+        #expect(missing.isEmpty, "primitives no check exercises: \(missing.sorted())")
+    }
+
+    @Test func differentSeedsAlsoPass() throws {
+        let rows = try PrimitiveChecks.run(types: [.float64], seed: 99)
+        #expect(rows.filter { !$0.passed }.isEmpty, "\(rows.filter { !$0.passed })")
+    }
+
+    /// The checker must be able to fail: a function whose "derivative" is wrong is caught.
+    @Test func checkerDetectsWrongDerivatives() throws {
+        struct Wrong: TensorFunction {
+            func callAsFunction<S: TensorScalar>(_ x: [Tensor<S>]) throws -> Tensor<S> {
+                // value: x², but derivative flows through a detached factor: d/dx = x instead of 2x.
+                x[0] * x[0].detached()
+            }
+        }
+        let x = Tensor<Double>([0.5, -1.5, 2])
+        let rows = try checkDerivatives(of: Wrong(), at: [x])
+        #expect(rows.first { $0.mode == .reverse }?.passed == false)
+        #expect(rows.first { $0.mode == .forward }?.passed == false)
+        // Both modes agree with each other (same wrong rule), so the dot-product test passes: it checks consistency.
+        #expect(rows.first { $0.mode == .dotProduct }?.passed == true)
+        let single = try checkGradients(of: { ($0[0] * $0[0].detached()).sum() }, at: [x])
+        #expect(!single.passed && single.maxError > 0.1)
+    }
+}
