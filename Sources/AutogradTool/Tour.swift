@@ -3,7 +3,7 @@ import Autograd
 import Foundation
 
 /// Everything the tour computes, so the text, the JSON and the tests read the same numbers.
-public struct TourResults {
+public struct TourResults: Sendable {
     /// The problem and its data.
     public let problem: MotivatingProblem
     /// ℓ(w), [100].

@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+@testable import Autograd
+
+/// Misuse of the derivative calls throws an `AutogradError` whose message names the shapes and the fix.
+@Suite struct DerivativeCallErrorTests {
+    let problem: (x: Tensor<Float>, w: Tensor<Float>, y: Tensor<Float>) = {
+        var rng = SeededGenerator(seed: 1)
+        return (Tensor(randomNormal: [100, 2], using: &rng), Tensor(randomNormal: [1, 2], using: &rng),
+                Tensor(randomUniform: [100], using: &rng))
+    }()
+
+    func losses(_ w: Tensor<Float>) -> Tensor<Float> {
+        binaryCrossEntropy(probabilities: sigmoid(matmul(problem.x, w.transposed())).flattened(), targets: problem.y,
+                           reduction: .none)
+    }
+
+    @Test func cotangentShapedLikeTheInputPointsToJVP() throws {
+        let w = problem.w.requiringGradient()
+        let u = Tensor<Float>(ones: [1, 2])
+        let error = #expect(throws: AutogradError.self) { try gradient(of: losses(w), wrt: w, cotangent: u) }
+        #expect(error == .cotangentShapeMismatch(output: 0, cotangentShape: [1, 2], outputShape: [100],
+                                                 inputShapes: [[1, 2]], call: "gradient(of:wrt:cotangent:)"))
+        let text = error?.description ?? ""
+        #expect(text.hasPrefix("cotangent for output 0 has shape [1, 2] but the output has shape [100]."))
+        #expect(text.contains("vᵀJ: v must be shaped like the output ([100]) and the result is shaped like the input ([1, 2])"))
+        #expect(text.contains("Your v is shaped like the input: for the Jacobian-vector product J·v, use jvp(of:at:tangent:)."))
+    }
+
+    @Test func otherWrongCotangentShapes() throws {
+        let w = problem.w.requiringGradient()
+        let error = #expect(throws: AutogradError.self) { try gradient(of: losses(w), wrt: w, cotangent: Tensor(ones: [3])) }
+        #expect(error?.description.contains("[3]") == true && error?.description.contains("jvp") == false)
+        // Same logic through vjp(of:at:cotangent:), naming that call.
+        let e2 = #expect(throws: AutogradError.self) { try vjp(of: losses, at: problem.w, cotangent: Tensor(ones: [1, 2])) }
+        #expect(e2?.description.contains("vjp(of:at:cotangent:) computes the vector-Jacobian product") == true)
+    }
+
+    @Test func tangentShapedLikeTheOutputPointsToVJP() throws {
+        let error = #expect(throws: AutogradError.self) { try jvp(of: losses, at: problem.w, tangent: Tensor(ones: [100])) }
+        #expect(error == .tangentShapeMismatch(input: 0, tangentShape: [100], inputShape: [1, 2], outputShapes: [[100]],
+                                               call: "jvp(of:at:tangent:)"))
+        #expect(error?.description.contains("J·u: u must be shaped like the input ([1, 2]) and the result is shaped like the output ([100])") == true)
+        #expect(error?.description.contains("use vjp(of:at:cotangent:) or gradient(of:wrt:cotangent:)") == true)
+    }
+
+    @Test func nonScalarOutputWithoutCotangent() throws {
+        let w = problem.w.requiringGradient()
+        let error = #expect(throws: AutogradError.self) { try gradient(of: losses(w), wrt: w) }
+        #expect(error == .missingCotangent(output: 0, outputShape: [100], call: "gradient(of:wrt:cotangent:)"))
+        let text = error?.description ?? ""
+        #expect(text.contains("v = ones([100])") && text.contains("silently adds") && text.contains("y.sum()"))
+        #expect(throws: AutogradError.missingCotangent(output: 0, outputShape: [100], call: "gradient(at:of:)")) {
+            try gradient(at: problem.w, of: losses)
+        }
+        #expect(throws: AutogradError.self) { try losses(w).backward() }
+    }
+
+    @Test func unusedAndUnrecordedInputs() throws {
+        let w = problem.w.requiringGradient()
+        let other = Tensor<Float>(zeros: [3]).requiringGradient()
+        let e = #expect(throws: AutogradError.self) { try gradients(of: [losses(w).sum()], wrt: [w, other]) }
+        #expect(e == .unusedInput(input: 1, shape: [3]))
+        #expect(e?.description.contains("allowUnused: true") == true)
+        let plain = problem.w
+        let e2 = #expect(throws: AutogradError.self) { try gradient(of: losses(w).sum(), wrt: plain) }
+        #expect(e2 == .inputNotRecorded(input: 0, shape: [1, 2]))
+        #expect(e2?.description.contains("requiringGradient()") == true)
+        let e3 = #expect(throws: AutogradError.self) { try gradient(of: losses(plain).sum(), wrt: w) }
+        #expect(e3 == .outputNotRecorded(output: 0, shape: []))
+    }
+
+    @Test func releasedGraph() throws {
+        let w = problem.w.requiringGradient()
+        let l = losses(w).sum()
+        try l.backward()
+        let e = #expect(throws: AutogradError.self) { try l.backward() }
+        if case .graphReleased = e {} else { Issue.record("expected graphReleased, got \(String(describing: e))") }
+        #expect(e?.description.contains("retainGraph: true") == true)
+    }
+
+    @Test func mixedScalarTypesAndCounts() throws {
+        let w = Tensor<Double>([1, 2]).requiringGradient()
+        let y = w * 2
+        let e = #expect(throws: AutogradError.self) {
+            try gradients(of: [AnyTensor(y)], wrt: [AnyTensor(w)], cotangents: [AnyTensor(Tensor<Float>(ones: [2]))])
+        }
+        #expect(e == .mixedScalarTypes(what: "the cotangent for output 0", expected: .float64, actual: .float32))
+        #expect(e?.description.contains("Tensor<Double>(converting:)") == true)
+        #expect(throws: AutogradError.countMismatch(what: "cotangents (one per output)", expected: 1, actual: 2)) {
+            try gradients(of: [y], wrt: [w], cotangents: [Tensor(ones: [2]), Tensor(ones: [2])])
+        }
+    }
+}
+
+/// Errors inside operations stop the program with a message naming the operation, the shapes and the rule broken,
+/// and, for named methods, the caller's file and line. Each runs in a child process (an exit test).
+@Suite struct OperationErrorTests {
+    /// Runs `body` in a child process, expects it to stop, and returns what it wrote to standard error.
+    static func stderr(of result: ExitTest.Result?) -> String {
+        String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    }
+
+    @Test func matmulShapeMismatch() async {
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = matmul(Tensor<Float>(zeros: [2, 3]), Tensor<Float>(zeros: [4, 5]))
+        }
+        let text = Self.stderr(of: r)
+        #expect(text.contains("matmul: shapes [2, 3] and [4, 5] cannot be multiplied"))
+        #expect(text.contains("a.shape[-1] == b.shape[-2]"))
+        #expect(text.contains("ErrorTests.swift"), "the caller's file:line: \(text)")
+    }
+
+    @Test func broadcastMismatchThroughAnOperator() async {
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor<Float>(zeros: [2, 3]) + Tensor<Float>(zeros: [4])
+        }
+        let text = Self.stderr(of: r)
+        #expect(text.contains("add: shapes [2, 3] and [4] do not broadcast"))
+        #expect(text.contains("equal or one of them 1"))
+    }
+
+    @Test func badAxis() async {
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor<Double>(zeros: [2, 3]).sum(alongAxes: 2)
+        }
+        let text = Self.stderr(of: r)
+        #expect(text.contains("sum(alongAxes:): axis 2 is out of range for a tensor of rank 2"))
+        #expect(text.contains("ErrorTests.swift:"))
+    }
+
+    @Test func reshapeToWrongCount() async {
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor<Double>(zeros: [2, 3]).reshaped(to: [4, 2])
+        }
+        let text = Self.stderr(of: r)
+        #expect(text.contains("cannot reshape a tensor of shape [2, 3] (6 elements) to [4, 2] (8 elements)"))
+    }
+
+    @Test func elementCountOverflow() async {
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor<Float>(zeros: [1 << 40, 1 << 40])
+        }
+        #expect(Self.stderr(of: r).contains("more elements than Int can count"))
+    }
+
+    @Test func binaryCrossEntropyTargetsOutsideTheUnitInterval() async {
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = binaryCrossEntropy(probabilities: Tensor<Float>([0.5, 0.5]), targets: Tensor<Float>([1, 2]))
+        }
+        let text = Self.stderr(of: r)
+        #expect(text.contains("targets must lie in [0, 1], but element 1 is 2.0"))
+    }
+
+    @Test func scalarOfManyElements() async {
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor<Float>(zeros: [3]).scalar
+        }
+        #expect(Self.stderr(of: r).contains("needs exactly one element"))
+    }
+}
