@@ -17,6 +17,7 @@ final class Storage: @unchecked Sendable {
     /// Live storage objects and their bytes, for tests that check the reverse pass frees what it saved.
     static let liveCount = Atomic<Int>(0)
     static let liveBytes = Atomic<Int>(0)
+    static let peakBytes = Atomic<Int>(0)
 
     /// An uninitialized buffer of `count` elements.
     init(type: ScalarType, count: Int) {
@@ -31,7 +32,8 @@ final class Storage: @unchecked Sendable {
         }
         base = raw
         Storage.liveCount.add(1, ordering: .relaxed)
-        Storage.liveBytes.add(bytes, ordering: .relaxed)
+        let live = Storage.liveBytes.add(bytes, ordering: .relaxed).newValue
+        Storage.peakBytes.max(live, ordering: .relaxed)
     }
 
     deinit {
@@ -61,4 +63,8 @@ public enum StorageStatistics {
     public static var liveBuffers: Int { Storage.liveCount.load(ordering: .relaxed) }
     /// Bytes held by live tensor buffers.
     public static var liveBytes: Int { Storage.liveBytes.load(ordering: .relaxed) }
+    /// The largest `liveBytes` seen since the process started or since the last ``resetPeak()``.
+    public static var peakBytes: Int { Storage.peakBytes.load(ordering: .relaxed) }
+    /// Restarts peak tracking from the current `liveBytes` (to measure the peak of one computation).
+    public static func resetPeak() { Storage.peakBytes.store(liveBytes, ordering: .relaxed) }
 }
