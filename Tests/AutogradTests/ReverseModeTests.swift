@@ -124,6 +124,10 @@ import Testing
         for _ in 0..<20_000 { h = tanh(h * 1.0001 + 0.001) }
         let g = try gradient(of: h.sum(), wrt: x)
         #expect(g.scalars.allSatisfy { $0.isFinite && $0 > 0 })
+        // Operations that save their inputs (multiply) link nodes twice; freeing them must not recurse either.
+        var p = Tensor<Double>([1, 1]).requiringGradient()
+        for _ in 0..<50_000 { p = p * 1.00001 * p.detached() + p * 0.0 }
+        _ = p
     }
 
     /// Counts live buffers in a process of its own (other tests run in parallel and allocate too).

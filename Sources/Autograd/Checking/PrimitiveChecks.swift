@@ -168,9 +168,7 @@ public enum PrimitiveChecks {
     static func runTracing(modes: [CheckMode], types: [ScalarType], seed: UInt64) throws
         -> (results: [DerivativeCheckResult], primitives: Set<String>) {
         let trace = PrimitiveTrace()
-        var scope = ADScope.current
-        scope.trace = trace
-        let results = try ADScope.$current.withValue(scope) { () throws -> [DerivativeCheckResult] in
+        let results = try ADScope.current.with(trace: .some(trace)).run { () throws -> [DerivativeCheckResult] in
             var results: [DerivativeCheckResult] = []
             for c in cases {
                 for type in types {

@@ -1,20 +1,5 @@
-/// The derivative state attached to a tensor: its reverse-mode history and its forward-mode tangents.
-///
-/// Immutable once made, so tensors that carry it stay `Sendable`. A tensor with no derivative state has `ad == nil`.
+/// A tangent (shaped like its tensor, with the level's batch dimensions in front) at one forward level.
 @usableFromInline
-final class ADState: Sendable {
-    /// The reverse-mode node that produced this tensor (an operation, or a leaf the user asked derivatives for).
-    let node: GradNode?
-    /// Forward-mode tangents, one per open forward level this tensor is perturbed at, in ascending level order.
-    let tangents: [LevelTangent]
-
-    init(node: GradNode?, tangents: [LevelTangent]) {
-        self.node = node
-        self.tangents = tangents
-    }
-}
-
-/// A tangent (shaped like the tensor, with the level's batch dimensions in front) at one forward level.
 struct LevelTangent: Sendable {
     let level: Int
     let tangent: AnyTensor
@@ -29,21 +14,41 @@ struct ForwardLevel: Sendable {
 }
 
 /// Per-task derivative settings. Task-local, so derivatives computed in parallel tasks never see each other's
-/// recording switches or forward levels.
-struct ADScope: Sendable {
+/// recording switches or forward levels. A class, so that reading it costs one reference, not a copy per field.
+final class ADScope: Sendable {
     /// Whether operations record reverse-mode history (false inside `withoutRecording`).
-    var recording = true
+    let recording: Bool
     /// Open forward-mode levels, innermost last.
-    var levels: [ForwardLevel] = []
+    let levels: [ForwardLevel]
     /// How many functional reverse-mode calls (`gradient(at:of:)` and friends) enclose this point; a nested one
     /// builds a differentiable result so the outer one can differentiate it.
-    var reverseDepth = 0
+    let reverseDepth: Int
     /// Where NaN and infinity reports go while anomaly detection is on (nil when it is off).
-    var anomalies: AnomalyLog?
+    let anomalies: AnomalyLog?
     /// Collects the primitives that record derivative state (used to prove the checks cover every primitive).
-    var trace: PrimitiveTrace?
+    let trace: PrimitiveTrace?
+
+    init(recording: Bool = true, levels: [ForwardLevel] = [], reverseDepth: Int = 0, anomalies: AnomalyLog? = nil,
+         trace: PrimitiveTrace? = nil) {
+        self.recording = recording
+        self.levels = levels
+        self.reverseDepth = reverseDepth
+        self.anomalies = anomalies
+        self.trace = trace
+    }
 
     @TaskLocal static var current = ADScope()
+
+    /// A copy with some settings changed.
+    func with(recording: Bool? = nil, levels: [ForwardLevel]? = nil, reverseDepth: Int? = nil,
+              anomalies: AnomalyLog?? = nil, trace: PrimitiveTrace?? = nil) -> ADScope {
+        ADScope(recording: recording ?? self.recording, levels: levels ?? self.levels,
+                reverseDepth: reverseDepth ?? self.reverseDepth, anomalies: anomalies ?? self.anomalies,
+                trace: trace ?? self.trace)
+    }
+
+    /// Runs `body` with this scope as the current one.
+    func run<R>(_ body: () throws -> R) rethrows -> R { try ADScope.$current.withValue(self, operation: body) }
 
     func isOpen(_ level: Int) -> Bool { levels.contains { $0.id == level } }
     func level(_ id: Int) -> ForwardLevel? { levels.first { $0.id == id } }
@@ -52,7 +57,7 @@ struct ADScope: Sendable {
 extension AnyTensor {
     /// The tangent at forward level `level`, if this tensor carries one.
     func tangent(at level: Int) -> AnyTensor? {
-        guard let tangents = ad?.tangents else { return nil }
+        guard let tangents else { return nil }
         for t in tangents where t.level == level { return t.tangent }
         return nil
     }
@@ -60,9 +65,8 @@ extension AnyTensor {
     /// This tensor seen from inside level `level`'s rule: the same value and reverse node, with the tangents of
     /// `level` and of every level opened after it removed (a tangent formula must not perturb itself).
     func primal(below level: Int) -> AnyTensor {
-        guard let ad, ad.tangents.contains(where: { $0.level >= level }) else { return self }
-        let kept = ad.tangents.filter { $0.level < level }
-        if ad.node == nil && kept.isEmpty { return value }
-        return AnyTensor(storage: storage, shape: shape, ad: ADState(node: ad.node, tangents: kept))
+        guard let tangents, tangents.contains(where: { $0.level >= level }) else { return self }
+        let kept = tangents.filter { $0.level < level }
+        return AnyTensor(storage: storage, shape: shape, node: node, tangents: kept.isEmpty ? nil : kept)
     }
 }

@@ -9,61 +9,86 @@ import Synchronization
 final class GradNode: @unchecked Sendable {
     /// The primitive that produced this node's tensor; nil for a leaf.
     let primitive: (any Primitive)?
-    /// For each input, the node that produced it, or nil if that input carries no reverse history.
-    /// (Mutable only so that `deinit` can hand the children over to `GraphTeardown`.)
-    private(set) var edges: [GradNode?]
-    let inputShapes: [[Int]]
+    /// For each input, the node that produced it (nil if that input carries no reverse history) and its shape.
+    /// (Mutable only so that `deinit` can unlink the nodes; see there.)
+    @exclusivity(unchecked) private(set) var inputs: [NodeInput]
     let outputShape: [Int]
     let scalarType: ScalarType
     /// Where the user called the operation, when the call could capture it (named methods do, operators cannot).
     let location: CallSite?
 
-    struct Saved {
+    /// `@unchecked Sendable` because of `Storage`: a buffer is written only before it is shared (or after a
+    /// uniqueness check), so sharing one across threads is safe, but `ManagedBuffer` cannot declare that.
+    struct Saved: @unchecked Sendable {
         var inputs: [AnyTensor]
         var output: Storage?
-        var outputTangents: [LevelTangent]
+        var outputTangents: [LevelTangent]?
         var released = false
     }
-    private let saved: Mutex<Saved>
+    /// Guards `saved` and `accumulated` (a reverse pass may run on another thread than the forward pass, and two
+    /// passes may share leaves). Held for a few instructions at a time, so a spin lock suffices.
+    private let lock = Atomic<Bool>(false)
+    @exclusivity(unchecked) private var saved: Saved
     /// Gradient accumulated by `backward()` (leaves only).
-    private let accumulated = Mutex<AnyTensor?>(nil)
+    @exclusivity(unchecked) private var accumulated: AnyTensor?
+
+    @inline(__always) private func locked<R>(_ body: () throws -> R) rethrows -> R {
+        while !lock.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {}
+        defer { lock.store(false, ordering: .releasing) }
+        return try body()
+    }
 
     /// A node for an operation.
-    init(primitive: any Primitive, edges: [GradNode?], inputs: [AnyTensor], output: AnyTensor,
-         location: CallSite?) {
+    init(primitive: any Primitive, inputs: [AnyTensor], output: AnyTensor, location: CallSite?) {
         self.primitive = primitive
-        self.edges = edges
-        self.inputShapes = inputs.map(\.shape)
+        self.inputs = inputs.map { NodeInput(node: $0.node, shape: $0.shape) }
         self.outputShape = output.shape
         self.scalarType = output.scalarType
         self.location = location
-        self.saved = Mutex(Saved(inputs: primitive.savesInputs ? inputs : [],
-                                 output: primitive.savesOutput ? output.storage : nil,
-                                 outputTangents: []))
+        self.saved = Saved(inputs: primitive.savesInputs ? inputs : [],
+                           output: primitive.savesOutput ? output.storage : nil, outputTangents: nil)
     }
 
     /// A leaf: a tensor the user asked derivatives for.
     init(leafShape shape: [Int], scalarType: ScalarType, location: CallSite?) {
         primitive = nil
-        edges = []
-        inputShapes = []
+        inputs = []
         outputShape = shape
         self.scalarType = scalarType
         self.location = location
-        saved = Mutex(Saved(inputs: [], output: nil, outputTangents: []))
+        saved = Saved(inputs: [], output: nil, outputTangents: nil)
     }
 
+    private init(twinOf other: GradNode, saved: Saved) {
+        primitive = other.primitive
+        inputs = other.inputs
+        outputShape = other.outputShape
+        scalarType = other.scalarType
+        location = other.location
+        self.saved = Saved(inputs: saved.inputs, output: saved.output, outputTangents: nil)
+    }
+
+    /// Frees long graphs without deep recursion. Releasing the output of a chain of 100,000 operations would
+    /// otherwise free each node from inside the deinitializer of the next, 100,000 calls deep, and overflow the
+    /// stack. Instead each dying node first drops its saved values (so its inputs' nodes are owned only through
+    /// its edges), then unlinks the input nodes it owns alone into a local stack and frees them one by one, after
+    /// unlinking theirs in turn: the recursion depth stays constant, whatever the graph.
     deinit {
-        // Move the children out first, so that this node no longer owns them when the teardown loop frees them.
-        guard !edges.isEmpty else { return }
-        var children: [GradNode?] = []
-        swap(&children, &edges)
-        let savedValues = saved.withLock { s in
-            let old = s
-            s = Saved(inputs: [], output: nil, outputTangents: [], released: true)
-            return old
+        if inputs.isEmpty { return }
+        var pending: [GradNode] = []
+        unlinkOwnedInputs(into: &pending)
+        while var node = pending.popLast() {
+            if isKnownUniquelyReferenced(&node) { node.unlinkOwnedInputs(into: &pending) }
         }
-        GraphTeardown.release((consume children, consume savedValues))
+    }
+
+    private func unlinkOwnedInputs(into pending: inout [GradNode]) {
+        locked { saved = Saved(inputs: [], output: nil, outputTangents: nil, released: true) }
+        for i in inputs.indices {
+            guard var input = inputs[i].node else { continue }
+            inputs[i].node = nil
+            if isKnownUniquelyReferenced(&input) { pending.append(input) }
+        }
     }
 
     var isLeaf: Bool { primitive == nil }
@@ -72,47 +97,39 @@ final class GradNode: @unchecked Sendable {
     /// The node that forward-mode tangent formulas see for this operation's output: same primitive, edges and
     /// saved inputs, but it does not own the output's tangents. (If the real node owned them while the tangents'
     /// own history pointed back at it, the two would keep each other alive.)
-    func twin() -> GradNode {
-        let s = saved.withLock { $0 }
-        let twin = GradNode(primitive: primitive!, edges: edges, inputShapes: inputShapes, outputShape: outputShape,
-                            scalarType: scalarType, location: location, saved: s)
-        return twin
-    }
-
-    private init(primitive: any Primitive, edges: [GradNode?], inputShapes: [[Int]], outputShape: [Int],
-                 scalarType: ScalarType, location: CallSite?, saved: Saved) {
-        self.primitive = primitive
-        self.edges = edges
-        self.inputShapes = inputShapes
-        self.outputShape = outputShape
-        self.scalarType = scalarType
-        self.location = location
-        self.saved = Mutex(Saved(inputs: saved.inputs, output: saved.output, outputTangents: []))
-    }
+    func twin() -> GradNode { GradNode(twinOf: self, saved: locked { saved }) }
 
     func setOutputTangents(_ tangents: [LevelTangent]) {
-        saved.withLock { $0.outputTangents = tangents }
+        locked { saved.outputTangents = tangents }
     }
 
     /// The values the VJP rule needs; releases them unless `retain`. Nil if they were already released.
     func takeSaved(retain: Bool) -> Saved? {
-        saved.withLock { s in
-            if s.released { return nil }
-            let copy = s
-            if !retain { s = Saved(inputs: [], output: nil, outputTangents: [], released: true) }
-            return copy
+        locked {
+            if saved.released { return nil }
+            if retain { return saved }
+            var taken = Saved(inputs: [], output: nil, outputTangents: nil, released: true)
+            swap(&taken, &saved)
+            return taken
         }
     }
 
-    /// Adds a cotangent into this leaf's stored gradient (`backward()`).
+    /// Adds a cotangent into this leaf's stored gradient (`backward()`). The sum is computed outside the lock.
     func accumulate(_ g: AnyTensor) {
-        accumulated.withLock { acc in
-            acc = acc.map { $0 + g } ?? g
+        while true {
+            let current = locked { accumulated }
+            let sum = current.map { $0 + g } ?? g
+            let stored: Bool = locked {
+                guard accumulated?.storage === current?.storage else { return false }
+                accumulated = sum
+                return true
+            }
+            if stored { return }
         }
     }
 
     /// The gradient accumulated by `backward()`, if any.
-    var accumulatedGradient: AnyTensor? { accumulated.withLock { $0 } }
+    var accumulatedGradient: AnyTensor? { locked { accumulated } }
 
-    func clearAccumulatedGradient() { accumulated.withLock { $0 = nil } }
+    func clearAccumulatedGradient() { locked { accumulated = nil } }
 }

@@ -10,17 +10,16 @@ enum Levels {
     /// Runs `body` with a new forward level open; returns the level's id with the body's result.
     static func withLevel<R>(batchShape: [Int], _ body: (Int) throws -> R) rethrows -> R {
         let id = next()
-        var scope = ADScope.current
-        scope.levels.append(ForwardLevel(id: id, batchShape: batchShape))
-        return try ADScope.$current.withValue(scope) { try body(id) }
+        let scope = ADScope.current
+        return try scope.with(levels: scope.levels + [ForwardLevel(id: id, batchShape: batchShape)]).run { try body(id) }
     }
 }
 
 extension AnyTensor {
     /// This tensor carrying `tangent` at forward level `level` (in addition to what it already carries).
     func withTangent(_ tangent: AnyTensor, level: Int) -> AnyTensor {
-        AnyTensor(storage: storage, shape: shape,
-                  ad: ADState(node: node, tangents: (ad?.tangents ?? []) + [LevelTangent(level: level, tangent: tangent)]))
+        AnyTensor(storage: storage, shape: shape, node: node,
+                  tangents: (tangents ?? []) + [LevelTangent(level: level, tangent: tangent)])
     }
 
     /// This tensor as the input of a functional reverse-mode call: a new node derivatives are taken for. If it
@@ -29,12 +28,11 @@ extension AnyTensor {
     func markedForReverse() -> AnyTensor {
         if node != nil { return identity() }
         let leaf = GradNode(leafShape: shape, scalarType: scalarType, location: nil)
-        return AnyTensor(storage: storage, shape: shape, ad: ADState(node: leaf, tangents: ad?.tangents ?? []))
+        return AnyTensor(storage: storage, shape: shape, node: leaf, tangents: tangents)
     }
 
     /// This tensor without its reverse-mode node (forward tangents kept).
     var withoutNode: AnyTensor {
-        guard let ad, ad.node != nil else { return self }
-        return AnyTensor(storage: storage, shape: shape, ad: ad.tangents.isEmpty ? nil : ADState(node: nil, tangents: ad.tangents))
+        AnyTensor(storage: storage, shape: shape, node: nil, tangents: tangents)
     }
 }

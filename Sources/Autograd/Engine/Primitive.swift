@@ -17,7 +17,7 @@ protocol Primitive: Sendable {
     /// Whether the VJP rule reads the output's value.
     var savesOutput: Bool { get }
     /// Reverse rule: given `ȳ` (shape `batch + y.shape`), the cotangent of each input (shape `batch + x.shape`),
-    /// or nil where it is zero or where `ctx.needs[i]` is false.
+    /// or nil where it is zero or where `ctx.needs(i)` is false.
     func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?]
     /// Forward rule: given each input's tangent (shape `batch + x.shape`, nil meaning zero), the output's tangent
     /// (shape `batch + y.shape`), or nil if it is zero.
@@ -52,14 +52,22 @@ extension LinearPrimitive {
 protocol ElementwisePrimitive: Primitive {
     /// `f′(x)`, shaped like `x`, written with differentiable operations on `ctx.input(0)` and `ctx.output`.
     func derivative(_ ctx: RuleContext) -> AnyTensor
+    /// The same derivative as one fused kernel, used when the rule's result will not be differentiated.
+    var fused: FusedDerivative? { get }
 }
 
 extension ElementwisePrimitive {
-    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [cotangent * derivative(ctx)] }
-    func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? {
-        guard let t = tangents[0] else { return nil }
-        return t * derivative(ctx)
+    var fused: FusedDerivative? { nil }
+
+    /// v ⊙ f′(x), fused into one kernel when nothing will differentiate it.
+    private func scale(_ v: AnyTensor, _ ctx: RuleContext) -> AnyTensor {
+        if !ctx.isDifferentiable, let fused {
+            return fused.apply(v, fused.readsOutput ? ctx.output : ctx.input(0))
+        }
+        return v * derivative(ctx)
     }
+    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [scale(cotangent, ctx)] }
+    func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { scale($0, ctx) } }
 }
 
 /// What a rule sees: the inputs' and output's values, their shapes, the batch dimensions in front of tangents and
@@ -67,28 +75,50 @@ extension ElementwisePrimitive {
 struct RuleContext {
     /// Input values (for a VJP, the saved inputs; empty if the primitive does not save them).
     let inputs: [AnyTensor]
-    let inputShapes: [[Int]]
+    /// Where the input shapes come from: the node (VJP) or the operands themselves (JVP).
+    private let node: GradNode?
     /// The output value, when the primitive saves it (VJP) or always (JVP).
     let outputValue: AnyTensor?
     let outputShape: [Int]
     /// Leading dimensions of the tangents or cotangents flowing through this rule.
     let batchShape: [Int]
-    /// For a VJP: whether input `i` needs its cotangent (rules may skip work where it does not).
-    let needs: [Bool]
+    /// For a VJP: bit i is set if input i needs its cotangent (rules may skip work where it does not).
+    let needsMask: UInt64
+    /// Whether the rule's result may itself be differentiated (a recorded reverse pass, or tangents on the values
+    /// it reads). When false, a rule may compute its result with fused kernels instead of recorded operations.
+    let isDifferentiable: Bool
+
+    init(inputs: [AnyTensor], node: GradNode?, outputValue: AnyTensor?, outputShape: [Int], batchShape: [Int],
+         needs: UInt64, isDifferentiable: Bool) {
+        self.inputs = inputs
+        self.node = node
+        self.outputValue = outputValue
+        self.outputShape = outputShape
+        self.batchShape = batchShape
+        self.needsMask = needs
+        self.isDifferentiable = isDifferentiable
+    }
+
+    /// For a VJP: whether input `i` needs its cotangent.
+    @inline(__always) func needs(_ i: Int) -> Bool { i >= 64 || needsMask & (1 << UInt64(i)) != 0 }
 
     func input(_ i: Int) -> AnyTensor { inputs[i] }
+    /// The shape of input `i`.
+    func inputShape(_ i: Int) -> [Int] { node?.inputs[i].shape ?? inputs[i].shape }
+    /// The number of inputs.
+    var inputCount: Int { node?.inputs.count ?? inputs.count }
     var output: AnyTensor { outputValue! }
 
     /// Sums a cotangent shaped `batch + s` (with `s` broadcast from input `i`'s shape) back to
-    /// `batch + inputShapes[i]`: the un-broadcasting step that ends every rule of a broadcasting primitive.
+    /// `batch + inputShape(i)`: the un-broadcasting step that ends every rule of a broadcasting primitive.
     func unbroadcast(_ cotangent: AnyTensor, toInput i: Int) -> AnyTensor {
-        cotangent.unbroadcast(to: inputShapes[i], batchRank: batchShape.count)
+        cotangent.unbroadcast(to: inputShape(i), batchRank: batchShape.count)
     }
 
-    /// Reshapes a tangent shaped `batch + inputShapes[i]` to `batch + [1, …, 1] + inputShapes[i]` with `rank`
+    /// Reshapes a tangent shaped `batch + inputShape(i)` to `batch + [1, …, 1] + inputShape(i)` with `rank`
     /// dimensions after the batch, so that it broadcasts against values of that rank aligned at the right.
     func aligned(_ tangent: AnyTensor, input i: Int, rank: Int) -> AnyTensor {
-        let shape = inputShapes[i]
+        let shape = inputShape(i)
         if batchShape.isEmpty || shape.count >= rank { return tangent }
         return tangent.reshaped(batchShape + [Int](repeating: 1, count: rank - shape.count) + shape)
     }

@@ -1,7 +1,7 @@
 /// Attaches derivative state to the value an operation computed.
 ///
 /// Every primitive's forward function computes its value with a kernel and then calls `record`. If no input carries
-/// derivative state, the value is returned untouched (the common, fast case). Otherwise:
+/// derivative state, the value is returned untouched (the common, fast case, with no allocation). Otherwise:
 /// - **reverse mode**: if recording is on and some input has a node, a node is made that remembers the primitive,
 ///   the input nodes and what the VJP rule needs;
 /// - **forward mode**: for every open forward level some input is perturbed at (innermost last), the JVP rule maps
@@ -9,51 +9,75 @@
 ///   removed, so a tangent never perturbs itself, while outer levels and reverse history stay, which is what makes
 ///   forward-over-forward, forward-over-reverse and reverse-over-forward compose.
 @inline(__always)
+func record<P: Primitive>(_ primitive: P, _ x: AnyTensor, _ value: AnyTensor, at location: CallSite? = nil) -> AnyTensor {
+    x.hasDerivativeState ? recordWithState(primitive, [x], value, location) : value
+}
+
+@inline(__always)
+func record<P: Primitive>(_ primitive: P, _ a: AnyTensor, _ b: AnyTensor, _ value: AnyTensor,
+                          at location: CallSite? = nil) -> AnyTensor {
+    a.hasDerivativeState || b.hasDerivativeState ? recordWithState(primitive, [a, b], value, location) : value
+}
+
+@inline(__always)
 func record<P: Primitive>(_ primitive: P, _ inputs: [AnyTensor], _ value: AnyTensor,
                           at location: CallSite? = nil) -> AnyTensor {
-    for x in inputs where x.ad != nil {
-        return recordWithState(primitive, inputs, value, location)
-    }
+    for x in inputs where x.hasDerivativeState { return recordWithState(primitive, inputs, value, location) }
     return value
 }
 
 @inline(never)
-func recordWithState(_ primitive: any Primitive, _ inputs: [AnyTensor], _ value: AnyTensor,
+func recordWithState(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value: AnyTensor,
                      _ location: CallSite?) -> AnyTensor {
     let scope = ADScope.current
     scope.trace?.note(primitive)
     var node: GradNode?
     if scope.recording && inputs.contains(where: { $0.node != nil }) {
-        node = GradNode(primitive: primitive, edges: inputs.map(\.node), inputs: inputs, output: value,
-                        location: location)
+        node = GradNode(primitive: primitive, inputs: inputs, output: value, location: location)
     }
 
+    var tangents: [LevelTangent]?
+    if !scope.levels.isEmpty && inputs.contains(where: { $0.tangents != nil }) {
+        tangents = pushForward(primitive, inputs, value, node, scope, location)
+    }
+    if let anomalies = scope.anomalies { anomalies.check(value, operation: primitive.name, pass: .forward, at: location) }
+    if node == nil && tangents == nil { return value }
+    return AnyTensor(storage: value.storage, shape: value.shape, node: node, tangents: tangents)
+}
+
+/// Runs the JVP rule once per open level that some input is perturbed at, innermost last.
+private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value: AnyTensor, _ node: GradNode?,
+                         _ scope: ADScope, _ location: CallSite?) -> [LevelTangent]? {
     var levelIDs: [Int] = []
     for x in inputs {
-        guard let tangents = x.ad?.tangents else { continue }
-        for t in tangents where !levelIDs.contains(t.level) && scope.isOpen(t.level) { levelIDs.append(t.level) }
+        guard let ts = x.tangents else { continue }
+        for t in ts where !levelIDs.contains(t.level) && scope.isOpen(t.level) { levelIDs.append(t.level) }
     }
+    if levelIDs.isEmpty { return nil }
+    levelIDs.sort()
+    let twin = node?.twin()
     var tangents: [LevelTangent] = []
-    if !levelIDs.isEmpty {
-        levelIDs.sort()
-        let twin = node?.twin()
-        for id in levelIDs {
-            let level = scope.level(id)!
-            let outputView = AnyTensor(storage: value.storage, shape: value.shape,
-                                       ad: twin == nil && tangents.isEmpty ? nil : ADState(node: twin, tangents: tangents))
-            let ctx = RuleContext(inputs: inputs.map { $0.primal(below: id) }, inputShapes: inputs.map(\.shape),
-                                  outputValue: outputView, outputShape: value.shape, batchShape: level.batchShape,
-                                  needs: [])
-            guard let t = primitive.jvp(ctx, inputs.map { $0.tangent(at: id) }) else { continue }
-            checkRuleShape(t, expected: level.batchShape + value.shape, primitive.name, "JVP")
-            scope.anomalies?.check(t, operation: primitive.name, pass: .tangent, at: location)
-            tangents.append(LevelTangent(level: id, tangent: t))
-        }
-        node?.setOutputTangents(tangents)
+    for id in levelIDs {
+        let level = scope.level(id)!
+        let outputView = AnyTensor(storage: value.storage, shape: value.shape, node: twin,
+                                   tangents: tangents.isEmpty ? nil : tangents)
+        let primals = inputs.map { $0.primal(below: id) }
+        let tin = inputs.map { $0.tangent(at: id) }
+        // The tangent formula is itself differentiated if it records (reverse over forward) or if its operands
+        // carry tangents of outer levels (forward over forward).
+        let differentiable = (scope.recording && (node != nil || tin.contains { $0?.node != nil }))
+            || primals.contains { $0.tangents != nil } || tin.contains { $0?.tangents != nil } || !tangents.isEmpty
+        let ctx = RuleContext(inputs: primals, node: nil, outputValue: outputView,
+                              outputShape: value.shape, batchShape: level.batchShape, needs: 0,
+                              isDifferentiable: differentiable)
+        guard let t = primitive.jvp(ctx, tin) else { continue }
+        checkRuleShape(t, expected: level.batchShape + value.shape, primitive.name, "JVP")
+        scope.anomalies?.check(t, operation: primitive.name, pass: .tangent, at: location)
+        tangents.append(LevelTangent(level: id, tangent: t))
     }
-    scope.anomalies?.check(value, operation: primitive.name, pass: .forward, at: location)
-    if node == nil && tangents.isEmpty { return value }
-    return AnyTensor(storage: value.storage, shape: value.shape, ad: ADState(node: node, tangents: tangents))
+    if tangents.isEmpty { return nil }
+    node?.setOutputTangents(tangents)
+    return tangents
 }
 
 /// A rule that returns the wrong shape is a bug in that rule; stop and name it.

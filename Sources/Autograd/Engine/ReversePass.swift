@@ -1,93 +1,147 @@
 /// The reverse walk: pulls cotangents from outputs back to inputs through the recorded graph.
 ///
-/// 1. Collect every node reachable from the outputs in post-order, with an iterative depth-first search (graphs
-///    thousands of operations deep do not touch the call stack).
-/// 2. Mark the nodes that lead to a requested input; others are skipped (their rules never run).
-/// 3. Visit nodes in reverse post-order (a topological order: a node before the nodes of its inputs), run each
-///    rule once on the sum of the cotangents that reached it, add the results into its inputs' slots, and drop
-///    the node's saved values and cotangent right after (unless the graph is retained).
-enum ReversePass {
-    /// Cotangents for `targets` (nil where a target was not reached). `batchRank` leading dimensions of every
-    /// cotangent are a batch that flows through the pass unchanged.
-    static func run(roots: [(node: GradNode, cotangent: AnyTensor)], targets: [GradNode], batchShape: [Int],
-                    retainGraph: Bool, createGraph: Bool, accumulateIntoLeaves: Bool) throws -> [AnyTensor?] {
-        // 1. Post-order of the reachable graph.
-        var index: [ObjectIdentifier: Int] = [:]
+/// 1. **Plan.** Collect every node reachable from the outputs in post-order, with an iterative depth-first search
+///    (graphs hundreds of thousands of operations deep do not touch the call stack), and mark the nodes that lead
+///    to a requested input; the others are skipped. Unused inputs are known here, before any rule runs.
+/// 2. **Execute.** Visit nodes in reverse post-order (a topological order: a node before the nodes of its inputs),
+///    run each rule once on the sum of the cotangents that reached it, add the results into its inputs' slots,
+///    and drop the node's saved values and cotangent right after (unless the graph is retained).
+struct ReversePass {
+    private let order: [GradNode]
+    private let edgeStart: [Int]
+    private let edgeIndex: [Int]
+    private let needed: [Bool]
+    /// For each node, the first target it is (or −1); `nextTarget` chains repeated targets.
+    private let firstTarget: [Int]
+    private let nextTarget: [Int]
+    private let table: NodeTable
+    private let targetCount: Int
+    private let accumulateIntoLeaves: Bool
+
+    /// Plans a pass from `roots` to `targets` (or, with `accumulateIntoLeaves`, to every leaf reached).
+    init(roots: [GradNode], targets: [GradNode], accumulateIntoLeaves: Bool) {
+        var table = NodeTable()
         var order: [GradNode] = []
         var stack: [(node: GradNode, next: Int)] = []
-        for (root, _) in roots where index[ObjectIdentifier(root)] == nil {
-            index[ObjectIdentifier(root)] = -1
+        for root in roots where table.insert(root, -1) {
             stack.append((root, 0))
-            while let top = stack.last {
-                if top.next < top.node.edges.count {
-                    stack[stack.count - 1].next += 1
-                    if let child = top.node.edges[top.next], index[ObjectIdentifier(child)] == nil {
-                        index[ObjectIdentifier(child)] = -1
-                        stack.append((child, 0))
-                    }
+            while !stack.isEmpty {
+                let (node, next) = stack[stack.count - 1]
+                if next < node.inputs.count {
+                    stack[stack.count - 1].next = next + 1
+                    if let child = node.inputs[next].node, table.insert(child, -1) { stack.append((child, 0)) }
                 } else {
-                    index[ObjectIdentifier(top.node)] = order.count
-                    order.append(top.node)
+                    table.update(node, order.count)
+                    order.append(node)
                     stack.removeLast()
                 }
             }
         }
-
-        // 2. Which nodes lead to a target.
-        var targetSlot = [Int: [Int]]()
-        for (t, node) in targets.enumerated() {
-            if let i = index[ObjectIdentifier(node)] { targetSlot[i, default: []].append(t) }
+        var firstTarget = [Int](repeating: -1, count: order.count)
+        var nextTarget = [Int](repeating: -1, count: targets.count)
+        for (t, node) in targets.enumerated().reversed() {
+            if let i = table.get(node) {
+                nextTarget[t] = firstTarget[i]
+                firstTarget[i] = t
+            }
         }
+        var edgeStart = [Int](repeating: 0, count: order.count + 1)
+        var edgeIndex: [Int] = []
+        edgeIndex.reserveCapacity(order.count * 2)
         var needed = [Bool](repeating: false, count: order.count)
         for (i, node) in order.enumerated() {
-            needed[i] = targetSlot[i] != nil || (accumulateIntoLeaves && node.isLeaf)
-                || node.edges.contains { $0.map { needed[index[ObjectIdentifier($0)]!] } ?? false }
+            edgeStart[i] = edgeIndex.count
+            var leads = firstTarget[i] >= 0 || (accumulateIntoLeaves && node.isLeaf)
+            for input in node.inputs {
+                let k = input.node.map { table.get($0)! } ?? -1
+                edgeIndex.append(k)
+                if k >= 0 && needed[k] { leads = true }
+            }
+            needed[i] = leads
         }
+        edgeStart[order.count] = edgeIndex.count
+        self.order = order
+        self.edgeStart = edgeStart
+        self.edgeIndex = edgeIndex
+        self.needed = needed
+        self.firstTarget = firstTarget
+        self.nextTarget = nextTarget
+        self.table = table
+        self.targetCount = targets.count
+        self.accumulateIntoLeaves = accumulateIntoLeaves
+    }
 
-        // 3. Walk back.
+    /// Targets no root depends on (their derivatives are zero).
+    var unreachableTargets: [Int] {
+        var reached = [Bool](repeating: false, count: targetCount)
+        for i in order.indices {
+            var t = firstTarget[i]
+            while t >= 0 { reached[t] = true; t = nextTarget[t] }
+        }
+        return reached.indices.filter { !reached[$0] }
+    }
+
+    /// Runs the planned pass. `cotangents` pairs with the `roots` of the plan; their leading `batchShape`
+    /// dimensions are a batch that flows through unchanged. Returns the cotangent of each target (nil if zero).
+    func execute(roots: [(node: GradNode, cotangent: AnyTensor)], batchShape: [Int], retainGraph: Bool,
+                 createGraph: Bool) throws -> [AnyTensor?] {
         var slots = [AnyTensor?](repeating: nil, count: order.count)
         for (root, cotangent) in roots {
-            let i = index[ObjectIdentifier(root)]!
+            let i = table.get(root)!
             slots[i] = slots[i].map { $0 + cotangent } ?? cotangent
         }
-        var results = [AnyTensor?](repeating: nil, count: targets.count)
-        var scope = ADScope.current
-        scope.recording = createGraph
-        try ADScope.$current.withValue(scope) {
+        var results = [AnyTensor?](repeating: nil, count: targetCount)
+        let outer = ADScope.current
+        let anomalies = outer.anomalies
+        try outer.with(recording: createGraph).run {
             for i in stride(from: order.count - 1, through: 0, by: -1) {
                 guard needed[i], let g = slots[i] else { continue }
                 slots[i] = nil
                 let node = order[i]
-                if let ts = targetSlot[i] { for t in ts { results[t] = g } }
+                var t = firstTarget[i]
+                while t >= 0 { results[t] = g; t = nextTarget[t] }
                 if node.isLeaf {
                     if accumulateIntoLeaves { node.accumulate(createGraph ? g : g.value) }
                     continue
                 }
-                let needs = node.edges.map { $0.map { needed[index[ObjectIdentifier($0)]!] } ?? false }
-                if !needs.contains(true) { continue }
+                let start = edgeStart[i], end = edgeStart[i + 1]
+                var needs: UInt64 = 0
+                for j in start..<end where edgeIndex[j] >= 0 && needed[edgeIndex[j]] {
+                    needs |= j - start < 64 ? 1 << UInt64(j - start) : .max
+                }
+                if needs == 0 { continue }
                 guard let saved = node.takeSaved(retain: retainGraph) else {
                     throw AutogradError.graphReleased(operation: node.name)
                 }
                 let output = saved.output.map {
-                    AnyTensor(storage: $0, shape: node.outputShape,
-                              ad: createGraph || !saved.outputTangents.isEmpty
-                                ? ADState(node: createGraph ? node : nil, tangents: saved.outputTangents) : nil)
+                    AnyTensor(storage: $0, shape: node.outputShape, node: createGraph ? node : nil,
+                              tangents: saved.outputTangents)
                 }
-                let ctx = RuleContext(inputs: saved.inputs, inputShapes: node.inputShapes, outputValue: output,
-                                      outputShape: node.outputShape, batchShape: batchShape, needs: needs)
+                let differentiable = createGraph || g.tangents != nil || saved.outputTangents != nil
+                    || saved.inputs.contains { $0.tangents != nil }
+                let ctx = RuleContext(inputs: saved.inputs, node: node, outputValue: output,
+                                      outputShape: node.outputShape, batchShape: batchShape, needs: needs,
+                                      isDifferentiable: differentiable)
                 let pulled = node.primitive!.vjp(ctx, g)
-                for (j, edge) in node.edges.enumerated() where needs[j] {
-                    guard let edge, let r = pulled[j] else { continue }
-                    checkRuleShape(r, expected: batchShape + node.inputShapes[j], node.name, "VJP")
-                    if let log = scope.anomalies {
-                        log.check(r, operation: node.name, pass: .reverse, at: node.location)
-                        if let error = log.error { throw error }
+                for j in start..<end {
+                    let k = edgeIndex[j], input = j - start
+                    guard k >= 0, needed[k], let r = pulled[input] else { continue }
+                    checkRuleShape(r, expected: batchShape + node.inputs[input].shape, node.name, "VJP")
+                    if let anomalies {
+                        anomalies.check(r, operation: node.name, pass: .reverse, at: node.location)
+                        if let error = anomalies.error { throw error }
                     }
-                    let k = index[ObjectIdentifier(edge)]!
                     slots[k] = slots[k].map { $0 + r } ?? r
                 }
             }
         }
         return results
+    }
+
+    /// Plans and executes in one call.
+    static func run(roots: [(node: GradNode, cotangent: AnyTensor)], targets: [GradNode], batchShape: [Int],
+                    retainGraph: Bool, createGraph: Bool, accumulateIntoLeaves: Bool) throws -> [AnyTensor?] {
+        try ReversePass(roots: roots.map(\.node), targets: targets, accumulateIntoLeaves: accumulateIntoLeaves)
+            .execute(roots: roots, batchShape: batchShape, retainGraph: retainGraph, createGraph: createGraph)
     }
 }

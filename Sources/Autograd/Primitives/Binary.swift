@@ -17,7 +17,7 @@ struct Add: LinearPrimitive {
         }
     }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
-        [ctx.needs[0] ? ctx.unbroadcast(g, toInput: 0) : nil, ctx.needs[1] ? ctx.unbroadcast(g, toInput: 1) : nil]
+        [ctx.needs(0) ? ctx.unbroadcast(g, toInput: 0) : nil, ctx.needs(1) ? ctx.unbroadcast(g, toInput: 1) : nil]
     }
 }
 
@@ -34,7 +34,7 @@ struct Subtract: LinearPrimitive {
         }
     }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
-        [ctx.needs[0] ? ctx.unbroadcast(g, toInput: 0) : nil, ctx.needs[1] ? -ctx.unbroadcast(g, toInput: 1) : nil]
+        [ctx.needs(0) ? ctx.unbroadcast(g, toInput: 0) : nil, ctx.needs(1) ? -ctx.unbroadcast(g, toInput: 1) : nil]
     }
 }
 
@@ -51,8 +51,8 @@ private func sumTerms(_ terms: [AnyTensor?], _ ctx: RuleContext) -> AnyTensor? {
 struct Multiply: Primitive {
     var name: String { "multiply" }
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
-        [ctx.needs[0] ? ctx.unbroadcast(g * ctx.input(1), toInput: 0) : nil,
-         ctx.needs[1] ? ctx.unbroadcast(g * ctx.input(0), toInput: 1) : nil]
+        [ctx.needs(0) ? ctx.unbroadcast(g * ctx.input(1), toInput: 0) : nil,
+         ctx.needs(1) ? ctx.unbroadcast(g * ctx.input(0), toInput: 1) : nil]
     }
     func jvp(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         let r = ctx.outputShape.count
@@ -66,8 +66,8 @@ struct Divide: Primitive {
     var name: String { "divide" }
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         let a = ctx.input(0), b = ctx.input(1)
-        return [ctx.needs[0] ? ctx.unbroadcast(g / b, toInput: 0) : nil,
-                ctx.needs[1] ? ctx.unbroadcast(-(g * a) / (b * b), toInput: 1) : nil]
+        return [ctx.needs(0) ? ctx.unbroadcast(g / b, toInput: 0) : nil,
+                ctx.needs(1) ? ctx.unbroadcast(-(g * a) / (b * b), toInput: 1) : nil]
     }
     func jvp(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         let r = ctx.outputShape.count
@@ -91,8 +91,8 @@ struct Pow: Primitive {
         return ctx.output * safeLog
     }
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
-        [ctx.needs[0] ? ctx.unbroadcast(g * da(ctx), toInput: 0) : nil,
-         ctx.needs[1] ? ctx.unbroadcast(g * db(ctx), toInput: 1) : nil]
+        [ctx.needs(0) ? ctx.unbroadcast(g * da(ctx), toInput: 0) : nil,
+         ctx.needs(1) ? ctx.unbroadcast(g * db(ctx), toInput: 1) : nil]
     }
     func jvp(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         let r = ctx.outputShape.count
@@ -118,8 +118,8 @@ struct Extremum: Primitive {
     }
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         let (wa, wb) = weights(ctx)
-        return [ctx.needs[0] ? ctx.unbroadcast(g * wa, toInput: 0) : nil,
-                ctx.needs[1] ? ctx.unbroadcast(g * wb, toInput: 1) : nil]
+        return [ctx.needs(0) ? ctx.unbroadcast(g * wa, toInput: 0) : nil,
+                ctx.needs(1) ? ctx.unbroadcast(g * wb, toInput: 1) : nil]
     }
     func jvp(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         let (wa, wb) = weights(ctx)
@@ -145,8 +145,8 @@ struct Select: LinearPrimitive {
     }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         let zero = AnyTensor.zero(like: g)
-        return [ctx.needs[0] ? ctx.unbroadcast(select(condition, g, zero), toInput: 0) : nil,
-                ctx.needs[1] ? ctx.unbroadcast(select(condition, zero, g), toInput: 1) : nil]
+        return [ctx.needs(0) ? ctx.unbroadcast(select(condition, g, zero), toInput: 0) : nil,
+                ctx.needs(1) ? ctx.unbroadcast(select(condition, zero, g), toInput: 1) : nil]
     }
 }
 

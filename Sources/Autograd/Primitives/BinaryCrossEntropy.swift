@@ -22,7 +22,7 @@ struct BinaryCrossEntropy: Primitive {
         return maximum(log1p(-p), floor) - maximum(log(p), floor)
     }
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
-        [ctx.needs[0] ? g * dp(ctx) : nil, ctx.needs[1] ? g * dt(ctx) : nil]
+        [ctx.needs(0) ? g * dp(ctx) : nil, ctx.needs(1) ? g * dt(ctx) : nil]
     }
     func jvp(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         switch (t[0].map { $0 * dp(ctx) }, t[1].map { $0 * dt(ctx) }) {

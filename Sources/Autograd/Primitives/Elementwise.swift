@@ -9,18 +9,21 @@ struct Exp: ElementwisePrimitive {
     var name: String { "exp" }
     var savesInputs: Bool { false }
     var savesOutput: Bool { true }
+    var fused: FusedDerivative? { .identityOfOutput }
     func derivative(_ ctx: RuleContext) -> AnyTensor { ctx.output }
 }
 
 /// y = ln x.  f′(x) = 1 / x.
 struct Log: ElementwisePrimitive {
     var name: String { "log" }
+    var fused: FusedDerivative? { .reciprocalOfInput }
     func derivative(_ ctx: RuleContext) -> AnyTensor { ctx.input(0).reciprocal() }
 }
 
 /// y = ln(1 + x), accurate for small x.  f′(x) = 1 / (1 + x).
 struct Log1p: ElementwisePrimitive {
     var name: String { "log1p" }
+    var fused: FusedDerivative? { .log1pOfInput }
     func derivative(_ ctx: RuleContext) -> AnyTensor { (ctx.input(0) + 1).reciprocal() }
 }
 
@@ -29,18 +32,21 @@ struct Sqrt: ElementwisePrimitive {
     var name: String { "sqrt" }
     var savesInputs: Bool { false }
     var savesOutput: Bool { true }
+    var fused: FusedDerivative? { .sqrtOfOutput }
     func derivative(_ ctx: RuleContext) -> AnyTensor { ctx.output.reciprocal() * 0.5 }
 }
 
 /// y = sin x.  f′(x) = cos x.
 struct Sin: ElementwisePrimitive {
     var name: String { "sin" }
+    var fused: FusedDerivative? { .cosOfInput }
     func derivative(_ ctx: RuleContext) -> AnyTensor { cos(ctx.input(0)) }
 }
 
 /// y = cos x.  f′(x) = −sin x.
 struct Cos: ElementwisePrimitive {
     var name: String { "cos" }
+    var fused: FusedDerivative? { .negativeSinOfInput }
     func derivative(_ ctx: RuleContext) -> AnyTensor { -sin(ctx.input(0)) }
 }
 
@@ -49,6 +55,7 @@ struct Tanh: ElementwisePrimitive {
     var name: String { "tanh" }
     var savesInputs: Bool { false }
     var savesOutput: Bool { true }
+    var fused: FusedDerivative? { .tanhOfOutput }
     func derivative(_ ctx: RuleContext) -> AnyTensor { 1 - ctx.output * ctx.output }
 }
 
@@ -57,12 +64,14 @@ struct Sigmoid: ElementwisePrimitive {
     var name: String { "sigmoid" }
     var savesInputs: Bool { false }
     var savesOutput: Bool { true }
+    var fused: FusedDerivative? { .sigmoidOfOutput }
     func derivative(_ ctx: RuleContext) -> AnyTensor { ctx.output * (1 - ctx.output) }
 }
 
 /// y = |x|.  f′(x) = sign x, taken as 0 at x = 0 (the subgradient PyTorch and JAX also use).
 struct Abs: ElementwisePrimitive {
     var name: String { "abs" }
+    var fused: FusedDerivative? { .signOfInput }
     func derivative(_ ctx: RuleContext) -> AnyTensor { Kernel.unary(AG_UNARY_SIGN, ctx.input(0)) }
 }
 
@@ -70,6 +79,7 @@ struct Abs: ElementwisePrimitive {
 /// so a unit that is exactly at the kink passes no gradient.
 struct Relu: ElementwisePrimitive {
     var name: String { "relu" }
+    var fused: FusedDerivative? { .stepOfInput }
     func derivative(_ ctx: RuleContext) -> AnyTensor {
         let x = ctx.input(0)
         return Kernel.convert(Kernel.compare(AG_COMPARE_GT, x, .zero(like: x), "relu", at: nil), to: x.scalarType)
@@ -79,6 +89,7 @@ struct Relu: ElementwisePrimitive {
 /// y = ln(1 + eˣ), computed stably as max(x, 0) + ln(1 + e^−|x|).  f′(x) = σ(x).
 struct Softplus: ElementwisePrimitive {
     var name: String { "softplus" }
+    var fused: FusedDerivative? { .sigmoidOfInput }
     func derivative(_ ctx: RuleContext) -> AnyTensor { sigmoid(ctx.input(0)) }
 }
 

@@ -14,12 +14,12 @@ struct MatMul: Primitive {
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         let a = ctx.input(0), b = ctx.input(1)
         var da: AnyTensor?, db: AnyTensor?
-        if ctx.needs[0] {
+        if ctx.needs(0) {
             da = transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true)
                             : matmul(g, b, transposeA: false, transposeB: !transposeB)
             da = ctx.unbroadcast(da!, toInput: 0)
         }
-        if ctx.needs[1] {
+        if ctx.needs(1) {
             db = transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA)
                             : matmul(a, g, transposeA: !transposeA, transposeB: false)
             db = ctx.unbroadcast(db!, toInput: 1)

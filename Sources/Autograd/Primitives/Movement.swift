@@ -9,7 +9,7 @@ struct Reshape: LinearPrimitive {
     let shape: [Int]
     var name: String { "reshape" }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? { t[0].map { $0.reshaped(ctx.batchShape + shape) } }
-    func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.reshaped(ctx.batchShape + ctx.inputShapes[0])] }
+    func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.reshaped(ctx.batchShape + ctx.inputShape(0))] }
 }
 
 /// y = x with its axes reordered: y's axis i is x's axis `permutation[i]`.
@@ -56,7 +56,7 @@ struct Slice: LinearPrimitive {
         t[0].map { $0.sliced(ctx.batchShape.map(SliceAxis.all) + axes) }
     }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
-        [g.embedded(into: ctx.batchShape + ctx.inputShapes[0], at: ctx.batchShape.map(SliceAxis.all) + axes)]
+        [g.embedded(into: ctx.batchShape + ctx.inputShape(0), at: ctx.batchShape.map(SliceAxis.all) + axes)]
     }
 }
 
@@ -84,7 +84,7 @@ struct Gather: LinearPrimitive {
         t[0].map { $0.gathered(axis: axis + ctx.batchShape.count, indices: indices) }
     }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
-        [g.scatterAdded(axis: axis + ctx.batchShape.count, indices: indices, size: ctx.inputShapes[0][axis])]
+        [g.scatterAdded(axis: axis + ctx.batchShape.count, indices: indices, size: ctx.inputShape(0)[axis])]
     }
 }
 
@@ -111,16 +111,17 @@ struct Concatenate: LinearPrimitive {
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         guard let some = t.first(where: { $0 != nil }) ?? nil else { return nil }
         let parts = t.enumerated().map { i, ti in
-            ti ?? AnyTensor.filled(0, like: some, shape: ctx.batchShape + ctx.inputShapes[i])
+            ti ?? AnyTensor.filled(0, like: some, shape: ctx.batchShape + ctx.inputShape(i))
         }
         return AnyTensor.concatenated(parts, axis: axis + ctx.batchShape.count)
     }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         let b = ctx.batchShape.count
         var start = 0
-        return ctx.inputShapes.enumerated().map { i, shape in
+        return (0..<ctx.inputCount).map { i in
+            let shape = ctx.inputShape(i)
             defer { start += shape[axis] }
-            guard ctx.needs[i] else { return nil }
+            guard ctx.needs(i) else { return nil }
             var axes = g.shape.map(SliceAxis.all)
             axes[axis + b] = SliceAxis(start: start, count: shape[axis], step: 1)
             return g.sliced(axes)

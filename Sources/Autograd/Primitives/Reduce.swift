@@ -14,7 +14,7 @@ struct Sum: LinearPrimitive {
         return t[0].map { $0.sum(axes: axes.map { $0 + b }, keep: keep) }
     }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
-        [g.reshaped(ctx.batchShape + keptShape(ctx.inputShapes[0], axes)).expanded(to: ctx.batchShape + ctx.inputShapes[0])]
+        [g.reshaped(ctx.batchShape + keptShape(ctx.inputShape(0), axes)).expanded(to: ctx.batchShape + ctx.inputShape(0))]
     }
 }
 
@@ -42,7 +42,7 @@ struct ReduceExtremum: Primitive {
         return Kernel.binary(AG_BINARY_DIV, mask, count, name, at: nil)
     }
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
-        let kept = g.reshaped(ctx.batchShape + keptShape(ctx.inputShapes[0], axes))
+        let kept = g.reshaped(ctx.batchShape + keptShape(ctx.inputShape(0), axes))
         return [kept * weights(ctx)]
     }
     func jvp(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {

@@ -37,16 +37,24 @@ public protocol TensorElement: Sendable, Equatable, CustomStringConvertible {
 /// Every numeric kernel exists in a Float and a Double version; the library picks one per operation (never per
 /// element), so generic code over `TensorScalar` costs one dispatch per operation.
 public protocol TensorScalar: TensorElement, BinaryFloatingPoint, LosslessStringConvertible
-where Self.RawSignificand: FixedWidthInteger {}
+where Self.RawSignificand: FixedWidthInteger {
+    /// This value as a Double (exact for Float and Double). A requirement rather than `Double(x)` so that generic
+    /// code converts with one direct call instead of the generic conversion path.
+    var doubleValue: Double { get }
+}
 
 extension Float: TensorScalar {
     /// `.float32`.
     public static var scalarType: ScalarType { .float32 }
+    /// `Double(self)`.
+    @inlinable public var doubleValue: Double { Double(self) }
 }
 
 extension Double: TensorScalar {
     /// `.float64`.
     public static var scalarType: ScalarType { .float64 }
+    /// `self`.
+    @inlinable public var doubleValue: Double { self }
 }
 
 extension Bool: TensorElement {

@@ -1,46 +1,74 @@
 import Foundation
 import Synchronization
 
-/// A contiguous, 64-byte-aligned buffer of elements of one ``ScalarType``.
-///
-/// Tensors share storage freely (reshaping shares it); a tensor that is about to be written copies it first unless
-/// it holds the only reference (copy-on-write). The buffer is never resized.
+/// What a ``Storage`` knows about its buffer.
 @usableFromInline
-final class Storage: @unchecked Sendable {
+struct StorageHeader {
     /// The first element.
     let base: UnsafeMutableRawPointer
     /// Number of elements.
     let count: Int
     /// Element type.
     let type: ScalarType
+    /// Bytes reserved (for the statistics).
+    let bytes: Int
+    /// Whether the buffer is a separate, 64-byte-aligned allocation (large tensors) rather than stored inline.
+    let external: Bool
+}
 
+/// A contiguous buffer of elements of one ``ScalarType``.
+///
+/// Small buffers (up to 4 KiB) live inline, right after the object's header, so a small tensor costs one
+/// allocation; larger ones are separate 64-byte-aligned allocations, as vector kernels prefer.
+/// Tensors share storage freely (reshaping shares it); a tensor about to be written copies it first unless it
+/// holds the only reference (copy-on-write). The buffer is never resized. Safe to share across threads for the
+/// same reason (written only while unshared); tensors mark their storage `nonisolated(unsafe)` because
+/// `ManagedBuffer` subclasses cannot be declared `Sendable`.
+@usableFromInline
+final class Storage: ManagedBuffer<StorageHeader, UInt64> {
     /// Live storage objects and their bytes, for tests that check the reverse pass frees what it saved.
     static let liveCount = Atomic<Int>(0)
     static let liveBytes = Atomic<Int>(0)
     static let peakBytes = Atomic<Int>(0)
+    static let inlineLimit = 4096
 
     /// An uninitialized buffer of `count` elements.
-    init(type: ScalarType, count: Int) {
+    static func make(type: ScalarType, count: Int) -> Storage {
         precondition(count >= 0, "Storage: negative element count \(count)")
-        self.count = count
-        self.type = type
         let bytes = Swift.max(count * type.byteCount, 1)
-        var raw: UnsafeMutableRawPointer?
-        let status = posix_memalign(&raw, 64, bytes)
-        guard status == 0, let raw else {
-            fatalError("Autograd: could not allocate \(bytes) bytes for a tensor of \(count) \(type) elements")
+        let inline = bytes <= inlineLimit
+        let object = create(minimumCapacity: inline ? (bytes + 7) / 8 : 0) { buffer in
+            var base = buffer.withUnsafeMutablePointerToElements { UnsafeMutableRawPointer($0) }
+            if !inline {
+                var raw: UnsafeMutableRawPointer?
+                guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
+                    fatalError("Autograd: could not allocate \(bytes) bytes for a tensor of \(count) \(type) elements")
+                }
+                base = raw
+            }
+            return StorageHeader(base: base, count: count, type: type, bytes: bytes, external: !inline)
         }
-        base = raw
-        Storage.liveCount.add(1, ordering: .relaxed)
-        let live = Storage.liveBytes.add(bytes, ordering: .relaxed).newValue
-        Storage.peakBytes.max(live, ordering: .relaxed)
+        liveCount.add(1, ordering: .relaxed)
+        let live = liveBytes.add(bytes, ordering: .relaxed).newValue
+        peakBytes.max(live, ordering: .relaxed)
+        return unsafeDowncast(object, to: Storage.self)
     }
 
     deinit {
-        free(base)
+        let h = withUnsafeMutablePointerToHeader { $0.pointee }
+        if h.external { free(h.base) }
         Storage.liveCount.subtract(1, ordering: .relaxed)
-        Storage.liveBytes.subtract(Swift.max(count * type.byteCount, 1), ordering: .relaxed)
+        Storage.liveBytes.subtract(h.bytes, ordering: .relaxed)
     }
+
+    // The header is read through its pointer: `ManagedBuffer.header` would add a dynamic exclusivity check to every
+    // access, and the header never changes after creation.
+    /// The first element.
+    @inline(__always) var base: UnsafeMutableRawPointer { withUnsafeMutablePointerToHeader { $0.pointee.base } }
+    /// Number of elements.
+    @inline(__always) var count: Int { withUnsafeMutablePointerToHeader { $0.pointee.count } }
+    /// Element type.
+    @inline(__always) var type: ScalarType { withUnsafeMutablePointerToHeader { $0.pointee.type } }
 
     @inline(__always) func floats() -> UnsafeMutablePointer<Float> { base.assumingMemoryBound(to: Float.self) }
     @inline(__always) func doubles() -> UnsafeMutablePointer<Double> { base.assumingMemoryBound(to: Double.self) }
@@ -48,7 +76,7 @@ final class Storage: @unchecked Sendable {
 
     /// A new buffer with the same contents.
     func copy() -> Storage {
-        let result = Storage(type: type, count: count)
+        let result = Storage.make(type: type, count: count)
         result.base.copyMemory(from: base, byteCount: count * type.byteCount)
         return result
     }

@@ -2,22 +2,26 @@
 ///
 /// `Tensor<Float>` and `Tensor<Double>` are thin typed views of this value. Use `AnyTensor` when one collection
 /// holds tensors of different element types, for example to ask for derivatives with respect to a `Float` and a
-/// `Double` parameter in one call (``gradients(of:wrt:cotangents:retainGraph:createGraph:allowUnused:)-(([AnyTensor],_,_,_,_,_)``).
+/// `Double` parameter in one call (``gradients(of:wrt:cotangents:batched:retainGraph:createGraph:allowUnused:)-(([AnyTensor],_,_,_,_,_,_)``).
 ///
-/// Layout: a shared contiguous ``Storage`` buffer (row-major), the shape, and optional derivative state (the node
-/// that recorded how the tensor was made, and forward-mode tangents). Constants carry no derivative state, so an
+/// Layout: a shared contiguous ``Storage`` buffer (row-major), the shape, and the derivative state: the node that
+/// recorded how the tensor was made (reverse mode) and its tangents (forward mode). Constants carry neither, so an
 /// operation on them costs only its kernel.
 public struct AnyTensor: Sendable {
-    @usableFromInline var storage: Storage
+    @usableFromInline nonisolated(unsafe) var storage: Storage
     /// The size of each dimension; `[]` for a 0-d tensor (one element).
     public internal(set) var shape: [Int]
-    @usableFromInline var ad: ADState?
+    /// The reverse-mode node that produced this tensor (an operation, or a leaf derivatives are taken for).
+    @usableFromInline var node: GradNode?
+    /// Forward-mode tangents, one per open forward level the tensor is perturbed at, ascending; nil if none.
+    @usableFromInline var tangents: [LevelTangent]?
 
     @usableFromInline
-    init(storage: Storage, shape: [Int], ad: ADState? = nil) {
+    init(storage: Storage, shape: [Int], node: GradNode? = nil, tangents: [LevelTangent]? = nil) {
         self.storage = storage
         self.shape = shape
-        self.ad = ad
+        self.node = node
+        self.tangents = tangents
     }
 
     /// The element type.
@@ -27,13 +31,13 @@ public struct AnyTensor: Sendable {
     /// Number of elements (the product of the shape).
     public var count: Int { storage.count }
 
+    /// Whether this tensor carries reverse history or forward tangents.
+    @inline(__always) var hasDerivativeState: Bool { node != nil || tangents != nil }
     /// This tensor's value without derivative state: a constant that shares the same buffer.
     @inline(__always) var value: AnyTensor { AnyTensor(storage: storage, shape: shape) }
-    /// The reverse-mode node that recorded this tensor, if any.
-    @inline(__always) var node: GradNode? { ad?.node }
 
     /// A new uninitialized tensor of the given type and shape (internal: kernels fill it).
     init(uninitialized type: ScalarType, shape: [Int]) {
-        self.init(storage: Storage(type: type, count: Shape.count(shape)), shape: shape)
+        self.init(storage: Storage.make(type: type, count: Shape.count(shape)), shape: shape)
     }
 }

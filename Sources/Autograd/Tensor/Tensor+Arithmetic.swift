@@ -16,21 +16,21 @@ extension Tensor where Scalar: TensorScalar {
     public static prefix func - (x: Tensor) -> Tensor { Tensor(unchecked: -x.base) }
 
     /// x + s for every element. Primitive `affine` (y = αx + β with α = 1): x̄ = ȳ.
-    public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { Tensor(unchecked: lhs.base + Double(rhs)) }
+    public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { Tensor(unchecked: lhs.base + rhs.doubleValue) }
     /// s + x for every element.
     public static func + (lhs: Scalar, rhs: Tensor) -> Tensor { rhs + lhs }
     /// x − s for every element.
-    public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { Tensor(unchecked: lhs.base - Double(rhs)) }
+    public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { Tensor(unchecked: lhs.base - rhs.doubleValue) }
     /// s − x for every element. Primitive `affine` with α = −1: x̄ = −ȳ.
-    public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(unchecked: Double(lhs) - rhs.base) }
+    public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(unchecked: lhs.doubleValue - rhs.base) }
     /// x · s for every element. Primitive `affine` (α = s): x̄ = s ȳ.
-    public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { Tensor(unchecked: lhs.base * Double(rhs)) }
+    public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { Tensor(unchecked: lhs.base * rhs.doubleValue) }
     /// s · x for every element.
     public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { rhs * lhs }
     /// x / s for every element (multiplication by 1/s).
-    public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { Tensor(unchecked: lhs.base * (1 / Double(rhs))) }
+    public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { Tensor(unchecked: lhs.base * (1 / rhs.doubleValue)) }
     /// s / x for every element. Composite: s · x⁻¹ (primitive `pow(scalar)` then `affine`).
-    public static func / (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(unchecked: rhs.base.reciprocal() * Double(lhs)) }
+    public static func / (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(unchecked: rhs.base.reciprocal() * lhs.doubleValue) }
 
     /// lhs = lhs + rhs (a new value; records like `+`).
     public static func += (lhs: inout Tensor, rhs: Tensor) { lhs = lhs + rhs }

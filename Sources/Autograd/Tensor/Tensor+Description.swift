@@ -14,13 +14,11 @@ extension Tensor: CustomStringConvertible, CustomDebugStringConvertible {
     /// between. A last line says when the tensor records derivatives.
     public var description: String {
         var text = "Tensor<\(Scalar.self)> \(describe(shape))\n" + TensorFormatter(base).render()
-        if let ad = base.ad {
-            if let node = ad.node {
-                text += node.isLeaf ? "\n(leaf: derivatives are taken with respect to it)"
-                                    : "\n(recorded: computed by \(node.name))"
-            }
-            if !ad.tangents.isEmpty { text += "\n(carries a forward-mode tangent)" }
+        if let node = base.node {
+            text += node.isLeaf ? "\n(leaf: derivatives are taken with respect to it)"
+                                : "\n(recorded: computed by \(node.name))"
         }
+        if base.tangents != nil { text += "\n(carries a forward-mode tangent)" }
         return text
     }
 

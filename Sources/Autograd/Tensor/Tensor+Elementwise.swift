@@ -64,7 +64,7 @@ public func abs<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = 
 /// For negative x, non-integer p gives NaN (as the C library's `pow`).
 public func pow<Scalar: TensorScalar>(_ x: Tensor<Scalar>, _ exponent: Scalar, file: StaticString = #fileID,
                                       line: UInt = #line) -> Tensor<Scalar> {
-    Tensor(unchecked: x.base.pow(Double(exponent), at: CallSite(file: file, line: line)))
+    Tensor(unchecked: x.base.pow(exponent.doubleValue, at: CallSite(file: file, line: line)))
 }
 
 /// aᵇ elementwise, broadcasting. Primitive `pow`: ∂/∂a = b aᵇ⁻¹, ∂/∂b = aᵇ ln a (taken as 0 where a = 0).

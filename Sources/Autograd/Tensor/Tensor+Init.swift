@@ -11,7 +11,7 @@ extension Tensor {
             operationFailure("Tensor(shape:scalars:)", "shape \(describe(shape)) holds \(n) elements but "
                 + "\(scalars.count) scalars were given", at: loc)
         }
-        let storage = Storage(type: Scalar.scalarType, count: n)
+        let storage = Storage.make(type: Scalar.scalarType, count: n)
         scalars.withUnsafeBufferPointer { src in
             if n > 0 { storage.base.copyMemory(from: src.baseAddress!, byteCount: n * Scalar.scalarType.byteCount) }
         }

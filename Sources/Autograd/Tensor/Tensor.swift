@@ -62,7 +62,7 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     public subscript(scalarAt indices: Int...) -> Scalar {
         get { base.storage.base.assumingMemoryBound(to: Scalar.self)[flatIndex(indices)] }
         set {
-            if base.ad != nil {
+            if base.hasDerivativeState {
                 operationFailure("subscript(scalarAt:)", "cannot assign an element of a tensor that records "
                     + "derivatives (it was computed from a tensor marked requiringGradient(), or is one); its "
                     + "recorded history would no longer match its value. Assign into detached() instead.", at: nil)
@@ -98,5 +98,5 @@ extension AnyTensor {
 extension Tensor where Scalar: TensorScalar {
     /// Whether this tensor carries derivative state: reverse-mode history (it is a leaf marked with
     /// ``requiringGradient(file:line:)`` or was computed from one) or forward-mode tangents.
-    public var isRecorded: Bool { base.ad != nil }
+    public var isRecorded: Bool { base.hasDerivativeState }
 }

@@ -26,9 +26,7 @@ public func jvpByDoubleBackward<Scalar: TensorScalar>(
         throw AutogradError.tangentShapeMismatch(input: 0, tangentShape: u.shape, inputShape: x.shape,
                                                  outputShapes: [y.shape], call: call)
     }
-    var scope = ADScope.current
-    scope.recording = true
-    return try ADScope.$current.withValue(scope) {
+    return try ADScope.current.with(recording: true).run {
         let input = x.base.markedForReverse()
         let y = try f(Tensor(unchecked: input)).base
         guard let yNode = y.node else {

@@ -10,10 +10,8 @@ enum Functional {
                         _ f: ([AnyTensor]) throws -> [AnyTensor]) throws -> (values: [AnyTensor], results: [AnyTensor]) {
         let outer = ADScope.current
         let nested = outer.reverseDepth > 0 && outer.recording
-        var inner = outer
-        inner.recording = true
-        inner.reverseDepth += 1
-        let (inputs, outputs) = try ADScope.$current.withValue(inner) { () throws -> ([AnyTensor], [AnyTensor]) in
+        let inner = outer.with(recording: true, reverseDepth: outer.reverseDepth + 1)
+        let (inputs, outputs) = try inner.run { () throws -> ([AnyTensor], [AnyTensor]) in
             let inputs = points.map { $0.markedForReverse() }
             return (inputs, try f(inputs))
         }

@@ -52,26 +52,15 @@ enum Derivatives {
             roots.append((node, v))
         }
         let batch = batchShape ?? []
-        if !allowUnused, let unused = try firstUnreachable(targets, from: roots.map(\.node)) {
+        let pass = ReversePass(roots: roots.map(\.node), targets: targets, accumulateIntoLeaves: false)
+        if !allowUnused, let unused = pass.unreachableTargets.first {
             throw AutogradError.unusedInput(input: unused, shape: inputs[unused].shape)
         }
-        let results = try ReversePass.run(roots: roots, targets: targets, batchShape: batch,
-                                          retainGraph: retainGraph || createGraph, createGraph: createGraph,
-                                          accumulateIntoLeaves: false)
+        let results = try pass.execute(roots: roots, batchShape: batch, retainGraph: retainGraph || createGraph,
+                                       createGraph: createGraph)
         return zip(results, inputs).map { r, x in r ?? Kernel.filled(x.scalarType, batch + x.shape, 0) }
     }
 
-    /// The index of the first target no root depends on, found before any rule runs (so an error does not release
-    /// the graph the user will retry with).
-    static func firstUnreachable(_ targets: [GradNode], from roots: [GradNode]) throws -> Int? {
-        var seen = Set<ObjectIdentifier>()
-        var stack = roots
-        for r in roots { seen.insert(ObjectIdentifier(r)) }
-        while let n = stack.popLast() {
-            for case let e? in n.edges where seen.insert(ObjectIdentifier(e)).inserted { stack.append(e) }
-        }
-        return targets.firstIndex { !seen.contains(ObjectIdentifier($0)) }
-    }
 }
 
 /// Reverse mode: the vector-Jacobian products vᵀJ of `outputs` with respect to `inputs`.

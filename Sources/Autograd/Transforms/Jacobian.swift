@@ -138,11 +138,9 @@ enum Jacobians {
         // The identity needs y's shape, which is known only once f ran: run f inside the reverse call and build the
         // cotangent batch from its output.
         let outer = ADScope.current
-        var inner = outer
-        inner.recording = true
-        inner.reverseDepth += 1
+        let inner = outer.with(recording: true, reverseDepth: outer.reverseDepth + 1)
         let nested = outer.reverseDepth > 0 && outer.recording
-        let (inputs, y) = try ADScope.$current.withValue(inner) { () throws -> ([AnyTensor], AnyTensor) in
+        let (inputs, y) = try inner.run { () throws -> ([AnyTensor], AnyTensor) in
             let inputs = xs.map { $0.markedForReverse() }
             return (inputs, try f(inputs)[0])
         }

@@ -7,8 +7,7 @@ extension Tensor where Scalar: TensorScalar {
     /// not followed through the result (as with PyTorch's `x.detach().requires_grad_()`).
     public func requiringGradient(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
         let leaf = GradNode(leafShape: shape, scalarType: scalarType, location: CallSite(file: file, line: line))
-        return Tensor(unchecked: AnyTensor(storage: base.storage, shape: shape,
-                                           ad: ADState(node: leaf, tangents: base.ad?.tangents ?? [])))
+        return Tensor(unchecked: AnyTensor(storage: base.storage, shape: shape, node: leaf, tangents: base.tangents))
     }
 
     /// The same value with no derivative state: a constant. Derivatives do not flow through it (PyTorch's
@@ -56,9 +55,7 @@ extension Tensor where Scalar: TensorScalar {
 /// graph (PyTorch's `torch.no_grad()`). Forward-mode tangents still propagate. Use it for evaluation and for
 /// optimizer updates.
 public func withoutRecording<R>(_ body: () throws -> R) rethrows -> R {
-    var scope = ADScope.current
-    scope.recording = false
-    return try ADScope.$current.withValue(scope, operation: body)
+    try ADScope.current.with(recording: false).run(body)
 }
 
 /// Runs `body` with anomaly detection: every operation's value, every forward-mode tangent and every reverse-mode
@@ -68,10 +65,8 @@ public func withoutRecording<R>(_ body: () throws -> R) rethrows -> R {
 /// A reverse pass inside `body` throws as soon as a rule produces one; a forward-pass anomaly is thrown when
 /// `body` returns (operations cannot throw).
 public func withAnomalyDetection<R>(_ body: () throws -> R) throws -> R {
-    var scope = ADScope.current
     let log = AnomalyLog()
-    scope.anomalies = log
-    let result = try ADScope.$current.withValue(scope, operation: body)
+    let result = try ADScope.current.with(anomalies: .some(log)).run(body)
     if let error = log.error { throw error }
     return result
 }

@@ -1,0 +1,73 @@
+import Foundation
+
+/// The derivative f′ of an elementwise primitive, as a single fused kernel: y = g ⊙ f′(s), where s is the
+/// primitive's saved input or output. Used by rules whose result nobody will differentiate (no recorded reverse
+/// pass, no tangents), where building f′ from differentiable operations would cost several kernels and buffers.
+enum FusedDerivative: Sendable {
+    case tanhOfOutput          // 1 − y²
+    case sigmoidOfOutput       // y (1 − y)
+    case identityOfOutput      // y            (exp)
+    case reciprocalOfInput     // 1 / x        (log)
+    case log1pOfInput          // 1 / (1 + x)  (log1p)
+    case sqrtOfOutput          // 0.5 / y      (sqrt)
+    case cosOfInput            // cos x        (sin)
+    case negativeSinOfInput    // −sin x       (cos)
+    case signOfInput           // sign x       (abs)
+    case stepOfInput           // x > 0 ? 1 : 0 (relu)
+    case sigmoidOfInput        // σ(x)         (softplus)
+
+    /// Whether s is the primitive's output (else its input).
+    var readsOutput: Bool {
+        switch self {
+        case .tanhOfOutput, .sigmoidOfOutput, .identityOfOutput, .sqrtOfOutput: true
+        default: false
+        }
+    }
+
+    @inline(__always)
+    func value<T: BinaryFloatingPoint>(_ s: T) -> T {
+        switch self {
+        case .tanhOfOutput: return 1 - s * s
+        case .sigmoidOfOutput: return s * (1 - s)
+        case .identityOfOutput: return s
+        case .reciprocalOfInput: return 1 / s
+        case .log1pOfInput: return 1 / (1 + s)
+        case .sqrtOfOutput: return 0.5 / s
+        case .cosOfInput: return T(Foundation.cos(Double(s)))
+        case .negativeSinOfInput: return T(-Foundation.sin(Double(s)))
+        case .signOfInput: return s > 0 ? 1 : (s < 0 ? -1 : s)
+        case .stepOfInput: return s > 0 ? 1 : 0
+        case .sigmoidOfInput:
+            let e = T(Foundation.exp(-Swift.abs(Double(s))))
+            return s >= 0 ? 1 / (1 + e) : e / (1 + e)
+        }
+    }
+
+    /// g ⊙ f′(s), where g may carry leading batch dimensions in front of s's shape.
+    func apply(_ g: AnyTensor, _ s: AnyTensor) -> AnyTensor {
+        let y = AnyTensor(uninitialized: g.scalarType, shape: g.shape)
+        let n = s.count, batches = n == 0 ? 0 : g.count / n
+        switch g.scalarType {
+        case .float32: run(g.storage.floats(), s.storage.floats(), y.storage.floats(), n, batches)
+        case .float64: run(g.storage.doubles(), s.storage.doubles(), y.storage.doubles(), n, batches)
+        case .bool: fatalError("derivative of a Bool tensor")
+        }
+        return y
+    }
+
+    private func run<T: BinaryFloatingPoint>(_ g: UnsafeMutablePointer<T>, _ s: UnsafeMutablePointer<T>,
+                                             _ y: UnsafeMutablePointer<T>, _ n: Int, _ batches: Int) {
+        // Evaluate f′ once per element of s, then scale every batch.
+        if batches == 1 {
+            for i in 0..<n { y[i] = g[i] * value(s[i]) }
+            return
+        }
+        let d = UnsafeMutablePointer<T>.allocate(capacity: n)
+        defer { d.deallocate() }
+        for i in 0..<n { d[i] = value(s[i]) }
+        for b in 0..<batches {
+            let o = b * n
+            for i in 0..<n { y[o + i] = g[o + i] * d[i] }
+        }
+    }
+}
