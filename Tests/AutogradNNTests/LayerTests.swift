@@ -124,6 +124,12 @@ struct TwoLayerModel: Layer {
         var model = TwoLayerModel(hidden: Linear(inputSize: 3, outputSize: 4, using: &rng),
                                   output: Linear(inputSize: 4, outputSize: 1, bias: false, using: &rng))
         #expect(model.parameterNames == ["hidden.weight", "hidden.bias", "output.weight"])
+        // Each path's combined key path reaches the same tensor, for reading and writing.
+        for (path, value) in zip(model.parameterPaths, model.parameters) {
+            #expect(model[keyPath: path.keyPath].scalars == value.scalars)
+        }
+        model[keyPath: model.parameterPaths[1].keyPath] = Tensor([9, 8, 7, 6])
+        #expect(model.hidden.bias!.scalars == [9, 8, 7, 6])
         let zeros = model.parameters.map { Tensor<Double>(zerosLike: $0) }
         model.parameters = zeros
         #expect(model.hidden.weight.scalars.allSatisfy { $0 == 0 } && model.output.weight.scalars.allSatisfy { $0 == 0 })

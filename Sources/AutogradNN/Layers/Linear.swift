@@ -50,9 +50,12 @@ public struct Linear<Scalar: TensorScalar>: Layer, Sendable {
     /// The size of the last output dimension (`weight.shape[0]`).
     public var outputSize: Int { weight.shape[0] }
 
-    /// `weight`, then `bias` if there is one.
+    /// `weight`, then `bias` if there is one (key paths `\.weight` and `\.bias!`).
     public var parameterPaths: [ParameterPath<Linear>] {
-        [ParameterPath("weight", \.weight)] + (bias == nil ? [] : [ParameterPath("bias", \.bias!)])
+        let weight = ParameterPath<Linear>("weight", read: { $0.weight }, write: { $0.weight = $1 },
+                                           keyPath: { \.weight })
+        guard bias != nil else { return [weight] }
+        return [weight, ParameterPath("bias", read: { $0.bias! }, write: { $0.bias = $1 }, keyPath: { \.bias! })]
     }
 
     /// y = x · Wᵀ + b. Input [..., inputSize] → output [..., outputSize]. Composite of `permute`, `matmul` and

@@ -33,24 +33,59 @@ public protocol Parameterized<Scalar> {
 }
 
 /// One trainable tensor of a model: its name and the key path that reaches it.
+///
+/// Reading and writing go through closures made once per path; the key path itself is built only when asked for
+/// (``keyPath``). The reason is speed: a key path literal inside a generic type (`\Linear<Scalar>.weight`) is
+/// instantiated anew, from its mangled pattern, every time it is evaluated, and a nested path appends one key
+/// path per level. A training step reads and writes every parameter several times, so the library's own layers
+/// build their paths from closures; a model's own paths made with key paths work the same way, a little slower.
 public struct ParameterPath<Root: Parameterized> {
     /// The name used in parameter files and messages: field names from the model down, joined by dots
     /// (`hidden.weight`, or `0.bias` inside a ``Sequential``).
     public let name: String
-    /// Where the tensor lives in the model.
-    public let keyPath: WritableKeyPath<Root, Tensor<Root.Scalar>>
+    /// Reads the parameter from a model.
+    let read: (Root) -> Tensor<Root.Scalar>
+    /// Replaces the parameter in a model.
+    let write: (inout Root, Tensor<Root.Scalar>) -> Void
+    private let makeKeyPath: () -> WritableKeyPath<Root, Tensor<Root.Scalar>>
 
     /// A parameter called `name`, reached through `keyPath`.
     public init(_ name: String, _ keyPath: WritableKeyPath<Root, Tensor<Root.Scalar>>) {
-        self.name = name
-        self.keyPath = keyPath
+        self.init(name, read: { $0[keyPath: keyPath] }, write: { $0[keyPath: keyPath] = $1 }, keyPath: { keyPath })
     }
+
+    /// A parameter read and written by closures, with its key path made on demand.
+    init(_ name: String, read: @escaping (Root) -> Tensor<Root.Scalar>,
+         write: @escaping (inout Root, Tensor<Root.Scalar>) -> Void,
+         keyPath: @escaping () -> WritableKeyPath<Root, Tensor<Root.Scalar>>) {
+        self.name = name
+        self.read = read
+        self.write = write
+        self.makeKeyPath = keyPath
+    }
+
+    /// Where the tensor lives in the model, as one key path (`model[keyPath: path.keyPath]`). Built on each call
+    /// (for a nested parameter, by appending the key paths of every level).
+    public var keyPath: WritableKeyPath<Root, Tensor<Root.Scalar>> { makeKeyPath() }
 
     /// This parameter seen from a value that holds `Root` at `child`: the key path `child` followed by this one,
     /// named `prefix.name` (or just `name` when `prefix` is nil).
     public func nested<Outer: Parameterized>(in child: WritableKeyPath<Outer, Root>, prefix: String?)
         -> ParameterPath<Outer> where Outer.Scalar == Root.Scalar {
-        ParameterPath<Outer>(prefix.map { "\($0).\(name)" } ?? name, child.appending(path: keyPath))
+        nested(prefix: prefix, read: { $0[keyPath: child] }, modify: { $1(&$0[keyPath: child]) }, keyPath: { child })
+    }
+
+    /// ``nested(in:prefix:)`` with the child reached by closures: `read` returns it, `modify` lets a closure
+    /// change it in place.
+    func nested<Outer: Parameterized>(prefix: String?, read readChild: @escaping (Outer) -> Root,
+                                      modify: @escaping (inout Outer, (inout Root) -> Void) -> Void,
+                                      keyPath child: @escaping () -> WritableKeyPath<Outer, Root>)
+        -> ParameterPath<Outer> where Outer.Scalar == Root.Scalar {
+        let (read, write, makeKeyPath) = (self.read, self.write, self.makeKeyPath)
+        return ParameterPath<Outer>(prefix.map { "\($0).\(name)" } ?? name,
+                                    read: { read(readChild($0)) },
+                                    write: { outer, value in modify(&outer) { write(&$0, value) } },
+                                    keyPath: { child().appending(path: makeKeyPath()) })
     }
 }
 
@@ -75,7 +110,7 @@ extension Parameterized {
     /// stored as given, so setting recorded tensors inside a derivative call makes the model's output depend on
     /// them: this is how ``valueWithGradients(at:of:)`` differentiates with respect to a model.
     public var parameters: [Tensor<Scalar>] {
-        get { parameterPaths.map { self[keyPath: $0.keyPath] } }
+        get { parameterPaths.map { $0.read(self) } }
         set { self = replacingParameters(with: newValue) }
     }
 
@@ -92,12 +127,12 @@ extension Parameterized {
         }
         var copy = self
         for (path, value) in zip(paths, values) {
-            let old = copy[keyPath: path.keyPath]
+            let old = path.read(copy)
             if old.shape != value.shape {
                 nnFailure("replacingParameters(with:)", "parameter '\(path.name)' has shape \(describe(old.shape)) "
                     + "but the new value has shape \(describe(value.shape)); a parameter keeps its shape", at: loc)
             }
-            copy[keyPath: path.keyPath] = value
+            path.write(&copy, value)
         }
         return copy
     }

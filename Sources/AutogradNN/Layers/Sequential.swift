@@ -31,7 +31,7 @@ public struct Sequential<Body: Layer>: Layer {
     public var parameterPaths: [ParameterPath<Sequential>] {
         let paths = body.parameterPaths
         let prefix: String? = Body.self is any _LayerList.Type ? nil : "0"
-        return paths.map { $0.nested(in: \.body, prefix: prefix) }
+        return paths.map { $0.nested(prefix: prefix, read: { $0.body }, modify: { $1(&$0.body) }, keyPath: { \.body }) }
     }
 
     /// The last layer applied to … the first layer applied to `input`.
@@ -60,8 +60,12 @@ public struct Chain<First: Layer, Second: Layer>: Layer where First.Scalar == Se
     public var parameterPaths: [ParameterPath<Chain>] {
         let firstIsList = First.self is any _LayerList.Type
         let firstCount = (First.self as? any _LayerList.Type)?.layerCount ?? 1
-        return first.parameterPaths.map { $0.nested(in: \.first, prefix: firstIsList ? nil : "0") }
-            + second.parameterPaths.map { $0.nested(in: \.second, prefix: "\(firstCount)") }
+        return first.parameterPaths.map {
+            $0.nested(prefix: firstIsList ? nil : "0", read: { $0.first }, modify: { $1(&$0.first) },
+                      keyPath: { \.first })
+        } + second.parameterPaths.map {
+            $0.nested(prefix: "\(firstCount)", read: { $0.second }, modify: { $1(&$0.second) }, keyPath: { \.second })
+        }
     }
 
     /// second(first(x)).

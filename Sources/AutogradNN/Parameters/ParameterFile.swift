@@ -86,7 +86,7 @@ extension Parameterized {
         var offset = 0
         var body = Data()
         for path in paths {
-            let tensor = self[keyPath: path.keyPath]
+            let tensor = path.read(self)
             let end = offset + tensor.count * width
             header += ",\(jsonString(path.name)):{\"dtype\":\"\(dtype)\",\"shape\":["
                 + tensor.shape.map(String.init).joined(separator: ",") + "],\"data_offsets\":[\(offset),\(end)]}"
@@ -127,7 +127,7 @@ extension Parameterized {
         let expectedType = dtypeCode(Scalar.self)
         var values: [Tensor<Scalar>] = []
         for path in paths {
-            let shape = self[keyPath: path.keyPath].shape
+            let shape = path.read(self).shape
             guard let entry = byName[path.name] else {
                 throw ParameterFileError.missingParameter(name: path.name, shape: shape)
             }
