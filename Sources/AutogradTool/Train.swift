@@ -10,15 +10,15 @@ struct Train: ParsableCommand {
         abstract: "Train logistic regression and a small MLP on real data, then compute J·u of the per-example "
             + "losses and a reweighted loss.",
         discussion: """
-            Data: Breast Cancer Wisconsin (Diagnostic), 569 examples, 30 features, malignant (1) or benign (0),
-            shipped with AutogradNN (Resources/DATA.md gives source and license). A fixed seeded split puts 455
-            examples in training and 114 in test; features are standardized with the training set's mean and
-            standard deviation. Both models end in one logit and train with binary cross-entropy on logits in
+            Data: Breast Cancer Wisconsin (Diagnostic), 569 examples, 30 features, malignant (1) or benign (0), \
+            shipped with AutogradNN (Resources/DATA.md gives source and license). A fixed seeded split puts 455 \
+            examples in training and 114 in test; features are standardized with the training set's mean and \
+            standard deviation. Both models end in one logit and train with binary cross-entropy on logits in \
             mini-batches of 32: logistic regression with SGD (momentum 0.9), the MLP with Adam.
 
-            Then, on the trained logistic regression and the training set: the per-example losses ℓ (reduction
-            .none), their Jacobian-vector product J·u along a seeded unit direction u in parameter space (one
-            forward pass), and a reweighted loss Σ wᵢ ℓᵢ / N with wᵢ = ℓᵢ / mean(ℓ), whose derivative along u is
+            Then, on the trained logistic regression and the training set: the per-example losses ℓ (reduction \
+            .none), their Jacobian-vector product J·u along a seeded unit direction u in parameter space (one \
+            forward pass), and a reweighted loss Σ wᵢ ℓᵢ / N with wᵢ = ℓᵢ / mean(ℓ), whose derivative along u is \
             Σ wᵢ (J·u)ᵢ / N.
             """
     )
@@ -38,7 +38,8 @@ struct Train: ParsableCommand {
     @Option(help: "Seed of the initial parameters and the mini-batch order.")
     var modelSeed = TrainingOptions().modelSeed
 
-    @Option(help: "Write the trained parameters to DIR/logistic.safetensors and DIR/mlp.safetensors.")
+    @Option(help: ArgumentHelp("Write the trained parameters to DIR/logistic.safetensors and DIR/mlp.safetensors "
+        + "(safetensors format).", valueName: "dir"))
     var saveTo: String?
 
     func validate() throws {
@@ -53,20 +54,17 @@ struct Train: ParsableCommand {
         options.modelSeed = modelSeed
         let quiet = json
         if !quiet {
-            print("Breast Cancer Wisconsin (Diagnostic): 569 examples, 30 features; split 455 / 114 (seed \(splitSeed)), "
-                + "features standardized with training statistics.\n")
+            print("Breast Cancer Wisconsin (Diagnostic): 569 examples, 30 features. Split 455 / 114 (seed \(splitSeed));")
+            print("features standardized with the training set's mean and standard deviation.\n")
         }
-        var current = ""
-        let run = try TrainingRun(options: options) { name, record in
+        let run = try TrainingRun(options: options) { setup, record in
             guard !quiet else { return }
-            if name != current {
-                current = name
-                print(name == "logistic" ? "Logistic regression: Linear(30 → 1), SGD(learningRate: 0.05, momentum: 0.9)"
-                                         : "\nMLP: Linear(30 → \(options.hiddenUnits)), ReLU, Linear(\(options.hiddenUnits) → 1), Adam(learningRate: 0.01)")
+            if record.epoch == 1 {
+                let title = setup.name == "logistic" ? "Logistic regression" : "\nMLP"
+                print("\(title): \(setup.architecture), \(setup.optimizer)")
             }
-            let total = name == "logistic" ? options.logisticEpochs : options.mlpEpochs
-            print(String(format: "  epoch %3d/%d  loss %.4f  train accuracy %5.1f%%", record.epoch, total, record.loss,
-                         100 * record.trainingAccuracy))
+            print(String(format: "  epoch %3d/%d  loss %.4f  train accuracy %5.1f%%", record.epoch, setup.epochs,
+                         record.loss, 100 * record.trainingAccuracy))
         }
         if let saveTo {
             let directory = URL(fileURLWithPath: saveTo, isDirectory: true)

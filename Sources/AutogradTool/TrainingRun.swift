@@ -33,14 +33,22 @@ public struct EpochRecord: Sendable {
     public let trainingAccuracy: Double
 }
 
-/// What training one model produced.
-public struct ModelReport: Sendable {
+/// Which model is trained, how, and for how long.
+public struct ModelSetup: Sendable {
     /// "logistic" or "mlp".
     public let name: String
     /// The architecture in words.
     public let architecture: String
     /// The optimizer and its settings in words.
     public let optimizer: String
+    /// The number of epochs to train.
+    public let epochs: Int
+}
+
+/// What training one model produced.
+public struct ModelReport: Sendable {
+    /// The model and how it was trained.
+    public let setup: ModelSetup
     /// The number of trainable numbers.
     public let parameterCount: Int
     /// One record per epoch.
@@ -54,6 +62,8 @@ public struct ModelReport: Sendable {
 
     /// The number of epochs trained.
     public var epochs: Int { history.count }
+    /// "logistic" or "mlp".
+    public var name: String { setup.name }
 }
 
 /// The computation the library was built for, on the trained logistic regression and the training set.
@@ -115,9 +125,9 @@ public struct TrainingRun: Sendable {
     public typealias MLP = Sequential<Chain<Chain<Linear<Float>, ReLU<Float>>, Linear<Float>>>
 
     /// Loads the data, trains both models and runs the reweighting computation. `progress` is called after every
-    /// epoch with the model's name and that epoch's record.
+    /// epoch with the model being trained and that epoch's record.
     public init(options: TrainingOptions = TrainingOptions(),
-                progress: (String, EpochRecord) -> Void = { _, _ in }) throws {
+                progress: (ModelSetup, EpochRecord) -> Void = { _, _ in }) throws {
         self.options = options
         let data: LabeledDataset<Float> = try BreastCancer.load()
         let (rawTraining, rawTest) = data.split(trainingFraction: 0.8, seed: options.splitSeed)
@@ -129,9 +139,10 @@ public struct TrainingRun: Sendable {
         var rng = SeededGenerator(seed: options.modelSeed)
         var linear = Linear<Float>(inputSize: data.featureNames.count, outputSize: 1, using: &rng)
         var sgd = SGD<Float>(learningRate: 0.05, momentum: 0.9)
-        logistic = try Self.train(&linear, name: "logistic", architecture: "Linear(30 → 1)",
-                                  optimizerDescription: "SGD(learningRate: 0.05, momentum: 0.9)", optimizer: &sgd,
-                                  training: training, test: test, epochs: options.logisticEpochs,
+        let logisticSetup = ModelSetup(name: "logistic", architecture: "Linear(30 → 1)",
+                                       optimizer: "SGD(learningRate: 0.05, momentum: 0.9)",
+                                       epochs: options.logisticEpochs)
+        logistic = try Self.train(&linear, logisticSetup, optimizer: &sgd, training: training, test: test,
                                   batchSize: options.batchSize, rng: &rng, progress: progress)
         logisticModel = linear
 
@@ -142,10 +153,10 @@ public struct TrainingRun: Sendable {
             Linear<Float>(inputSize: h, outputSize: 1, using: &rng)
         }
         var adam = Adam<Float>(learningRate: 0.01)
-        mlp = try Self.train(&network, name: "mlp", architecture: "Linear(30 → \(h)), ReLU, Linear(\(h) → 1)",
-                             optimizerDescription: "Adam(learningRate: 0.01)", optimizer: &adam,
-                             training: training, test: test, epochs: options.mlpEpochs, batchSize: options.batchSize,
-                             rng: &rng, progress: progress)
+        let mlpSetup = ModelSetup(name: "mlp", architecture: "Linear(30 → \(h)), ReLU, Linear(\(h) → 1)",
+                                  optimizer: "Adam(learningRate: 0.01)", epochs: options.mlpEpochs)
+        mlp = try Self.train(&network, mlpSetup, optimizer: &adam, training: training, test: test,
+                             batchSize: options.batchSize, rng: &rng, progress: progress)
         mlpModel = network
 
         reweighting = try Self.reweight(linear, on: training, directionSeed: options.directionSeed)
@@ -154,14 +165,14 @@ public struct TrainingRun: Sendable {
     /// Mini-batch training with binary cross-entropy on logits; each epoch visits the examples in a new seeded
     /// order.
     static func train<Model: Layer, O: Optimizer>(
-        _ model: inout Model, name: String, architecture: String, optimizerDescription: String, optimizer: inout O,
-        training: LabeledDataset<Float>, test: LabeledDataset<Float>, epochs: Int, batchSize: Int,
-        rng: inout SeededGenerator, progress: (String, EpochRecord) -> Void
+        _ model: inout Model, _ setup: ModelSetup, optimizer: inout O, training: LabeledDataset<Float>,
+        test: LabeledDataset<Float>, batchSize: Int, rng: inout SeededGenerator,
+        progress: (ModelSetup, EpochRecord) -> Void
     ) throws -> ModelReport where Model.Scalar == Float, O.Scalar == Float {
         func logits(_ m: Model, _ x: Tensor<Float>) -> Tensor<Float> { m(x).reshaped(to: [x.shape[0]]) }
         let start = Timing.now()
         var history: [EpochRecord] = []
-        for epoch in stride(from: 1, through: epochs, by: 1) {
+        for epoch in stride(from: 1, through: setup.epochs, by: 1) {
             let order = randomPermutation(count: training.count, using: &rng)
             var total = 0.0
             for begin in stride(from: 0, to: order.count, by: batchSize) {
@@ -177,7 +188,7 @@ public struct TrainingRun: Sendable {
             }
             let record = EpochRecord(epoch: epoch, loss: total / Double(training.count), trainingAccuracy: accuracy)
             history.append(record)
-            progress(name, record)
+            progress(setup, record)
         }
         let seconds = Timing.now() - start
         let (accuracy, loss) = withoutRecording {
@@ -185,8 +196,7 @@ public struct TrainingRun: Sendable {
             return (binaryAccuracy(logits: z, targets: test.labels),
                     Double(binaryCrossEntropy(logits: z, targets: test.labels).scalar))
         }
-        return ModelReport(name: name, architecture: architecture, optimizer: optimizerDescription,
-                           parameterCount: model.parameterScalarCount, history: history, testAccuracy: accuracy,
+        return ModelReport(setup: setup, parameterCount: model.parameterScalarCount, history: history, testAccuracy: accuracy,
                            testLoss: loss, seconds: seconds)
     }
 
@@ -227,7 +237,7 @@ public struct TrainingRun: Sendable {
             ["test_accuracy": r.testAccuracy, "epochs": r.epochs, "test_loss": r.testLoss,
              "final_training_loss": r.history.last?.loss ?? 0,
              "final_training_accuracy": r.history.last?.trainingAccuracy ?? 0, "train_seconds": r.seconds,
-             "parameters": r.parameterCount, "architecture": r.architecture, "optimizer": r.optimizer]
+             "parameters": r.parameterCount, "architecture": r.setup.architecture, "optimizer": r.setup.optimizer]
         }
         let r = reweighting
         return [
