@@ -5,6 +5,7 @@ let package = Package(
     name: "Autograd",
     products: [
         .library(name: "Autograd", targets: ["Autograd"]),
+        .library(name: "AutogradNN", targets: ["AutogradNN"]),
         .executable(name: "autograd", targets: ["AutogradCLI"]),
     ],
     dependencies: [
@@ -20,17 +21,27 @@ let package = Package(
             dependencies: ["CAutogradKernels"],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
+        // Neural-network pieces on top of the core: layers, losses, optimizers, data, parameter files.
+        // Resources/ holds the Breast Cancer Wisconsin data (breast_cancer.csv) and its DATA.md.
+        .target(
+            name: "AutogradNN",
+            dependencies: ["Autograd"],
+            resources: [.copy("Resources")],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
         // The commands of the `autograd` tool, as a library so the tests can run them.
         .target(
             name: "AutogradTool",
             dependencies: [
                 "Autograd",
+                "AutogradNN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "AutogradCLI", dependencies: ["AutogradTool"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd"]),
-        .testTarget(name: "AutogradToolTests", dependencies: ["AutogradTool", "Autograd"]),
+        .testTarget(name: "AutogradNNTests", dependencies: ["AutogradNN", "Autograd"]),
+        .testTarget(name: "AutogradToolTests", dependencies: ["AutogradTool", "Autograd", "AutogradNN"]),
     ],
     swiftLanguageModes: [.v6]
 )
