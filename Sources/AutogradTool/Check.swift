@@ -27,21 +27,22 @@ struct Check: ParsableCommand {
         case "double": [.float64]
         default: [.float32, .float64]
         }
-        let rows = try PrimitiveChecks.run(types: types)
+        var rows = try PrimitiveChecks.run(types: types)
+        rows += try TransformChecks.run(types: types)
         
         if json {
             let objects: [[String: Any]] = rows.map {
-                ["op": $0.operation, "mode": $0.mode.rawValue, "type": $0.scalarType, "max_error": $0.maxError,
+                ["op": $0.operation, "mode": $0.mode, "type": $0.scalarType, "max_error": $0.maxError,
                  "tolerance": $0.tolerance, "passed": $0.passed]
             }
             print(JSON.string(objects))
         } else {
             let width = max(9, rows.map(\.operation.count).max() ?? 0)
             func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
-            print(pad("operation", width), pad("mode", 12), pad("type", 7), pad("max error", 10), "pass")
-            print(String(repeating: "-", count: width + 37))
+            print(pad("operation", width), pad("mode", 21), pad("type", 7), pad("max error", 10), "pass")
+            print(String(repeating: "-", count: width + 46))
             for r in rows {
-                print(pad(r.operation, width), pad(r.mode.rawValue, 12), pad(r.scalarType, 7),
+                print(pad(r.operation, width), pad(r.mode, 21), pad(r.scalarType, 7),
                       pad(String(format: "%.2e", r.maxError), 10), r.passed ? "yes" : "NO")
             }
             let failed = rows.filter { !$0.passed }.count

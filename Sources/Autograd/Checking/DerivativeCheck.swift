@@ -30,8 +30,9 @@ public enum CheckMode: String, Sendable, CaseIterable, Codable {
 public struct DerivativeCheckResult: Sendable, CustomStringConvertible, Codable {
     /// The operation or function checked.
     public let operation: String
-    /// What was compared.
-    public let mode: CheckMode
+    /// What was compared: a ``CheckMode`` raw value (`"reverse"`, `"forward"`, `"dot-product"`) for the checker's
+    /// own rows, or the route a transform row compared (`"forward-over-reverse"`, `"transpose"`, ...).
+    public let mode: String
     /// The element type the derivative was computed in (finite differences are always in Double).
     public let scalarType: String
     /// The largest error found. For `.reverse` and `.forward`: max over entries of |ad − fd| / (1 + |fd|), a
@@ -45,7 +46,7 @@ public struct DerivativeCheckResult: Sendable, CustomStringConvertible, Codable 
 
     /// One line: operation, mode, type, error, tolerance, PASS/FAIL.
     public var description: String {
-        "\(operation) [\(mode.rawValue), \(scalarType)]: max error \(String(format: "%.2e", maxError)) "
+        "\(operation) [\(mode), \(scalarType)]: max error \(String(format: "%.2e", maxError)) "
             + "(tolerance \(String(format: "%.0e", tolerance))) \(passed ? "PASS" : "FAIL")"
     }
 }
@@ -181,7 +182,7 @@ struct DerivativeChecker<Scalar: TensorScalar> {
                 error = Swift.abs(left.reduce(0, +) - right.reduce(0, +)) / scale
             }
             if error.isNaN { error = .infinity }
-            results.append(DerivativeCheckResult(operation: name, mode: mode, scalarType: "\(Scalar.self)",
+            results.append(DerivativeCheckResult(operation: name, mode: mode.rawValue, scalarType: "\(Scalar.self)",
                                                  maxError: error, tolerance: mode == .dotProduct ? dotTolerance : tolerance))
         }
         return results

@@ -73,19 +73,31 @@ extension CustomOperation {
                                         at: CallSite(file: file, line: line)))
     }
 
-    /// Derives J·u from the reverse rule: v ↦ vᵀJ is linear, and the reverse-mode derivative of ⟨vᵀJ, u⟩ with
-    /// respect to v is J·u. Costs a recorded reverse rule plus one reverse pass over it.
+    /// The default forward rule: ``derivedJVP(_:tangents:)``.
     public func jvp(_ context: CustomOperationContext<Scalar>, tangents: [Tensor<Scalar>?]) -> Tensor<Scalar>? {
+        derivedJVP(context, tangents: tangents)
+    }
+
+    /// The default reverse rule: ``derivedVJP(_:cotangent:)``.
+    public func vjp(_ context: CustomOperationContext<Scalar>, cotangent: Tensor<Scalar>) -> [Tensor<Scalar>?] {
+        derivedVJP(context, cotangent: cotangent)
+    }
+
+    /// J·u derived from the reverse rule: v ↦ vᵀJ is linear, and the reverse-mode derivative of ⟨vᵀJ, u⟩ with
+    /// respect to v is J·u. Costs a recorded reverse rule plus one reverse pass over it.
+    public func derivedJVP(_ context: CustomOperationContext<Scalar>, tangents: [Tensor<Scalar>?]) -> Tensor<Scalar>? {
         guard tangents.contains(where: { $0 != nil }) else { return nil }
         let batch = context.batchShape
         let v = Tensor<Scalar>(zeros: batch + context.output.shape).requiringGradient()
         // ⟨vᵀJ, u⟩ summed per batch entry: with v batched alike, each batch entry's J·uₖ lands in row k of ∂/∂v.
-        var total: Tensor<Scalar>?
-        let pulled = ADScope.current.with(recording: true).run { vjp(context, cotangent: v) }
-        for (x̄, u) in zip(pulled, tangents) {
-            guard let x̄, let u else { continue }
-            let term = (x̄ * u).sum()
-            total = total.map { $0 + term } ?? term
+        let total: Tensor<Scalar>? = ADScope.current.with(recording: true).run {
+            var total: Tensor<Scalar>?
+            for (x̄, u) in zip(vjp(context, cotangent: v), tangents) {
+                guard let x̄, let u else { continue }
+                let term = (x̄ * u).sum()
+                total = total.map { $0 + term } ?? term
+            }
+            return total
         }
         guard let total, total.base.node != nil else { return Tensor(zeros: batch + context.output.shape) }
         let r = try? ReversePass.run(roots: [(total.base.node!, Kernel.filled(Scalar.scalarType, [], 1))],
@@ -94,13 +106,13 @@ extension CustomOperation {
         return r?[0].map { Tensor(unchecked: $0) } ?? Tensor(zeros: batch + context.output.shape)
     }
 
-    /// Derives vᵀJ from the forward rule: u ↦ J·u is linear, and the reverse-mode derivative of ⟨v, J·u⟩ with
+    /// vᵀJ derived from the forward rule: u ↦ J·u is linear, and the reverse-mode derivative of ⟨v, J·u⟩ with
     /// respect to u is vᵀJ. Costs a recorded forward rule plus one reverse pass over it.
-    public func vjp(_ context: CustomOperationContext<Scalar>, cotangent: Tensor<Scalar>) -> [Tensor<Scalar>?] {
+    public func derivedVJP(_ context: CustomOperationContext<Scalar>, cotangent: Tensor<Scalar>) -> [Tensor<Scalar>?] {
         let batch = context.batchShape
         let us = context.inputs.map { Tensor<Scalar>(zeros: batch + $0.shape).requiringGradient() }
-        let pushed = ADScope.current.with(recording: true).run { jvp(context, tangents: us) }
-        guard let pushed, let root = (pushed * cotangent).sum().base.node else { return us.map { _ in nil } }
+        let product = ADScope.current.with(recording: true).run { jvp(context, tangents: us).map { ($0 * cotangent).sum() } }
+        guard let root = product?.base.node else { return us.map { _ in nil } }
         let r = (try? ReversePass.run(roots: [(root, Kernel.filled(Scalar.scalarType, [], 1))],
                                       targets: us.map { $0.base.node! }, batchShape: [], retainGraph: false,
                                       createGraph: ADScope.current.recording, accumulateIntoLeaves: false))

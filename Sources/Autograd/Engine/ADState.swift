@@ -27,24 +27,28 @@ final class ADScope: Sendable {
     let anomalies: AnomalyLog?
     /// Collects the primitives that record derivative state (used to prove the checks cover every primitive).
     let trace: PrimitiveTrace?
+    /// Nodes keep every input and output value, not just what their reverse rule needs (for `linearize`, whose
+    /// linear map runs the forward rules over the recorded graph).
+    let savesEverything: Bool
 
     init(recording: Bool = true, levels: [ForwardLevel] = [], reverseDepth: Int = 0, anomalies: AnomalyLog? = nil,
-         trace: PrimitiveTrace? = nil) {
+         trace: PrimitiveTrace? = nil, savesEverything: Bool = false) {
         self.recording = recording
         self.levels = levels
         self.reverseDepth = reverseDepth
         self.anomalies = anomalies
         self.trace = trace
+        self.savesEverything = savesEverything
     }
 
     @TaskLocal static var current = ADScope()
 
     /// A copy with some settings changed.
     func with(recording: Bool? = nil, levels: [ForwardLevel]? = nil, reverseDepth: Int? = nil,
-              anomalies: AnomalyLog?? = nil, trace: PrimitiveTrace?? = nil) -> ADScope {
+              anomalies: AnomalyLog?? = nil, trace: PrimitiveTrace?? = nil, savesEverything: Bool? = nil) -> ADScope {
         ADScope(recording: recording ?? self.recording, levels: levels ?? self.levels,
                 reverseDepth: reverseDepth ?? self.reverseDepth, anomalies: anomalies ?? self.anomalies,
-                trace: trace ?? self.trace)
+                trace: trace ?? self.trace, savesEverything: savesEverything ?? self.savesEverything)
     }
 
     /// Runs `body` with this scope as the current one.

@@ -39,14 +39,15 @@ final class GradNode: @unchecked Sendable {
     }
 
     /// A node for an operation.
-    init(primitive: any Primitive, inputs: [AnyTensor], output: AnyTensor, location: CallSite?) {
+    init(primitive: any Primitive, inputs: [AnyTensor], output: AnyTensor, location: CallSite?,
+         savesEverything: Bool = false) {
         self.primitive = primitive
         self.inputs = inputs.map { NodeInput(node: $0.node, shape: $0.shape) }
         self.outputShape = output.shape
         self.scalarType = output.scalarType
         self.location = location
-        self.saved = Saved(inputs: primitive.savesInputs ? inputs : [],
-                           output: primitive.savesOutput ? output.storage : nil, outputTangents: nil)
+        self.saved = Saved(inputs: primitive.savesInputs || savesEverything ? inputs : [],
+                           output: primitive.savesOutput || savesEverything ? output.storage : nil, outputTangents: nil)
     }
 
     /// A leaf: a tensor the user asked derivatives for.
@@ -113,6 +114,9 @@ final class GradNode: @unchecked Sendable {
             return taken
         }
     }
+
+    /// The saved values without releasing them (for `linearize`).
+    func peekSaved() -> Saved { locked { saved } }
 
     /// Adds a cotangent into this leaf's stored gradient (`backward()`). The sum is computed outside the lock.
     func accumulate(_ g: AnyTensor) {

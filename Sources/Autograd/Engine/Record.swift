@@ -33,7 +33,8 @@ func recordWithState(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value
     scope.trace?.note(primitive)
     var node: GradNode?
     if scope.recording && inputs.contains(where: { $0.node != nil }) {
-        node = GradNode(primitive: primitive, inputs: inputs, output: value, location: location)
+        node = GradNode(primitive: primitive, inputs: inputs, output: value, location: location,
+                        savesEverything: scope.savesEverything)
     }
 
     var tangents: [LevelTangent]?

@@ -28,6 +28,8 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
     case anomaly(operation: String, pass: String, value: Double, index: [Int], shape: [Int], location: String?)
     /// Batched cotangents or tangents whose leading (batch) dimensions disagree.
     case batchShapeMismatch(what: String, expected: [Int], actual: [Int])
+    /// A function whose output does not have the shape a call needs.
+    case outputShapeMismatch(call: String, expected: String, actual: [Int])
 
     /// The message: what was wrong, what the call computes, and the likely fix.
     public var description: String {
@@ -99,6 +101,10 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
                 + ". Look for a division by zero, a logarithm of 0 or a negative number, a square root of a "
                 + "negative number, or an overflow in exp. See the article \"Derivatives at non-differentiable "
                 + "points\"."
+        case let .outputShapeMismatch(call, expected, actual):
+            return "\(call) needs a function returning \(expected), but it returned shape \(describe(actual)). "
+                + "For the derivatives of a function of any output shape use jacobian(of:at:); for a one-element "
+                + "loss use gradient(at:of:)."
         case let .batchShapeMismatch(what, expected, actual):
             return "\(what) have batch dimensions \(describe(actual)) but \(describe(expected)) was expected: every "
                 + "batched cotangent (or tangent) needs the same leading dimensions in front of its own shape."
