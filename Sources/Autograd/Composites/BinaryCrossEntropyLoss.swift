@@ -32,22 +32,33 @@ public func binaryCrossEntropy<Scalar: TensorScalar>(
             + "\(describe(t.shape)); they must match exactly (reshape the targets, e.g. with "
             + "reshaped(to: \(describe(p.shape))))", at: loc)
     }
-    func checkRange(_ x: Tensor<Scalar>, _ what: String) {
-        x.withUnsafeBufferPointer { buffer in
-            if let i = buffer.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
-                operationFailure(name, "\(what) must lie in [0, 1], but element \(i) is \(buffer[i]) (shape "
-                    + "\(describe(x.shape))). "
-                    + (what == "targets" ? "Targets are probabilities of the positive class (0 or 1, or soft labels "
-                        + "in between)." : "Pass probabilities (e.g. sigmoid(logits)), not raw scores."), at: loc)
-            }
-        }
-    }
-    checkRange(t, "targets")
-    checkRange(p, "probabilities")
+    requireUnitInterval(t.base, "targets", operation: name,
+                        hint: "Targets are probabilities of the positive class (0 or 1, or soft labels in between).",
+                        at: loc)
+    requireUnitInterval(p.base, "probabilities", operation: name,
+                        hint: "Pass probabilities (e.g. sigmoid(logits)), not raw scores.", at: loc)
     let losses = Tensor<Scalar>(unchecked: binaryCrossEntropy(p.base, t.base, at: loc))
     switch reduction {
     case .none: return losses
     case .mean: return losses.mean()
     case .sum: return losses.sum()
+    }
+}
+
+/// Stops unless every element of `x` lies in [0, 1] (NaN fails), naming the first that does not. One pass over the
+/// buffer in concrete Float or Double code.
+package func requireUnitInterval(_ x: AnyTensor, _ what: String, operation: String, hint: String, at loc: CallSite?) {
+    func firstOutside<T: BinaryFloatingPoint>(_ p: UnsafeMutablePointer<T>) -> (Int, Double)? {
+        for i in 0..<x.count where !(p[i] >= 0 && p[i] <= 1) { return (i, Double(p[i])) }
+        return nil
+    }
+    let bad: (Int, Double)? = switch x.scalarType {
+    case .float32: firstOutside(x.storage.floats())
+    case .float64: firstOutside(x.storage.doubles())
+    case .bool: nil
+    }
+    if let (i, v) = bad {
+        operationFailure(operation, "\(what) must lie in [0, 1], but element \(i) is \(v) (shape "
+            + "\(describe(x.shape))). \(hint)", at: loc)
     }
 }

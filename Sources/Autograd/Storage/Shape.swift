@@ -22,7 +22,7 @@ public struct CallSite: Sendable, CustomStringConvertible {
 /// Operations on tensors cannot throw (operators cannot), so a shape error inside one is a programming error, as
 /// an out-of-bounds array index is in Swift. The message is written to be read: what the operation needs, what it
 /// got, and the usual fix.
-func operationFailure(_ operation: String, _ message: String, at location: CallSite?) -> Never {
+package func operationFailure(_ operation: String, _ message: String, at location: CallSite?) -> Never {
     let text = "\(operation): \(message)"
     if let location {
         fatalError(text + " [called at \(location)]", file: location.file, line: location.line)
@@ -32,12 +32,12 @@ func operationFailure(_ operation: String, _ message: String, at location: CallS
 
 /// Formats a shape the way NumPy and PyTorch users read it: `[100, 1, 2]`, `[]` for a 0-d tensor.
 @inline(never)
-func describe(_ shape: [Int]) -> String {
+package func describe(_ shape: [Int]) -> String {
     "[" + shape.map(String.init).joined(separator: ", ") + "]"
 }
 
 /// Shape arithmetic shared by every operation. Pure functions of shapes; no tensors, no derivatives.
-enum Shape {
+package enum Shape {
     /// The number of elements of `shape`, stopping with a clear message if a dimension is negative or the product
     /// does not fit in `Int`.
     static func elementCount(_ shape: [Int], _ operation: String, at location: CallSite?) -> Int {
@@ -100,7 +100,7 @@ enum Shape {
     }
 
     /// Whether `shape` broadcasts to `target` (each aligned dimension equal or 1, and no more dimensions).
-    static func broadcasts(_ shape: [Int], to target: [Int]) -> Bool {
+    package static func broadcasts(_ shape: [Int], to target: [Int]) -> Bool {
         if shape.count > target.count { return false }
         let offset = target.count - shape.count
         for i in 0..<shape.count where shape[i] != 1 && shape[i] != target[offset + i] { return false }

@@ -25,12 +25,12 @@ public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
                 file: StaticString = #fileID, line: UInt = #line) {
         let loc = CallSite(file: file, line: line)
         if features.rank != 2 || features.shape[1] != featureNames.count || labels.shape != [features.shape[0]] {
-            nnFailure("LabeledDataset(features:labels:)", "features have shape \(describe(features.shape)) and "
+            operationFailure("LabeledDataset(features:labels:)", "features have shape \(describe(features.shape)) and "
                 + "labels \(describe(labels.shape)) for \(featureNames.count) feature names; they must be [N, "
                 + "\(featureNames.count)] and [N]", at: loc)
         }
         if let i = labels.scalars.firstIndex(where: { $0 != 0 && $0 != 1 }) {
-            nnFailure("LabeledDataset(features:labels:)", "label \(i) is \(labels.scalars[i]); labels must be 0 or 1",
+            operationFailure("LabeledDataset(features:labels:)", "label \(i) is \(labels.scalars[i]); labels must be 0 or 1",
                       at: loc)
         }
         self.features = features
@@ -52,7 +52,7 @@ public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
     public func split(trainingFraction: Double, seed: UInt64, file: StaticString = #fileID, line: UInt = #line)
         -> (training: LabeledDataset, test: LabeledDataset) {
         if !(trainingFraction >= 0 && trainingFraction <= 1) {
-            nnFailure("split(trainingFraction:seed:)", "trainingFraction must lie in [0, 1], got \(trainingFraction)",
+            operationFailure("split(trainingFraction:seed:)", "trainingFraction must lie in [0, 1], got \(trainingFraction)",
                       at: CallSite(file: file, line: line))
         }
         var generator = SeededGenerator(seed: seed)

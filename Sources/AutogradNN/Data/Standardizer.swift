@@ -16,7 +16,7 @@ public struct Standardizer<Scalar: TensorScalar>: Sendable {
     /// Fits μ and σ to `features` [N, F] (N ≥ 1). The statistics are constants: no derivative flows into them.
     public init(fittingTo features: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line) {
         if features.rank != 2 || features.shape[0] == 0 {
-            nnFailure("Standardizer(fittingTo:)", "features have shape \(describe(features.shape)) but must be "
+            operationFailure("Standardizer(fittingTo:)", "features have shape \(describe(features.shape)) but must be "
                 + "[N, F] with at least one example", at: CallSite(file: file, line: line))
         }
         let x = features.detached()
@@ -30,7 +30,7 @@ public struct Standardizer<Scalar: TensorScalar>: Sendable {
     public func callAsFunction(_ features: Tensor<Scalar>, file: StaticString = #fileID,
                                line: UInt = #line) -> Tensor<Scalar> {
         if features.rank != 2 || features.shape[1] != mean.count {
-            nnFailure("Standardizer", "features have shape \(describe(features.shape)) but the standardizer was "
+            operationFailure("Standardizer", "features have shape \(describe(features.shape)) but the standardizer was "
                 + "fitted to \(mean.count) features, so they must be [M, \(mean.count)]",
                 at: CallSite(file: file, line: line))
         }

@@ -16,11 +16,11 @@ public struct Linear<Scalar: TensorScalar>: Layer, Sendable {
     public init(weight: Tensor<Scalar>, bias: Tensor<Scalar>? = nil, file: StaticString = #fileID, line: UInt = #line) {
         let loc = CallSite(file: file, line: line)
         if weight.rank != 2 {
-            nnFailure("Linear(weight:bias:)", "the weight has shape \(describe(weight.shape)) but must be a matrix "
+            operationFailure("Linear(weight:bias:)", "the weight has shape \(describe(weight.shape)) but must be a matrix "
                 + "[outputSize, inputSize]", at: loc)
         }
         if let bias, bias.shape != [weight.shape[0]] {
-            nnFailure("Linear(weight:bias:)", "the bias has shape \(describe(bias.shape)) but the weight "
+            operationFailure("Linear(weight:bias:)", "the bias has shape \(describe(bias.shape)) but the weight "
                 + "\(describe(weight.shape)) has \(weight.shape[0]) outputs, so the bias must be [\(weight.shape[0])]",
                 at: loc)
         }
@@ -35,7 +35,7 @@ public struct Linear<Scalar: TensorScalar>: Layer, Sendable {
     public init<G: RandomNumberGenerator>(inputSize: Int, outputSize: Int, bias: Bool = true,
                                           using generator: inout G) {
         if inputSize < 0 || outputSize < 0 {
-            nnFailure("Linear(inputSize:outputSize:)", "sizes must not be negative, got inputSize \(inputSize) and "
+            operationFailure("Linear(inputSize:outputSize:)", "sizes must not be negative, got inputSize \(inputSize) and "
                 + "outputSize \(outputSize)", at: nil)
         }
         let k = inputSize > 0 ? 1 / Scalar(inputSize).squareRoot() : 0
@@ -62,10 +62,10 @@ public struct Linear<Scalar: TensorScalar>: Layer, Sendable {
     /// `add`. Stops, naming the layer's sizes, if the input's last dimension is not `inputSize`.
     public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
         if input.rank == 0 || input.shape[input.rank - 1] != inputSize {
-            nnFailure("Linear(\(inputSize) → \(outputSize))", "the input has shape \(describe(input.shape)) but its "
+            operationFailure("Linear(\(inputSize) → \(outputSize))", "the input has shape \(describe(input.shape)) but its "
                 + "last dimension must be \(inputSize), the layer's inputSize", at: nil)
         }
-        let y = matmul(input, weight.transposed())
+        let y = matmul(input, weight, transposeB: true)
         return bias.map { y + $0 } ?? y
     }
 }

@@ -121,7 +121,7 @@ extension Parameterized {
         let paths = parameterPaths
         let loc = CallSite(file: file, line: line)
         if values.count != paths.count {
-            nnFailure("replacingParameters(with:)", "got \(values.count) tensors for a model with \(paths.count) "
+            operationFailure("replacingParameters(with:)", "got \(values.count) tensors for a model with \(paths.count) "
                 + "parameters (\(paths.map(\.name).joined(separator: ", "))); pass one per parameter, in "
                 + "parameterPaths order", at: loc)
         }
@@ -129,7 +129,7 @@ extension Parameterized {
         for (path, value) in zip(paths, values) {
             let old = path.read(copy)
             if old.shape != value.shape {
-                nnFailure("replacingParameters(with:)", "parameter '\(path.name)' has shape \(describe(old.shape)) "
+                operationFailure("replacingParameters(with:)", "parameter '\(path.name)' has shape \(describe(old.shape)) "
                     + "but the new value has shape \(describe(value.shape)); a parameter keeps its shape", at: loc)
             }
             path.write(&copy, value)

@@ -30,9 +30,8 @@ extension Reduction {
         var weighted = losses
         if let weights {
             let w = weights.shape, shape = losses.shape
-            let fits = w.count <= shape.count && zip(w.reversed(), shape.reversed()).allSatisfy { $0 == $1 || $0 == 1 }
-            if !fits {
-                nnFailure(op, "weights have shape \(describe(w)) but the per-example losses have shape "
+            if !Shape.broadcasts(w, to: shape) {
+                operationFailure(op, "weights have shape \(describe(w)) but the per-example losses have shape "
                     + "\(describe(shape)); weights must have the losses' shape or broadcast to it (aligned at the "
                     + "right, each dimension equal or 1)", at: loc)
             }
@@ -49,12 +48,7 @@ extension Reduction {
 /// Stops unless every element of `x` lies in [0, 1], naming the first that does not.
 func checkUnitInterval<Scalar: TensorScalar>(_ x: Tensor<Scalar>, _ what: String, _ op: String, hint: String,
                                              at loc: CallSite) {
-    x.withUnsafeBufferPointer { buffer in
-        if let i = buffer.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
-            nnFailure(op, "\(what) must lie in [0, 1], but element \(i) is \(buffer[i]) (shape "
-                + "\(describe(x.shape))). \(hint)", at: loc)
-        }
-    }
+    requireUnitInterval(x.base, what, operation: op, hint: hint, at: loc)
 }
 
 /// Binary cross-entropy on probabilities with per-example weights:
@@ -99,7 +93,7 @@ public func binaryCrossEntropy<Scalar: TensorScalar>(
     let loc = CallSite(file: file, line: line)
     let name = "binaryCrossEntropy(logits:targets:)"
     if z.shape != t.shape {
-        nnFailure(name, "logits have shape \(describe(z.shape)) but targets have shape \(describe(t.shape)); they "
+        operationFailure(name, "logits have shape \(describe(z.shape)) but targets have shape \(describe(t.shape)); they "
             + "must match exactly (reshape one, e.g. logits.reshaped(to: \(describe(t.shape))))", at: loc)
     }
     checkUnitInterval(t, "targets", name, hint: "Targets are probabilities of the positive class (0 or 1, or "
@@ -126,16 +120,16 @@ public func crossEntropy<Scalar: TensorScalar>(
     let loc = CallSite(file: file, line: line)
     let name = "crossEntropy(logits:labels:)"
     if z.rank != 2 {
-        nnFailure(name, "logits have shape \(describe(z.shape)) but must be [N, C]: one row of class scores per "
+        operationFailure(name, "logits have shape \(describe(z.shape)) but must be [N, C]: one row of class scores per "
             + "example (for one example, use logits.reshaped(to: [1, -1]))", at: loc)
     }
     let (n, c) = (z.shape[0], z.shape[1])
     if labels.count != n {
-        nnFailure(name, "got \(labels.count) labels for \(n) rows of logits (shape \(describe(z.shape))); give one "
+        operationFailure(name, "got \(labels.count) labels for \(n) rows of logits (shape \(describe(z.shape))); give one "
             + "class index per example", at: loc)
     }
     if let i = labels.firstIndex(where: { $0 < 0 || $0 >= c }) {
-        nnFailure(name, "label \(labels[i]) at position \(i) is outside the valid range 0..<\(c) (the logits have "
+        operationFailure(name, "label \(labels[i]) at position \(i) is outside the valid range 0..<\(c) (the logits have "
             + "shape \(describe(z.shape)), so \(c) classes); labels are class indices starting at 0", at: loc)
     }
     let logProbabilities = z.logSoftmax(alongAxis: 1, file: file, line: line).reshaped(to: [n * c])
@@ -158,7 +152,7 @@ public func meanSquaredError<Scalar: TensorScalar>(
     let loc = CallSite(file: file, line: line)
     let name = "meanSquaredError(predictions:targets:)"
     if predictions.shape != targets.shape {
-        nnFailure(name, "predictions have shape \(describe(predictions.shape)) "
+        operationFailure(name, "predictions have shape \(describe(predictions.shape)) "
             + "but targets have shape \(describe(targets.shape)); they must match exactly (broadcasting [N, 1] "
             + "against [N] would compare every prediction with every target)", at: loc)
     }
@@ -171,7 +165,7 @@ public func meanSquaredError<Scalar: TensorScalar>(
 public func binaryAccuracy<Scalar: TensorScalar>(logits: Tensor<Scalar>, targets: Tensor<Scalar>,
                                                  file: StaticString = #fileID, line: UInt = #line) -> Double {
     if logits.shape != targets.shape {
-        nnFailure("binaryAccuracy(logits:targets:)", "logits have shape \(describe(logits.shape)) but targets have "
+        operationFailure("binaryAccuracy(logits:targets:)", "logits have shape \(describe(logits.shape)) but targets have "
             + "shape \(describe(targets.shape)); they must match exactly", at: CallSite(file: file, line: line))
     }
     if logits.count == 0 { return 0 }

@@ -136,9 +136,9 @@ func checkAdamSettings<Scalar: TensorScalar>(_ op: String, _ lr: Scalar, _ beta1
                                              _ epsilon: Scalar, _ weightDecay: Scalar, at loc: CallSite) {
     for (name, value) in [("learningRate", lr), ("epsilon", epsilon), ("weightDecay", weightDecay)]
     where !(value >= 0) {
-        nnFailure(op, "\(name) must be 0 or more, got \(value)", at: loc)
+        operationFailure(op, "\(name) must be 0 or more, got \(value)", at: loc)
     }
     for (name, value) in [("beta1", beta1), ("beta2", beta2)] where !(value >= 0 && value < 1) {
-        nnFailure(op, "\(name) must lie in [0, 1), got \(value)", at: loc)
+        operationFailure(op, "\(name) must lie in [0, 1), got \(value)", at: loc)
     }
 }

@@ -38,16 +38,16 @@ extension Optimizer {
 func checkStep<Scalar>(_ op: String, _ parameters: [Tensor<Scalar>], _ gradients: [Tensor<Scalar>],
                        state: [Tensor<Scalar>]?) {
     if gradients.count != parameters.count {
-        nnFailure(op, "got \(gradients.count) gradients for \(parameters.count) parameters; pass one gradient per "
+        operationFailure(op, "got \(gradients.count) gradients for \(parameters.count) parameters; pass one gradient per "
             + "parameter, in the same order", at: nil)
     }
     for (k, (p, g)) in zip(parameters, gradients).enumerated() where p.shape != g.shape {
-        nnFailure(op, "gradient \(k) has shape \(describe(g.shape)) but parameter \(k) has shape "
+        operationFailure(op, "gradient \(k) has shape \(describe(g.shape)) but parameter \(k) has shape "
             + "\(describe(p.shape)); a gradient is shaped like its parameter", at: nil)
     }
     guard let state else { return }
     if state.count != parameters.count || zip(state, parameters).contains(where: { $0.shape != $1.shape }) {
-        nnFailure(op, "this optimizer's earlier steps were for \(state.count) parameters of shapes "
+        operationFailure(op, "this optimizer's earlier steps were for \(state.count) parameters of shapes "
             + "\(state.map { describe($0.shape) }.joined(separator: ", ")), but this step has \(parameters.count) of "
             + "shapes \(parameters.map { describe($0.shape) }.joined(separator: ", ")); an optimizer keeps state per "
             + "parameter, so use one optimizer per model", at: nil)

@@ -34,10 +34,10 @@ public struct SGD<Scalar: TensorScalar>: Optimizer {
         let loc = CallSite(file: file, line: line)
         for (name, value) in [("learningRate", learningRate), ("momentum", momentum), ("weightDecay", weightDecay)]
         where !(value >= 0) {
-            nnFailure("SGD", "\(name) must be 0 or more, got \(value)", at: loc)
+            operationFailure("SGD", "\(name) must be 0 or more, got \(value)", at: loc)
         }
         if nesterov && (momentum <= 0 || dampening != 0) {
-            nnFailure("SGD", "Nesterov momentum needs momentum > 0 and dampening 0, got momentum \(momentum) and "
+            operationFailure("SGD", "Nesterov momentum needs momentum > 0 and dampening 0, got momentum \(momentum) and "
                 + "dampening \(dampening)", at: loc)
         }
         self.learningRate = learningRate

@@ -161,7 +161,7 @@ extension Parameterized {
     private func checkUniqueNames(_ names: [String], _ op: String) {
         var seen = Set<String>()
         if let duplicate = names.first(where: { !seen.insert($0).inserted }) {
-            nnFailure(op, "two parameters of \(Self.self) are named '\(duplicate)'; parameter names must be unique "
+            operationFailure(op, "two parameters of \(Self.self) are named '\(duplicate)'; parameter names must be unique "
                 + "(check its parameterPaths)", at: nil)
         }
     }
