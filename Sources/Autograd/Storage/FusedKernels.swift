@@ -71,3 +71,40 @@ enum FusedDerivative: Sendable {
         }
     }
 }
+
+/// The two partial derivatives of binary cross-entropy, fused into one pass over p and t:
+///     ∂ℓ/∂p = (p − t) / max(p (1 − p), 10⁻¹²),   ∂ℓ/∂t = max(ln(1 − p), −100) − max(ln p, −100),
+/// each multiplied by a tangent or cotangent (nil: that partial is not needed). Same values as the differentiable
+/// formulas in `BinaryCrossEntropy`, used when the rule's result will not be differentiated.
+enum FusedBinaryCrossEntropy {
+    static func apply(p: AnyTensor, t: AnyTensor, scaleP: AnyTensor?, scaleT: AnyTensor?) -> (AnyTensor?, AnyTensor?) {
+        let dp = scaleP.map { AnyTensor(uninitialized: $0.scalarType, shape: $0.shape) }
+        let dt = scaleT.map { AnyTensor(uninitialized: $0.scalarType, shape: $0.shape) }
+        switch p.scalarType {
+        case .float32:
+            run(p.storage.floats(), t.storage.floats(), scaleP?.storage.floats(), scaleT?.storage.floats(),
+                dp?.storage.floats(), dt?.storage.floats(), n: p.count, total: (scaleP ?? scaleT)!.count)
+        case .float64:
+            run(p.storage.doubles(), t.storage.doubles(), scaleP?.storage.doubles(), scaleT?.storage.doubles(),
+                dp?.storage.doubles(), dt?.storage.doubles(), n: p.count, total: (scaleP ?? scaleT)!.count)
+        case .bool: fatalError("binary cross-entropy of Bool tensors")
+        }
+        return (dp, dt)
+    }
+
+    private static func run<T: BinaryFloatingPoint>(
+        _ p: UnsafeMutablePointer<T>, _ t: UnsafeMutablePointer<T>, _ gp: UnsafeMutablePointer<T>?,
+        _ gt: UnsafeMutablePointer<T>?, _ dp: UnsafeMutablePointer<T>?, _ dt: UnsafeMutablePointer<T>?, n: Int, total: Int
+    ) {
+        // `total` is a multiple of n when tangents or cotangents carry batch dimensions.
+        for k in 0..<total {
+            let i = n == 0 ? 0 : k % n
+            let pi = p[i], ti = t[i]
+            if let gp, let dp { dp[k] = gp[k] * (pi - ti) / Swift.max(pi * (1 - pi), 1e-12) }
+            if let gt, let dt {
+                let lq = Swift.max(T(Foundation.log1p(-Double(pi))), -100), lp = Swift.max(T(Foundation.log(Double(pi))), -100)
+                dt[k] = gt[k] * (lq - lp)
+            }
+        }
+    }
+}
