@@ -31,6 +31,7 @@ let package = Package(
             name: "AutogradTests",
             dependencies: ["Autograd"]
         ),
+        .testTarget(name: "KernelTests", dependencies: ["CAutogradKernels"]),
     ],
     swiftLanguageModes: [.v6]
 )
