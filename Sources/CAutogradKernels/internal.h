@@ -12,8 +12,13 @@
 // every AVX-512 CPU since Skylake-SP has (F, DQ, BW, VL); level 1 is Haswell's AVX2 + FMA.
 // ---------------------------------------------------------------------------------------------------------
 
+#if defined(__x86_64__) || defined(__i386__)
 #define AG_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
 #define AG_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else  // other processors: these variants compile as portable code and are never chosen (ag_level() == 0)
+#define AG_TARGET_AVX512
+#define AG_TARGET_AVX2
+#endif
 #define AG_INLINE static inline __attribute__((always_inline))
 #define AG_NOINLINE __attribute__((noinline))
 
