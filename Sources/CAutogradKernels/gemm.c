@@ -16,9 +16,10 @@
 typedef struct {
     int mr, vl;        // register tile MR x 2VL (columns come in vectors of VL)
     int64_t kc, mc, nc; // cache blocks: depth, rows of packed A, columns of packed B (see gemm_driver.h)
-    void (*kernel)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float beta, int mr, int nr);
+    void (*kernel)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float beta, int mr, int nr,
+                   int ct);
     void (*kernel_narrow)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float beta, int mr,
-                          int nr);
+                          int nr, int ct);
     void (*pack_a)(int64_t kc, int mr, const float *a, int64_t rsa, int64_t csa, float alpha, float *out);
     void (*pack_b)(int64_t kc, int64_t nc, const float *b, int64_t rsb, int64_t csb, float *out);
 } gemm_kit_f32;
@@ -27,9 +28,9 @@ typedef struct {
     int mr, vl;
     int64_t kc, mc, nc;
     void (*kernel)(int64_t kc, const double *a, const double *b, double *c, int64_t ldc, double beta, int mr,
-                   int nr);
+                   int nr, int ct);
     void (*kernel_narrow)(int64_t kc, const double *a, const double *b, double *c, int64_t ldc, double beta,
-                          int mr, int nr);
+                          int mr, int nr, int ct);
     void (*pack_a)(int64_t kc, int mr, const double *a, int64_t rsa, int64_t csa, double alpha, double *out);
     void (*pack_b)(int64_t kc, int64_t nc, const double *b, int64_t rsb, int64_t csb, double *out);
 } gemm_kit_f64;

@@ -23,6 +23,7 @@ typedef struct {
     const T *a, *b;
     int64_t rsa, csa, rsb, csb, ldc;
     T *c;
+    int ct;  // computing C^T = B^T A^T: C(i, j) at c[i + j * ldc]
     const KIT *kit;
     int split_n;
 } DN(job);
@@ -35,9 +36,10 @@ static int64_t DN(even_block)(int64_t total, int64_t max, int64_t unit) {
     return (size + unit - 1) / unit * unit;
 }
 
-/// The blocked product on one thread.
+/// The blocked product on one thread. C(i, j) is at c[i * ldc + j], or at c[i + j * ldc] when ct.
 static void DN(blocked)(const KIT *kit, int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa,
-                        int64_t csa, const T *b, int64_t rsb, int64_t csb, T beta, T *c, int64_t ldc) {
+                        int64_t csa, const T *b, int64_t rsb, int64_t csb, T beta, T *c, int64_t ldc, int ct) {
+    const int64_t rsc = ct ? 1 : ldc, csc = ct ? ldc : 1;
     const int MRk = kit->mr, VLk = kit->vl, NR = 2 * kit->vl;
     int64_t kcb = DN(even_block)(k, kit->kc, 1);
     int64_t mcb = DN(even_block)(m, kit->mc, MRk);
@@ -57,11 +59,12 @@ static void DN(blocked)(const KIT *kit, int64_t m, int64_t n, int64_t k, T alpha
                 kit->pack_b(kc, nc, b + pc * rsb + jc * csb, rsb, csb, bp);
                 for (int64_t ir = 0; ir < mc; ir += MRk) {
                     int mr = (int)ag_min64(MRk, mc - ir);
-                    T *crow = c + (ic + ir) * ldc + jc;
+                    T *crow = c + (ic + ir) * rsc + jc * csc;
                     for (int64_t jr = 0; jr < nc; jr += NR) {
                         int nr = (int)ag_min64(NR, nc - jr);
-                        if (nr <= VLk) kit->kernel_narrow(kc, ap + ir * kc, bp + jr * kc, crow + jr, ldc, beta_pc, mr, nr);
-                        else kit->kernel(kc, ap + ir * kc, bp + jr * kc, crow + jr, ldc, beta_pc, mr, nr);
+                        T *ctile = crow + jr * csc;
+                        if (nr <= VLk) kit->kernel_narrow(kc, ap + ir * kc, bp + jr * kc, ctile, ldc, beta_pc, mr, nr, ct);
+                        else kit->kernel(kc, ap + ir * kc, bp + jr * kc, ctile, ldc, beta_pc, mr, nr, ct);
                     }
                 }
             }
@@ -72,18 +75,19 @@ static void DN(blocked)(const KIT *kit, int64_t m, int64_t n, int64_t k, T alpha
 static void DN(task)(void *ctx, int tid, int nt) {
     const DN(job) *j = (const DN(job) *)ctx;
     const KIT *kit = j->kit;
+    const int64_t rsc = j->ct ? 1 : j->ldc, csc = j->ct ? j->ldc : 1;
     if (j->split_n) {
         int64_t unit = 2 * kit->vl, units = (j->n + unit - 1) / unit;
         int64_t c0 = ag_min64(units * tid / nt * unit, j->n), c1 = ag_min64(units * (tid + 1) / nt * unit, j->n);
         if (c0 < c1)
             DN(blocked)(kit, j->m, c1 - c0, j->k, j->alpha, j->a, j->rsa, j->csa, j->b + c0 * j->csb, j->rsb,
-                        j->csb, j->beta, j->c + c0, j->ldc);
+                        j->csb, j->beta, j->c + c0 * csc, j->ldc, j->ct);
     } else {
         int64_t unit = kit->mr, units = (j->m + unit - 1) / unit;
         int64_t r0 = ag_min64(units * tid / nt * unit, j->m), r1 = ag_min64(units * (tid + 1) / nt * unit, j->m);
         if (r0 < r1)
             DN(blocked)(kit, r1 - r0, j->n, j->k, j->alpha, j->a + r0 * j->rsa, j->rsa, j->csa, j->b, j->rsb,
-                        j->csb, j->beta, j->c + r0 * j->ldc, j->ldc);
+                        j->csb, j->beta, j->c + r0 * rsc, j->ldc, j->ct);
     }
 }
 
@@ -186,7 +190,16 @@ static void DN(gemm)(int max_threads, int64_t m, int64_t n, int64_t k, T alpha, 
         else DN(direct_portable)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc);
         return;
     }
-    DN(job) j = {m, n, k, alpha, beta, a, b, rsa, csa, rsb, csb, ldc, c, KIT_FOR_LEVEL(level), 1};
+    DN(job) j = {m, n, k, alpha, beta, a, b, rsa, csa, rsb, csb, ldc, c, 0, KIT_FOR_LEVEL(level), 1};
+    // A narrow C wastes most of each 2VL-wide register tile; C^T = B^T A^T (MR rows of C^T per tile) fills
+    // them. Compare the padded tile areas of both orientations.
+    int64_t mr = j.kit->mr, nr = 2 * j.kit->vl;
+    int64_t area = (m + mr - 1) / mr * mr * ((n + nr - 1) / nr * nr);
+    int64_t area_t = (n + mr - 1) / mr * mr * ((m + nr - 1) / nr * nr);
+    if (5 * area_t < 4 * area) {
+        j = (DN(job)){n, m, k, alpha, beta, b, a, csb, rsb, csa, rsa, ldc, c, 1, j.kit, 1};
+        m = j.m, n = j.n;
+    }
     // Threads: one per GEMM_THREAD_WORK multiply-adds, and enough whole micro-panels for each.
     int64_t nt = max_threads;
     if (nt > 1) nt = ag_min64(nt, ag_max64(1, m * n * k / GEMM_THREAD_WORK));

@@ -21,7 +21,7 @@
 //   B micro-panel: kc x w columns (w = 2 VL, or VL for the narrow tail), row by row: bp[p * w + j] = B(p, j)
 
 AG_INLINE TARGET void KN(tile)(int nv, int64_t kc, const T *restrict a, const T *restrict b, T *c, int64_t ldc,
-                               T beta, int mr, int nr) {
+                               T beta, int mr, int nr, int ct) {
     // The first step initializes the accumulators (kc >= 1), which keeps them out of memory.
     V acc[MR][2];
     {
@@ -50,7 +50,24 @@ AG_INLINE TARGET void KN(tile)(int nv, int64_t kc, const T *restrict a, const T 
     }
     // C = acc + beta C; beta == 0 never reads C (it may hold NaN).
     V vbeta = V_SET1(beta);
-    if (mr == MR && nr == nv * VL) {
+    if (ct) {
+        // Transposed C (element (i, j) at c[i + j * ldc]): transpose VL x VL blocks of the tile in registers
+        // and store them as (parts of) rows of C.
+        for (int v = 0; v < nv; v++)
+            for (int i0 = 0; i0 < MR; i0 += VL) {
+                int rows = mr - i0 < VL ? mr - i0 : VL;
+                V r[VL];
+                for (int q = 0; q < VL; q++) r[q] = i0 + q < MR ? acc[i0 + q][v] : V_ZERO();
+                V_TRANSPOSE(r);
+                for (int l = 0; l < VL; l++) {
+                    T *cj = c + (int64_t)(v * VL + l) * ldc + i0;
+                    if (v * VL + l < nr && rows > 0) {
+                        V out = beta == 0 ? r[l] : V_FMA(vbeta, V_LOADN(cj, rows), r[l]);
+                        V_STOREN(cj, out, rows);
+                    }
+                }
+            }
+    } else if (mr == MR && nr == nv * VL) {
         for (int i = 0; i < MR; i++) {
             T *ci = c + i * ldc;
             for (int v = 0; v < nv; v++) {
@@ -73,15 +90,17 @@ AG_INLINE TARGET void KN(tile)(int nv, int64_t kc, const T *restrict a, const T 
     }
 }
 
-/// MR x 2VL register tile: C[0:mr, 0:nr] = A-panel * B-panel + beta * C.
-static TARGET void KN(kernel)(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, T beta, int mr, int nr) {
-    KN(tile)(2, kc, a, b, c, ldc, beta, mr, nr);
+/// MR x 2VL register tile: C[0:mr, 0:nr] = A-panel * B-panel + beta * C, with C(i, j) at c[i * ldc + j], or at
+/// c[i + j * ldc] when ct (the driver computes C^T = B^T A^T that way when C is narrow).
+static TARGET void KN(kernel)(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, T beta, int mr, int nr,
+                              int ct) {
+    KN(tile)(2, kc, a, b, c, ldc, beta, mr, nr, ct);
 }
 
 /// MR x VL register tile for the narrow last column panel.
 static TARGET void KN(kernel_narrow)(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, T beta, int mr,
-                                     int nr) {
-    KN(tile)(1, kc, a, b, c, ldc, beta, mr, nr);
+                                     int nr, int ct) {
+    KN(tile)(1, kc, a, b, c, ldc, beta, mr, nr, ct);
 }
 
 /// Packs rows [0, mr) x columns [0, kc) of A (element (i, p) at a[i * rsa + p * csa]) into an MR-row

@@ -9,14 +9,16 @@
 //   order to get wrong and no way to deadlock.
 // - Each worker has its own mailbox (a sequence number `go` and a `done` counter): the caller posts the job to
 //   exactly the workers it needs and waits for exactly those, so a worker can never run a stale or foreign job.
-// - After a job a worker spins for a short while (the next matrix product usually follows within
+// - After a job a worker spins for a short while (about 50 us: the next matrix product usually follows within
 //   microseconds), then sleeps on a condition variable. The caller only signals a worker that says it sleeps.
+// - A forked child starts with an empty pool (the parent's workers do not exist there).
 #include "internal.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #define CPU_RELAX() __builtin_ia32_pause()
@@ -24,7 +26,13 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-enum { MAX_WORKERS = 63, SPIN_BEFORE_SLEEP = 4000, SPIN_BEFORE_YIELD = 2000 };
+enum { MAX_WORKERS = 63, SPIN_NANOSECONDS = 50000, SPIN_BEFORE_YIELD = 2000 };
+
+static int64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 typedef struct {
     _Alignas(64) atomic_uint go;       // incremented by the caller to post a job
@@ -50,9 +58,11 @@ static void *worker_main(void *arg) {
     unsigned seen = 0;
     for (;;) {
         unsigned go = atomic_load_explicit(&w->go, memory_order_acquire);
-        for (int spin = 0; go == seen && spin < SPIN_BEFORE_SLEEP; spin++) {
+        int64_t spin_end = go == seen ? now_ns() + SPIN_NANOSECONDS : 0;
+        for (int spin = 1; go == seen; spin++) {
             CPU_RELAX();
             go = atomic_load_explicit(&w->go, memory_order_acquire);
+            if (spin % 64 == 0 && now_ns() > spin_end) break;
         }
         if (go == seen) {
             // Announce the sleep first (seq_cst), then re-check under the mutex: the poster increments `go`
@@ -70,9 +80,18 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
+// In a forked child only the forking thread exists: forget the workers (their memory is leaked, once).
+static void forget_workers_in_child(void) {
+    worker_count = 0;
+    pthread_mutex_init(&pool_lock, NULL);
+}
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void install_atfork(void) { pthread_atfork(NULL, NULL, forget_workers_in_child); }
+
 // Called with pool_lock held. Returns how many workers exist afterwards (may be fewer than asked on failure).
 static int ensure_workers(int wanted) {
     if (wanted > MAX_WORKERS) wanted = MAX_WORKERS;
+    pthread_once(&atfork_once, install_atfork);
     while (worker_count < wanted) {
         worker *w = NULL;
         if (posix_memalign((void **)&w, 64, sizeof(worker)) != 0) break;
