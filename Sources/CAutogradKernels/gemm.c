@@ -22,6 +22,8 @@ typedef struct {
                           int nr, int ct);
     void (*pack_a)(int64_t kc, int mr, const float *a, int64_t rsa, int64_t csa, float alpha, float *out);
     void (*pack_b)(int64_t kc, int64_t nc, const float *b, int64_t rsb, int64_t csb, float *out);
+    void (*dot_kernel)(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, const float *bt,
+                       int64_t ldb, float beta, float *c, int64_t ldc);
 } gemm_kit_f32;
 
 typedef struct {
@@ -33,6 +35,8 @@ typedef struct {
                           int mr, int nr, int ct);
     void (*pack_a)(int64_t kc, int mr, const double *a, int64_t rsa, int64_t csa, double alpha, double *out);
     void (*pack_b)(int64_t kc, int64_t nc, const double *b, int64_t rsb, int64_t csb, double *out);
+    void (*dot_kernel)(int64_t m, int64_t n, int64_t k, double alpha, const double *a, int64_t rsa,
+                       const double *bt, int64_t ldb, double beta, double *c, int64_t ldc);
 } gemm_kit_f64;
 
 #ifdef AG_X86

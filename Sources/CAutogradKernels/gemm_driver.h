@@ -175,6 +175,41 @@ static void DN(scale_c)(int64_t m, int64_t n, T beta, T *c, int64_t ldc) {
     }
 }
 
+typedef struct {
+    int64_t m, n, k;
+    T alpha, beta;
+    const T *a, *bt;
+    int64_t rsa, ldb, ldc;
+    T *c;
+    const KIT *kit;
+} DN(dot_job);
+
+static void DN(dot_task)(void *ctx, int tid, int nt) {
+    const DN(dot_job) *j = (const DN(dot_job) *)ctx;
+    int64_t units = (j->m + 3) / 4;  // rows in fours (the largest row count of a dot tile)
+    int64_t r0 = ag_min64(units * tid / nt * 4, j->m), r1 = ag_min64(units * (tid + 1) / nt * 4, j->m);
+    if (r0 < r1)
+        j->kit->dot_kernel(r1 - r0, j->n, j->k, j->alpha, j->a + r0 * j->rsa, j->rsa, j->bt, j->ldb, j->beta,
+                           j->c + r0 * j->ldc, j->ldc);
+}
+
+/// Narrow C (n <= 2VL) with contiguous rows of A: dot products along k (see dot_kernel). The columns of B are
+/// used in place when contiguous, else copied once (n x k, small).
+static void DN(dot_path)(int max_threads, const KIT *kit, int64_t m, int64_t n, int64_t k, T alpha, const T *a,
+                         int64_t rsa, const T *b, int64_t rsb, int64_t csb, T beta, T *c, int64_t ldc) {
+    DN(dot_job) j = {m, n, k, alpha, beta, a, b, rsa, csb, ldc, c, kit};
+    if (rsb != 1) {
+        T *bt = (T *)ag_thread_scratch(1, (size_t)(n * k) * sizeof(T));
+        for (int64_t q = 0; q < n; q++)
+            for (int64_t p = 0; p < k; p++) bt[q * k + p] = b[p * rsb + q * csb];
+        j.bt = bt;
+        j.ldb = k;
+    }
+    int64_t nt = ag_min64(ag_min64(max_threads, (m + 3) / 4), ag_max64(1, m * n * k / GEMM_THREAD_WORK));
+    if (nt > 1) ag_parallel_run(DN(dot_task), &j, (int)nt);
+    else DN(dot_task)(&j, 0, 1);
+}
+
 /// The matrix product with at most `max_threads` threads.
 static void DN(gemm)(int max_threads, int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa,
                      int64_t csa, const T *b, int64_t rsb, int64_t csb, T beta, T *c, int64_t ldc) {
@@ -190,7 +225,12 @@ static void DN(gemm)(int max_threads, int64_t m, int64_t n, int64_t k, T alpha, 
         else DN(direct_portable)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc);
         return;
     }
-    DN(job) j = {m, n, k, alpha, beta, a, b, rsa, csa, rsb, csb, ldc, c, 0, KIT_FOR_LEVEL(level), 1};
+    const KIT *kit = KIT_FOR_LEVEL(level);
+    if (csa == 1 && n <= 2 * kit->vl && k >= 2 * kit->vl) {
+        DN(dot_path)(max_threads, kit, m, n, k, alpha, a, rsa, b, rsb, csb, beta, c, ldc);
+        return;
+    }
+    DN(job) j = {m, n, k, alpha, beta, a, b, rsa, csa, rsb, csb, ldc, c, 0, kit, 1};
     // A narrow C wastes most of each 2VL-wide register tile; C^T = B^T A^T (MR rows of C^T per tile) fills
     // them. Compare the padded tile areas of both orientations.
     int64_t mr = j.kit->mr, nr = 2 * j.kit->vl;

@@ -53,12 +53,16 @@ AG_INLINE TARGET void KN(tile)(int nv, int64_t kc, const T *restrict a, const T 
     if (ct) {
         // Transposed C (element (i, j) at c[i + j * ldc]): transpose VL x VL blocks of the tile in registers
         // and store them as (parts of) rows of C.
+#pragma clang loop unroll(full)
         for (int v = 0; v < nv; v++)
+#pragma clang loop unroll(full)
             for (int i0 = 0; i0 < MR; i0 += VL) {
                 int rows = mr - i0 < VL ? mr - i0 : VL;
                 V r[VL];
+#pragma clang loop unroll(full)
                 for (int q = 0; q < VL; q++) r[q] = i0 + q < MR ? acc[i0 + q][v] : V_ZERO();
                 V_TRANSPOSE(r);
+#pragma clang loop unroll(full)
                 for (int l = 0; l < VL; l++) {
                     T *cj = c + (int64_t)(v * VL + l) * ldc + i0;
                     if (v * VL + l < nr && rows > 0) {
@@ -68,16 +72,20 @@ AG_INLINE TARGET void KN(tile)(int nv, int64_t kc, const T *restrict a, const T 
                 }
             }
     } else if (mr == MR && nr == nv * VL) {
+#pragma clang loop unroll(full)
         for (int i = 0; i < MR; i++) {
             T *ci = c + i * ldc;
+#pragma clang loop unroll(full)
             for (int v = 0; v < nv; v++) {
                 V r = beta == 0 ? acc[i][v] : V_FMA(vbeta, V_LOADU(ci + v * VL), acc[i][v]);
                 V_STOREU(ci + v * VL, r);
             }
         }
     } else {
+#pragma clang loop unroll(full)
         for (int i = 0; i < MR; i++) {
             T *ci = c + i * ldc;
+#pragma clang loop unroll(full)
             for (int v = 0; v < nv; v++) {
                 int cols = nr - v * VL;
                 cols = cols > VL ? VL : cols;
@@ -127,12 +135,16 @@ static TARGET void KN(pack_a)(int64_t kc, int mr, const T *a, int64_t rsa, int64
             int valid = mr - i0 < 0 ? 0 : (mr - i0 < width ? mr - i0 : width);
             for (int64_t p0 = 0; p0 < kc; p0 += VL) {
                 int cnt = kc - p0 < VL ? (int)(kc - p0) : VL;
+                // Rows past the edge load nothing (count 0: a zero vector) and their pointer stays on a valid row.
+                const T *src = a + i0 * rsa + p0;
                 V r[VL];
+#pragma clang loop unroll(full)
                 for (int q = 0; q < VL; q++) {
-                    const T *src = a + (i0 + q) * rsa + p0;
-                    r[q] = q >= valid ? V_ZERO() : (cnt == VL ? V_LOADU(src) : V_LOADN(src, cnt));
+                    r[q] = V_LOADN(src, q < valid ? cnt : 0);
+                    src += q + 1 < valid ? rsa : 0;
                 }
                 V_TRANSPOSE(r);
+#pragma clang loop unroll(full)
                 for (int q = 0; q < VL; q++) {
                     if (q < cnt) {
                         V v = alpha != 1 ? V_MUL(r[q], valpha) : r[q];
@@ -174,12 +186,15 @@ static TARGET void KN(pack_b)(int64_t kc, int64_t nc, const T *b, int64_t rsb, i
                 int valid = left - j0 < 0 ? 0 : (left - j0 < VL ? (int)(left - j0) : VL);
                 for (int64_t p0 = 0; p0 < kc; p0 += VL) {
                     int cnt = kc - p0 < VL ? (int)(kc - p0) : VL;
+                    const T *src = b + (jr + j0) * csb + p0;  // columns past the edge load nothing (see pack_a)
                     V r[VL];
+#pragma clang loop unroll(full)
                     for (int q = 0; q < VL; q++) {
-                        const T *src = b + (jr + j0 + q) * csb + p0;
-                        r[q] = q >= valid ? V_ZERO() : (cnt == VL ? V_LOADU(src) : V_LOADN(src, cnt));
+                        r[q] = V_LOADN(src, q < valid ? cnt : 0);
+                        src += q + 1 < valid ? csb : 0;
                     }
                     V_TRANSPOSE(r);
+#pragma clang loop unroll(full)
                     for (int q = 0; q < VL; q++)
                         if (q < cnt) V_STOREU(out + jr * kc + (p0 + q) * w + j0, r[q]);
                 }
@@ -196,7 +211,57 @@ static TARGET void KN(pack_b)(int64_t kc, int64_t nc, const T *b, int64_t rsb, i
     }
 }
 
+/// Dot-product form for a narrow C with contiguous rows of A: C(i, j) = alpha sum_p A(i, p) Bt(j, p) + beta C(i, j),
+/// vectorized along p, so A is read in place (no packing, no transposition). The register tile is DR rows x DC
+/// columns of accumulators (DR DC = VL); at the end one VL x VL transpose turns the VL accumulators into one
+/// vector of their horizontal sums. Rows of A at stride rsa; rows of Bt (columns of B) at stride ldb.
+/// Requires m, n >= 1: rows and columns past the edge repeat the last one and are not stored.
+#define DC (VL >= 4 ? 4 : VL)
+#define DR (VL / DC)
+static TARGET void KN(dot_kernel)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa, const T *bt,
+                                  int64_t ldb, T beta, T *c, int64_t ldc) {
+    for (int64_t i0 = 0; i0 < m; i0 += DR)
+        for (int64_t j0 = 0; j0 < n; j0 += DC) {
+            const T *ar[DR], *br[DC];
+            for (int i = 0; i < DR; i++) ar[i] = a + ag_min64(i0 + i, m - 1) * rsa;
+            for (int j = 0; j < DC; j++) br[j] = bt + ag_min64(j0 + j, n - 1) * ldb;
+            V acc[VL];
+            for (int q = 0; q < VL; q++) acc[q] = V_ZERO();
+            int64_t p = 0;
+            for (; p + VL <= k; p += VL) {
+                V av[DR];
+                for (int i = 0; i < DR; i++) av[i] = V_LOADU(ar[i] + p);
+                for (int j = 0; j < DC; j++) {
+                    V bv = V_LOADU(br[j] + p);
+                    for (int i = 0; i < DR; i++) acc[i * DC + j] = V_FMA(av[i], bv, acc[i * DC + j]);
+                }
+            }
+            if (p < k) {
+                int rest = (int)(k - p);
+                V av[DR];
+                for (int i = 0; i < DR; i++) av[i] = V_LOADN(ar[i] + p, rest);
+                for (int j = 0; j < DC; j++) {
+                    V bv = V_LOADN(br[j] + p, rest);
+                    for (int i = 0; i < DR; i++) acc[i * DC + j] = V_FMA(av[i], bv, acc[i * DC + j]);
+                }
+            }
+            V_TRANSPOSE(acc);
+            V sum = acc[0];
+            for (int q = 1; q < VL; q++) sum = sum + acc[q];
+            T s[VL];
+            V_STOREU(s, sum);
+            for (int i = 0; i < DR; i++)
+                for (int j = 0; j < DC; j++)
+                    if (i0 + i < m && j0 + j < n) {
+                        T *cij = c + (i0 + i) * ldc + j0 + j;
+                        *cij = beta == 0 ? alpha * s[i * DC + j] : alpha * s[i * DC + j] + beta * *cij;
+                    }
+        }
+}
+#undef DC
+#undef DR
+
 static const KIT KN(kit) = {
     .mr = MR, .vl = VL, .kc = KC, .mc = MC, .nc = NC, .kernel = KN(kernel), .kernel_narrow = KN(kernel_narrow),
-    .pack_a = KN(pack_a), .pack_b = KN(pack_b),
+    .pack_a = KN(pack_a), .pack_b = KN(pack_b), .dot_kernel = KN(dot_kernel),
 };
