@@ -34,13 +34,15 @@ static inline int64_t ag_max64(int64_t a, int64_t b) { return a > b ? a : b; }
 // Thread pool (threads.c)
 // ---------------------------------------------------------------------------------------------------------
 
-/// A parallel task: called once on each of `nthreads` threads with tid = 0 ..< nthreads.
-typedef void (*ag_task_fn)(void *ctx, int tid, int nthreads);
+/// One part of a parallel task: fn(ctx, part, nparts) for part = 0 ..< nparts.
+typedef void (*ag_task_fn)(void *ctx, int part, int nparts);
 
-/// Runs `fn` on up to `nthreads` threads (the caller is tid 0) and returns when all are done. When the pool
-/// is already running another caller's task (concurrent calls from several threads), or nthreads <= 1, the
-/// task runs on the caller alone with nthreads = 1; so callers must partition work by the nthreads they get.
-void ag_parallel_run(ag_task_fn fn, void *ctx, int nthreads);
+/// Runs the nparts parts of a task, each exactly once, on the calling thread and up to nparts - 1 pool
+/// workers, and returns when all are done. Which thread runs which part is decided at run time (a part may
+/// use the running thread's scratch buffers, but must not assume its thread). When the pool is busy with
+/// another caller's task (concurrent calls from several threads), the caller runs the task as a single part,
+/// fn(ctx, 0, 1), so the partition of the work must depend only on (part, nparts).
+void ag_parallel_run(ag_task_fn fn, void *ctx, int nparts);
 
 /// A 64-byte aligned scratch buffer owned by the calling thread, at least `bytes` long. It stays valid until the
 /// next call on the same thread (freed when the thread exits). `slot` (0 or 1) selects one of two buffers.

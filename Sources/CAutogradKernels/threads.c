@@ -1,16 +1,22 @@
 // A small persistent thread pool for the large kernels, and per-thread scratch buffers.
 //
 // Design
-// - Workers are created lazily, up to ag_num_threads() - 1 of them; the calling thread always takes part as
-//   tid 0, so a 2-core machine needs one worker.
+// - A parallel region is a number of parts, fn(ctx, part, nparts). Parts are claimed from a shared counter by
+//   whichever thread gets there first: the caller and up to nparts - 1 workers. Workers are created lazily, up
+//   to ag_num_threads() - 1 of them (a 2-core machine needs one).
+// - A worker that has not started when the caller runs out of parts is retracted rather than waited for: on a
+//   busy machine (or with more threads than free cores) a descheduled worker then costs nothing, and the
+//   region takes at most as long as on one thread. Each worker has a mailbox with a state:
+//     IDLE --caller posts--> POSTED --worker claims--> RUNNING --worker--> IDLE
+//                              \--caller retracts (worker did not start)--> IDLE
+//   Both transitions out of POSTED are compare-and-swaps, so exactly one side wins. The caller returns only
+//   when each posted worker is retracted or finished; the job description is never read after that.
 // - One parallel region at a time: the caller takes `pool_lock` with trylock. If another thread holds it (the
 //   library runs derivative computations in parallel tasks, which may all call gemm at once), the caller runs
-//   the task alone instead of waiting. Workers never start parallel regions themselves. So there is no lock
-//   order to get wrong and no way to deadlock.
-// - Each worker has its own mailbox (a sequence number `go` and a `done` counter): the caller posts the job to
-//   exactly the workers it needs and waits for exactly those, so a worker can never run a stale or foreign job.
-// - After a job a worker spins for a short while (about 50 us: the next matrix product usually follows within
-//   microseconds), then sleeps on a condition variable. The caller only signals a worker that says it sleeps.
+//   all parts itself instead of waiting. Workers never start parallel regions. So there is no lock order to get
+//   wrong and no way to deadlock.
+// - An idle worker spins for about 50 us (the next matrix product usually follows within microseconds), then
+//   sleeps on a condition variable; the caller signals only workers that say they sleep.
 // - A forked child starts with an empty pool (the parent's workers do not exist there).
 #include "internal.h"
 #include <pthread.h>
@@ -27,6 +33,7 @@
 #endif
 
 enum { MAX_WORKERS = 63, SPIN_NANOSECONDS = 50000, SPIN_BEFORE_YIELD = 2000 };
+enum { IDLE = 0, POSTED = 1, RUNNING = 2 };
 
 static int64_t now_ns(void) {
     struct timespec t;
@@ -35,10 +42,8 @@ static int64_t now_ns(void) {
 }
 
 typedef struct {
-    _Alignas(64) atomic_uint go;       // incremented by the caller to post a job
-    atomic_uint done;                  // set equal to `go` by the worker when the job is finished
-    atomic_int sleeping;               // 1 while the worker waits (or is about to wait) on `cv`
-    int tid;
+    _Alignas(64) atomic_int state;  // IDLE, POSTED or RUNNING (see above)
+    atomic_int sleeping;            // 1 while the worker waits (or is about to wait) on `cv`
     pthread_mutex_t m;
     pthread_cond_t cv;
     pthread_t thread;
@@ -48,34 +53,41 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;  // held by the ca
 static worker *workers[MAX_WORKERS];
 static int worker_count;                                       // changed only under pool_lock
 
-// The job of the current region; written before `go` is incremented (release), read after (acquire).
+// The current region; written before workers are posted, read by a worker only after it claimed the post.
 static ag_task_fn job_fn;
 static void *job_ctx;
-static int job_threads;
+static int job_parts;
+static atomic_int job_next;  // next unclaimed part
+
+/// Claims and runs parts of the current region until none are left.
+static void run_parts(void) {
+    for (;;) {
+        int part = atomic_fetch_add(&job_next, 1);
+        if (part >= job_parts) return;
+        job_fn(job_ctx, part, job_parts);
+    }
+}
 
 static void *worker_main(void *arg) {
     worker *w = (worker *)arg;
-    unsigned seen = 0;
     for (;;) {
-        unsigned go = atomic_load_explicit(&w->go, memory_order_acquire);
-        int64_t spin_end = go == seen ? now_ns() + SPIN_NANOSECONDS : 0;
-        for (int spin = 1; go == seen; spin++) {
+        int64_t spin_end = now_ns() + SPIN_NANOSECONDS;
+        for (int spin = 1; atomic_load_explicit(&w->state, memory_order_acquire) != POSTED; spin++) {
             CPU_RELAX();
-            go = atomic_load_explicit(&w->go, memory_order_acquire);
-            if (spin % 64 == 0 && now_ns() > spin_end) break;
+            if (spin % 64 == 0 && now_ns() > spin_end) {
+                // Announce the sleep first (seq_cst), then re-check under the mutex: the poster sets POSTED
+                // (seq_cst) and then reads `sleeping`, so one of the two always sees the other.
+                atomic_store(&w->sleeping, 1);
+                pthread_mutex_lock(&w->m);
+                while (atomic_load(&w->state) != POSTED) pthread_cond_wait(&w->cv, &w->m);
+                pthread_mutex_unlock(&w->m);
+                atomic_store(&w->sleeping, 0);
+            }
         }
-        if (go == seen) {
-            // Announce the sleep first (seq_cst), then re-check under the mutex: the poster increments `go`
-            // (seq_cst) and then reads `sleeping`, so one of the two always sees the other.
-            atomic_store(&w->sleeping, 1);
-            pthread_mutex_lock(&w->m);
-            while ((go = atomic_load(&w->go)) == seen) pthread_cond_wait(&w->cv, &w->m);
-            pthread_mutex_unlock(&w->m);
-            atomic_store(&w->sleeping, 0);
-        }
-        seen = go;
-        job_fn(job_ctx, w->tid, job_threads);
-        atomic_store_explicit(&w->done, go, memory_order_release);
+        int expected = POSTED;
+        if (!atomic_compare_exchange_strong(&w->state, &expected, RUNNING)) continue;  // retracted
+        run_parts();
+        atomic_store_explicit(&w->state, IDLE, memory_order_release);
     }
     return NULL;
 }
@@ -96,7 +108,6 @@ static int ensure_workers(int wanted) {
         worker *w = NULL;
         if (posix_memalign((void **)&w, 64, sizeof(worker)) != 0) break;
         memset(w, 0, sizeof(*w));
-        w->tid = worker_count + 1;
         pthread_mutex_init(&w->m, NULL);
         pthread_cond_init(&w->cv, NULL);
         pthread_attr_t attr;
@@ -115,35 +126,32 @@ static int ensure_workers(int wanted) {
     return worker_count;
 }
 
-void ag_parallel_run(ag_task_fn fn, void *ctx, int nthreads) {
-    if (nthreads <= 1 || pthread_mutex_trylock(&pool_lock) != 0) {
-        fn(ctx, 0, 1);
+void ag_parallel_run(ag_task_fn fn, void *ctx, int nparts) {
+    if (nparts <= 1 || pthread_mutex_trylock(&pool_lock) != 0) {
+        fn(ctx, 0, 1);  // one part covering everything
         return;
     }
-    int available = ensure_workers(nthreads - 1) + 1;
-    if (nthreads > available) nthreads = available;
-    if (nthreads <= 1) {
-        pthread_mutex_unlock(&pool_lock);
-        fn(ctx, 0, 1);
-        return;
-    }
+    int helpers = ensure_workers(nparts - 1);
+    if (helpers > nparts - 1) helpers = nparts - 1;
     job_fn = fn;
     job_ctx = ctx;
-    job_threads = nthreads;
-    unsigned ticket[MAX_WORKERS];
-    for (int i = 0; i < nthreads - 1; i++) {
+    job_parts = nparts;
+    atomic_store(&job_next, 0);
+    for (int i = 0; i < helpers; i++) {
         worker *w = workers[i];
-        ticket[i] = atomic_fetch_add(&w->go, 1) + 1;  // seq_cst: ordered before the read of `sleeping`
+        atomic_store(&w->state, POSTED);  // seq_cst: ordered before the read of `sleeping`
         if (atomic_load(&w->sleeping)) {
             pthread_mutex_lock(&w->m);
             pthread_cond_signal(&w->cv);
             pthread_mutex_unlock(&w->m);
         }
     }
-    fn(ctx, 0, nthreads);
-    for (int i = 0; i < nthreads - 1; i++) {
+    run_parts();
+    for (int i = 0; i < helpers; i++) {
         worker *w = workers[i];
-        for (int spin = 0; atomic_load_explicit(&w->done, memory_order_acquire) != ticket[i]; spin++) {
+        int expected = POSTED;
+        if (atomic_compare_exchange_strong(&w->state, &expected, IDLE)) continue;  // never started: retracted
+        for (int spin = 0; atomic_load_explicit(&w->state, memory_order_acquire) != IDLE; spin++) {
             if (spin < SPIN_BEFORE_YIELD) CPU_RELAX();
             else sched_yield();
         }
