@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "ag_kernels.h"
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,57 @@ static void bench_unary(void) {
     }
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Broadcasting, reductions, copies
+// ---------------------------------------------------------------------------------------------------------
+
+typedef struct {
+    int kind;
+    int64_t rows, cols;
+    float *a, *b, *y;
+    uint8_t *mask;
+} misc_ctx;
+
+static void run_misc(void *p) {
+    misc_ctx *m = p;
+    int64_t shape[2] = {m->rows, m->cols}, full[2] = {m->cols, 1}, bias[2] = {0, 1}, rowb[2] = {1, 0};
+    int64_t tr[2] = {1, m->rows};
+    switch (m->kind) {
+    case 0: ag_binary_f32(AG_BINARY_ADD, 2, shape, m->a, full, m->b, full, m->y); break;
+    case 1: ag_binary_f32(AG_BINARY_ADD, 2, shape, m->a, full, m->b, bias, m->y); break;
+    case 2: ag_binary_f32(AG_BINARY_MUL, 2, shape, m->a, full, m->b, rowb, m->y); break;
+    case 3: ag_reduce_f32(AG_REDUCE_SUM, 1, m->rows, m->cols, m->a, m->y); break;
+    case 4: ag_reduce_f32(AG_REDUCE_SUM, m->rows, m->cols, 1, m->a, m->y); break;
+    case 5: ag_reduce_f32(AG_REDUCE_MAX, m->rows, m->cols, 1, m->a, m->y); break;
+    case 6: ag_copy_strided(4, 2, shape, m->a, tr, m->y); break;
+    case 7: ag_where_f32(2, shape, m->mask, full, m->a, full, m->b, bias, m->y); break;
+    case 8: ag_compare_f32(AG_COMPARE_GT, 2, shape, m->a, full, m->b, full, m->mask); break;
+    }
+}
+
+static void bench_misc(void) {
+    const char *names[] = {"add [128,512]+[128,512]", "bias add [128,512]+[512]", "row scale [128,512]*[128,1]",
+                           "sum over rows [128,512]->[512]", "sum of rows [128,512]->[128]",
+                           "max of rows [128,512]->[128]", "transpose copy [128,512]^T", "where [128,512]",
+                           "compare > [128,512]"};
+    misc_ctx m = {0, 128, 512, rand_floats(128 * 512), rand_floats(128 * 512), rand_floats(128 * 512), NULL};
+    m.mask = malloc(128 * 512);
+    for (int i = 0; i < 128 * 512; i++) m.mask[i] = (uint8_t)(rand() & 1);
+    for (int kind = 0; kind < 9; kind++) {
+        m.kind = kind;
+        printf("%-32s", names[kind]);
+        for (int level = 2; level >= 0; level -= 2) {
+            ag_set_max_cpu_level(level);
+            double best, med;
+            timeit(run_misc, &m, 11, &best, &med);
+            printf("  level %d: best %7.3f med %7.3f ns/elem", level, best / (128 * 512) * 1e9,
+                   med / (128 * 512) * 1e9);
+        }
+        ag_set_max_cpu_level(2);
+        printf("\n");
+    }
+}
+
 int main(int argc, char **argv) {
     const char *what = argc > 1 ? argv[1] : "gemm";
     printf("cpu level %d, threads %d\n", ag_cpu_level(), ag_num_threads());
@@ -146,6 +198,8 @@ int main(int argc, char **argv) {
         bench_gemm(list, nt);
     } else if (!strcmp(what, "unary")) {
         bench_unary();
+    } else if (!strcmp(what, "misc")) {
+        bench_misc();
     }
     return 0;
 }

@@ -100,17 +100,18 @@ DEFINE_BINARY_ROW(double, binary_row_f64, pow)
 DEFINE_COMPARE_ROW(float, compare_row_f32)
 DEFINE_COMPARE_ROW(double, compare_row_f64)
 
+// Both values are loaded before the select (never conditionally), so the loops vectorize.
 #define DEFINE_WHERE_ROW(T, NAME)                                                                \
     AG_INLINE void NAME(int64_t n, const uint8_t *c, int64_t sc, const T *a, int64_t sa, const T *b, int64_t sb, \
                         T *y) {                                                                  \
         if (sc == 1 && sa == 1 && sb == 1) {                                                     \
-            for (int64_t i = 0; i < n; i++) y[i] = c[i] ? a[i] : b[i];                           \
+            for (int64_t i = 0; i < n; i++) { T u = a[i], v = b[i]; y[i] = c[i] ? u : v; }       \
         } else if (sc == 1 && sa == 1 && sb == 0) {                                              \
             T v = b[0];                                                                          \
-            for (int64_t i = 0; i < n; i++) y[i] = c[i] ? a[i] : v;                              \
+            for (int64_t i = 0; i < n; i++) { T u = a[i]; y[i] = c[i] ? u : v; }                 \
         } else if (sc == 1 && sa == 0 && sb == 1) {                                              \
             T u = a[0];                                                                          \
-            for (int64_t i = 0; i < n; i++) y[i] = c[i] ? u : b[i];                              \
+            for (int64_t i = 0; i < n; i++) { T v = b[i]; y[i] = c[i] ? u : v; }                 \
         } else if (sc == 1 && sa == 0 && sb == 0) {                                              \
             T u = a[0], v = b[0];                                                                \
             for (int64_t i = 0; i < n; i++) y[i] = c[i] ? u : v;                                 \

@@ -9,6 +9,10 @@
 //   anything else                 -> element loop
 #include "internal.h"
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include "simd_transpose.h"
+#define HAVE_SIMD_TRANSPOSE 1
+#endif
 
 #pragma clang fp contract(off)
 
@@ -36,6 +40,60 @@ static void copy_tiled(int64_t es, int64_t rows, int64_t cols, const char *x, in
         }
 }
 
+#ifdef HAVE_SIMD_TRANSPOSE
+/// out[c * ldo + r] = in[r * ldi + c] for 4-byte (w32) or 8-byte elements: 8x8 (4x4) blocks transposed in
+/// registers, within tiles of one cache line by one cache line (16 x 16 floats), so every line read or
+/// written is used whole while it is in L1, even for power-of-two strides (which map all the rows of a
+/// larger tile to a few L1 sets). Bits are moved, not converted (NaN payloads survive).
+static AG_TARGET_AVX2 void transpose_simd(int w32, int64_t rows, int64_t cols, const void *in, int64_t ldi,
+                                          void *out, int64_t ldo) {
+    const int B = w32 ? 8 : 4, TL = 2 * B;
+    for (int64_t r0 = 0; r0 < rows; r0 += TL)
+        for (int64_t c0 = 0; c0 < cols; c0 += TL) {
+            int64_t r1 = ag_min64(r0 + TL, rows), c1 = ag_min64(c0 + TL, cols), r = r0;
+            for (; r + B <= r1; r += B) {
+                int64_t c = c0;
+                if (w32) {
+                    const float *src = (const float *)in;
+                    float *dst = (float *)out;
+                    for (; c + 8 <= c1; c += 8) {
+                        __m256 v[8];
+                        for (int q = 0; q < 8; q++) v[q] = _mm256_loadu_ps(src + (r + q) * ldi + c);
+                        transpose8_ps(v);
+                        for (int q = 0; q < 8; q++) _mm256_storeu_ps(dst + (c + q) * ldo + r, v[q]);
+                    }
+                } else {
+                    const double *src = (const double *)in;
+                    double *dst = (double *)out;
+                    for (; c + 4 <= c1; c += 4) {
+                        __m256d v[4];
+                        for (int q = 0; q < 4; q++) v[q] = _mm256_loadu_pd(src + (r + q) * ldi + c);
+                        transpose4_pd(v);
+                        for (int q = 0; q < 4; q++) _mm256_storeu_pd(dst + (c + q) * ldo + r, v[q]);
+                    }
+                }
+                for (; c < c1; c++)
+                    for (int q = 0; q < B; q++) copy_elements(w32 ? 4 : 8, 1, (const char *)in + ((r + q) * ldi + c) * (w32 ? 4 : 8), 0, (char *)out + (c * ldo + r + q) * (w32 ? 4 : 8), 0);
+            }
+            for (; r < r1; r++)
+                copy_elements(w32 ? 4 : 8, c1 - c0, (const char *)in + (r * ldi + c0) * (w32 ? 4 : 8), 1,
+                              (char *)out + (c0 * ldo + r) * (w32 ? 4 : 8), ldo);
+        }
+}
+#endif
+
+/// Transposed block copy: out[c * ldo + r] = in[r * ldi + c] for r < rows, c < cols, elements of es bytes.
+static void transpose_block(int64_t es, int64_t rows, int64_t cols, const char *in, int64_t ldi, char *out,
+                            int64_t ldo) {
+#ifdef HAVE_SIMD_TRANSPOSE
+    if ((es == 4 || es == 8) && ag_level() >= AG_LEVEL_AVX2) {
+        transpose_simd(es == 4, rows, cols, in, ldi, out, ldo);
+        return;
+    }
+#endif
+    copy_tiled(es, cols, rows, in, 1, ldi, out, ldo, 1);
+}
+
 /// The common strided copy: dst[pos_d(i)] = src[pos_s(i)] over a coalesced space (shape sh, nd dims) where
 /// one side is contiguous (its strides are implied) and the other has strides st.
 /// gather = 1: x strided (st), y contiguous; gather = 0: x contiguous, y strided (st).
@@ -59,8 +117,8 @@ static void strided_copy(int64_t es, int nd, const int64_t *sh, const int64_t *s
         char *dst = gather ? y + flat * es : y + off * es;
         if (transpose) {
             // Element (i, j) of the block: strided side at i + j * s, contiguous side at i * inner + j.
-            if (gather) copy_tiled(es, rows, inner, src, 1, s, dst, inner, 1);
-            else copy_tiled(es, rows, inner, src, inner, 1, dst, 1, s);
+            if (gather) transpose_block(es, inner, rows, src, s, dst, inner);
+            else transpose_block(es, rows, inner, src, inner, dst, s);
         } else if (s == 1) {
             memcpy(dst, src, (size_t)(inner * es));
         } else if (gather && s == 0) {
