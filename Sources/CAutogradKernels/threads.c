@@ -1,9 +1,11 @@
 // A small persistent thread pool for the large kernels, and per-thread scratch buffers.
 //
 // Design
-// - A parallel region is a number of parts, fn(ctx, part, nparts). Parts are claimed from a shared counter by
-//   whichever thread gets there first: the caller and up to nparts - 1 workers. Workers are created lazily, up
-//   to ag_num_threads() - 1 of them (a 2-core machine needs one).
+// - A parallel region is a number of parts, fn(ctx, part, nparts), run by the caller and up to nparts - 1
+//   workers. Each part is claimed (an atomic flag) by whichever thread gets there first. The caller first
+//   claims part 0 and worker i part i + 1, so in the normal case every thread runs the same part each time (its
+//   data stays in that core's cache from one call to the next); then each claims whatever is left. Workers are
+//   created lazily, up to ag_num_threads() - 1 of them (a 2-core machine needs one).
 // - A worker that has not started when the caller runs out of parts is retracted rather than waited for: on a
 //   busy machine (or with more threads than free cores) a descheduled worker then costs nothing, and the
 //   region takes at most as long as on one thread. Each worker has a mailbox with a state:
@@ -44,6 +46,7 @@ static int64_t now_ns(void) {
 typedef struct {
     _Alignas(64) atomic_int state;  // IDLE, POSTED or RUNNING (see above)
     atomic_int sleeping;            // 1 while the worker waits (or is about to wait) on `cv`
+    int index;                      // 0 ..< worker_count
     pthread_mutex_t m;
     pthread_cond_t cv;
     pthread_t thread;
@@ -57,14 +60,15 @@ static int worker_count;                                       // changed only u
 static ag_task_fn job_fn;
 static void *job_ctx;
 static int job_parts;
-static atomic_int job_next;  // next unclaimed part
+static atomic_char job_claimed[MAX_WORKERS + 1];  // part p is taken
 
-/// Claims and runs parts of the current region until none are left.
-static void run_parts(void) {
-    for (;;) {
-        int part = atomic_fetch_add(&job_next, 1);
-        if (part >= job_parts) return;
-        job_fn(job_ctx, part, job_parts);
+/// Runs part `first` if still free, then any part left.
+static void run_parts(int first) {
+    for (int i = 0; i < job_parts; i++) {
+        int part = (first + i) % job_parts;
+        if (!atomic_load_explicit(&job_claimed[part], memory_order_relaxed) &&
+            !atomic_exchange(&job_claimed[part], 1))
+            job_fn(job_ctx, part, job_parts);
     }
 }
 
@@ -86,7 +90,7 @@ static void *worker_main(void *arg) {
         }
         int expected = POSTED;
         if (!atomic_compare_exchange_strong(&w->state, &expected, RUNNING)) continue;  // retracted
-        run_parts();
+        run_parts(w->index + 1);
         atomic_store_explicit(&w->state, IDLE, memory_order_release);
     }
     return NULL;
@@ -108,6 +112,7 @@ static int ensure_workers(int wanted) {
         worker *w = NULL;
         if (posix_memalign((void **)&w, 64, sizeof(worker)) != 0) break;
         memset(w, 0, sizeof(*w));
+        w->index = worker_count;
         pthread_mutex_init(&w->m, NULL);
         pthread_cond_init(&w->cv, NULL);
         pthread_attr_t attr;
@@ -127,6 +132,7 @@ static int ensure_workers(int wanted) {
 }
 
 void ag_parallel_run(ag_task_fn fn, void *ctx, int nparts) {
+    if (nparts > MAX_WORKERS + 1) nparts = MAX_WORKERS + 1;
     if (nparts <= 1 || pthread_mutex_trylock(&pool_lock) != 0) {
         fn(ctx, 0, 1);  // one part covering everything
         return;
@@ -136,7 +142,7 @@ void ag_parallel_run(ag_task_fn fn, void *ctx, int nparts) {
     job_fn = fn;
     job_ctx = ctx;
     job_parts = nparts;
-    atomic_store(&job_next, 0);
+    for (int p = 0; p < nparts; p++) atomic_store_explicit(&job_claimed[p], 0, memory_order_relaxed);
     for (int i = 0; i < helpers; i++) {
         worker *w = workers[i];
         atomic_store(&w->state, POSTED);  // seq_cst: ordered before the read of `sleeping`
@@ -146,7 +152,7 @@ void ag_parallel_run(ag_task_fn fn, void *ctx, int nparts) {
             pthread_mutex_unlock(&w->m);
         }
     }
-    run_parts();
+    run_parts(0);
     for (int i = 0; i < helpers; i++) {
         worker *w = workers[i];
         int expected = POSTED;
