@@ -42,6 +42,7 @@ let package = Package(
         .testTarget(name: "AutogradTests", dependencies: ["Autograd"]),
         .testTarget(name: "AutogradNNTests", dependencies: ["AutogradNN", "Autograd"]),
         .testTarget(name: "AutogradToolTests", dependencies: ["AutogradTool", "Autograd", "AutogradNN"]),
+        .testTarget(name: "KernelTests", dependencies: ["CAutogradKernels"]),
     ],
     swiftLanguageModes: [.v6]
 )
