@@ -126,7 +126,7 @@ struct ReversePass {
                 for j in start..<end {
                     let k = edgeIndex[j], input = j - start
                     guard k >= 0, needed[k], let r = pulled[input] else { continue }
-                    checkRuleShape(r, expected: batchShape + node.inputs[input].shape, node.name, "VJP")
+                    checkRuleShape(r, batch: batchShape, shape: node.inputs[input].shape, node.name, "VJP")
                     if let anomalies {
                         anomalies.check(r, operation: node.name, pass: .reverse, at: node.location)
                         if let error = anomalies.error { throw error }
