@@ -100,7 +100,7 @@ extension CustomOperation {
             return total
         }
         guard let total, total.base.node != nil else { return Tensor(zeros: batch + context.output.shape) }
-        let r = try? ReversePass.run(roots: [(total.base.node!, Kernel.filled(Scalar.scalarType, [], 1))],
+        let r = try? ReversePass.run(roots: [Root(node: total.base.node!, cotangent: Kernel.filled(Scalar.scalarType, [], 1))],
                                      targets: [v.base.node!], batchShape: [], retainGraph: false,
                                      createGraph: ADScope.current.recording, accumulateIntoLeaves: false)
         return r?[0].map { Tensor(unchecked: $0) } ?? Tensor(zeros: batch + context.output.shape)
@@ -113,7 +113,7 @@ extension CustomOperation {
         let us = context.inputs.map { Tensor<Scalar>(zeros: batch + $0.shape).requiringGradient() }
         let product = ADScope.current.with(recording: true).run { jvp(context, tangents: us).map { ($0 * cotangent).sum() } }
         guard let root = product?.base.node else { return us.map { _ in nil } }
-        let r = (try? ReversePass.run(roots: [(root, Kernel.filled(Scalar.scalarType, [], 1))],
+        let r = (try? ReversePass.run(roots: [Root(node: root, cotangent: Kernel.filled(Scalar.scalarType, [], 1))],
                                       targets: us.map { $0.base.node! }, batchShape: [], retainGraph: false,
                                       createGraph: ADScope.current.recording, accumulateIntoLeaves: false))
             ?? us.map { _ in nil }

@@ -96,15 +96,20 @@ enum FusedBinaryCrossEntropy {
         _ p: UnsafeMutablePointer<T>, _ t: UnsafeMutablePointer<T>, _ gp: UnsafeMutablePointer<T>?,
         _ gt: UnsafeMutablePointer<T>?, _ dp: UnsafeMutablePointer<T>?, _ dt: UnsafeMutablePointer<T>?, n: Int, total: Int
     ) {
-        // `total` is a multiple of n when tangents or cotangents carry batch dimensions.
-        for k in 0..<total {
-            let i = n == 0 ? 0 : k % n
-            let pi = p[i], ti = t[i]
-            if let gp, let dp { dp[k] = gp[k] * (pi - ti) / Swift.max(pi * (1 - pi), 1e-12) }
-            if let gt, let dt {
-                let lq = Swift.max(T(Foundation.log1p(-Double(pi))), -100), lp = Swift.max(T(Foundation.log(Double(pi))), -100)
-                dt[k] = gt[k] * (lq - lp)
+        // `total` is a multiple of n when tangents or cotangents carry batch dimensions: batch by batch.
+        var base = 0
+        while base < total {
+            if let gp, let dp {
+                for i in 0..<n { dp[base + i] = gp[base + i] * (p[i] - t[i]) / Swift.max(p[i] * (1 - p[i]), 1e-12) }
             }
+            if let gt, let dt {
+                for i in 0..<n {
+                    let lq = Swift.max(T(Foundation.log1p(-Double(p[i]))), -100)
+                    let lp = Swift.max(T(Foundation.log(Double(p[i]))), -100)
+                    dt[base + i] = gt[base + i] * (lq - lp)
+                }
+            }
+            base += Swift.max(n, 1)
         }
     }
 }

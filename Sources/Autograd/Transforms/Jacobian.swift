@@ -152,7 +152,7 @@ enum Jacobians {
                             strategy: .reverse, batchSize: m)
         }
         let eye = identity(type, yShape)
-        let results = try ReversePass.run(roots: [(root, eye)], targets: inputs.map { $0.node! }, batchShape: [m],
+        let results = try ReversePass.run(roots: [Root(node: root, cotangent: eye)], targets: inputs.map { $0.node! }, batchShape: [m],
                                           retainGraph: nested, createGraph: nested, accumulateIntoLeaves: false)
         let parts = zip(results, xs).map { r, x in
             (r ?? Kernel.filled(type, [m] + x.shape, 0)).reshaped(yShape + x.shape)

@@ -113,7 +113,7 @@ public struct LinearMap<Scalar: TensorScalar>: Sendable {
     /// One reverse pass over the kept graph from `v`.
     private func pull(_ v: AnyTensor, batchShape: [Int]) throws -> AnyTensor {
         guard let root = output.node else { return Kernel.filled(Scalar.scalarType, batchShape + inputShape, 0) }
-        let r = try ReversePass.run(roots: [(root, v)], targets: [input], batchShape: batchShape, retainGraph: true,
+        let r = try ReversePass.run(roots: [Root(node: root, cotangent: v)], targets: [input], batchShape: batchShape, retainGraph: true,
                                     createGraph: false, accumulateIntoLeaves: false)
         return r[0] ?? Kernel.filled(Scalar.scalarType, batchShape + inputShape, 0)
     }

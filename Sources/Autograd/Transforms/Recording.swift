@@ -45,7 +45,7 @@ extension Tensor where Scalar: TensorScalar {
         guard let node = base.node else { throw AutogradError.outputNotRecorded(output: 0, shape: shape) }
         let v = try Derivatives.checkedCotangent(cotangent?.base, for: base, index: 0, batchShape: nil,
                                                  inputShapes: [], call: call)
-        _ = try ReversePass.run(roots: [(node, v)], targets: [], batchShape: [],
+        _ = try ReversePass.run(roots: [Root(node: node, cotangent: v)], targets: [], batchShape: [],
                                 retainGraph: retainGraph || createGraph, createGraph: createGraph,
                                 accumulateIntoLeaves: true)
     }
