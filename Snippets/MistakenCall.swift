@@ -1,6 +1,7 @@
 // The mistaken call of the motivating problem, the error it gets, and the fix.
 import Autograd
 
+// snippet.setup
 var rng = SeededGenerator(seed: 42)
 let x = Tensor<Float>(randomNormal: [100, 2], using: &rng)
 let w = Tensor<Float>(randomNormal: [1, 2], using: &rng)
@@ -8,6 +9,7 @@ let y = Tensor<Float>(randomUniform: [100], using: &rng)
 func losses(_ w: Tensor<Float>) -> Tensor<Float> {
     binaryCrossEntropy(probabilities: sigmoid(matmul(x, w.transposed())).flattened(), targets: y, reduction: .none)
 }
+// snippet.end
 // snippet.hide
 var caught: [AutogradError] = []
 // snippet.show
