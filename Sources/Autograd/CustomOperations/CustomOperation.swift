@@ -29,7 +29,7 @@
 /// shape). Provide both rules, or only one: the default `jvp` derives J·u from `vjp` (by differentiating the
 /// linear map v ↦ vᵀJ, two reverse steps), and the default `vjp` derives vᵀJ from `jvp` (by transposing the linear
 /// map u ↦ J·u with one reverse step); a derived rule costs about two to three times a hand-written one.
-/// Verify a custom operation with ``checkDerivatives(of:at:modes:name:options:)``.
+/// Verify a custom operation with ``checkDerivatives(of:at:modes:name:options:)-(F,_,_,_,_)``.
 ///
 /// `forward` computes the value only: it runs without recording, whatever the inputs carry.
 public protocol CustomOperation: Sendable {

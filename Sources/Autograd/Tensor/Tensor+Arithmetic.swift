@@ -7,7 +7,7 @@ extension Tensor where Scalar: TensorScalar {
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { Tensor(unchecked: lhs.base + rhs.base) }
     /// Elementwise difference a − b, broadcasting. Primitive `subtract` (linear): ā = ȳ, b̄ = −ȳ.
     public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { Tensor(unchecked: lhs.base - rhs.base) }
-    /// Elementwise (Hadamard) product a ⊙ b, broadcasting; not the matrix product (see ``matmul(_:_:file:line:)``).
+    /// Elementwise (Hadamard) product a ⊙ b, broadcasting; not the matrix product (see ``Autograd/matmul(_:_:transposeA:transposeB:file:line:)``).
     /// Primitive `multiply`: ā = ȳ ⊙ b, b̄ = ȳ ⊙ a; ẏ = ȧ ⊙ b + a ⊙ ḃ.
     public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { Tensor(unchecked: lhs.base * rhs.base) }
     /// Elementwise quotient a / b, broadcasting. Primitive `divide`: ā = ȳ / b, b̄ = −ȳ ⊙ a / b².
