@@ -136,7 +136,8 @@ struct CustomPrimitive<Op: CustomOperation>: Primitive {
     func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] {
         let results = operation.vjp(context(ctx), cotangent: Tensor(unchecked: cotangent))
         precondition(results.count == ctx.inputCount, "the VJP rule of custom operation '\(name)' returned "
-            + "\(results.count) cotangents for \(ctx.inputCount) inputs; return one per input (nil for zero)")
+            + "\(results.count) cotangents for \(ctx.inputCount) inputs; return one per input (nil for zero). See the "
+            + "article \"Custom operations\".")
         return results.map { $0?.base }
     }
 

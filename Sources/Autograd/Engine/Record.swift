@@ -86,6 +86,8 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
 func checkRuleShape(_ t: AnyTensor, expected: [Int], _ name: String, _ rule: String) {
     if t.shape != expected {
         fatalError("Autograd internal error: the \(rule) rule of \(name) returned shape \(describe(t.shape)), "
-            + "expected \(describe(expected)). Please report this.")
+            + "expected \(describe(expected)). If \(name) is a custom operation, its rule must return the batch "
+            + "dimensions followed by the input's (VJP) or the output's (JVP) shape: see the article \"Custom "
+            + "operations\". Otherwise please report this.")
     }
 }
