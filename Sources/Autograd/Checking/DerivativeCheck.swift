@@ -99,7 +99,7 @@ public func checkDerivatives<F: TensorFunction, Scalar: TensorScalar>(
 ///
 /// ```swift
 /// let result = try checkGradients(of: { x in (x[0] * sin(x[1])).sum() }, at: [a, b])
-/// #expect(result.passed)
+/// precondition(result.passed)
 /// ```
 public func checkGradients(
     of f: ([Tensor<Double>]) throws -> Tensor<Double>, at inputs: [Tensor<Double>], name: String = "f",

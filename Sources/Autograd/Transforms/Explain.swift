@@ -237,7 +237,7 @@ public struct DerivativeExplanation: Sendable, CustomStringConvertible {
 /// ```swift
 /// let e = try explain(.vjp, of: losses, at: w)
 /// print(e)          // the text `autograd explain` prints
-/// e.resultShape     // [1, 2]: shaped like w
+/// print(e.resultShape)    // [1, 2]: shaped like w
 /// ```
 ///
 /// f is evaluated once, recording (to learn the operations and shapes); nothing is differentiated.
