@@ -38,8 +38,9 @@ struct Explain: ParsableCommand {
         if call == .all {
             parts.append("""
                 The motivating problem: 100 per-example losses of weights w [1, 2]
-                  losses(w) = binaryCrossEntropy(sigmoid(x · wᵀ), y, reduction: .none)     x [100, 2], y [100]
-                Three calls, three different products with the Jacobian J = ∂losses/∂w [100, 1, 2]:
+                  losses(w) = binaryCrossEntropy(sigmoid(x · wᵀ), y, reduction: .none)
+                  with data x [100, 2] and targets y [100]
+                Three calls, three different products with J = ∂losses/∂w [100, 1, 2]:
                 """)
         }
         let calls: [DerivativeCall] = switch call {

@@ -72,28 +72,32 @@ public struct DerivativeExplanation: Sendable, CustomStringConvertible {
         let (m, n) = matrixSize
         let x = describe(inputShape), y = describe(outputShape)
         var text: [String] = []
-        let jacobian = "J = ∂y/∂x has shape \(y) + \(x) = \(describe(jacobianShape)) (as a matrix, \(m) × \(n))"
+        let jacobian = "  J = ∂y/∂x has shape \(y) + \(x) = \(describe(jacobianShape)) (as a matrix, \(m) × \(n))"
         switch call {
         case .gradient:
             text.append("\(call.name): the gradient ∇f(x), by reverse mode")
-            text.append("  f maps x \(x) to y \(y), one element; \(jacobian)")
+            text.append("  f maps x \(x) to y \(y), one element")
+            text.append(jacobian)
             text.append("  \(formula)")
-            text.append("  the cotangent is v = 1 (implied); the result is shaped like the input x: \(describe(resultShape))")
+            text.append("  v = 1 (implied)  →  result: \(describe(resultShape)), like the INPUT x")
         case .vjp:
             text.append("\(call.name): the vector-Jacobian product vᵀJ, by reverse mode")
-            text.append("  f maps x \(x) to y \(y); \(jacobian)")
+            text.append("  f maps x \(x) to y \(y)")
+            text.append(jacobian)
             text.append("  \(formula)")
-            text.append("  v: \(y), shaped like the OUTPUT y  →  result: \(describe(resultShape)), shaped like the INPUT x")
+            text.append("  v: \(y), like the OUTPUT y  →  result: \(describe(resultShape)), like the INPUT x")
             text.append("  (for J·u with u shaped like the input, \(x), use jvp(of:at:tangent:))")
         case .jvp:
             text.append("\(call.name): the Jacobian-vector product J·u, by forward mode")
-            text.append("  f maps x \(x) to y \(y); \(jacobian)")
+            text.append("  f maps x \(x) to y \(y)")
+            text.append(jacobian)
             text.append("  \(formula)")
-            text.append("  u: \(x), shaped like the INPUT x  →  result: \(describe(resultShape)), shaped like the OUTPUT y")
+            text.append("  u: \(x), like the INPUT x  →  result: \(describe(resultShape)), like the OUTPUT y")
             text.append("  (for vᵀJ with v shaped like the output, \(y), use vjp(of:at:cotangent:))")
         case .jacobian(let strategy):
             text.append("\(call.name): the whole Jacobian J, by one batched \(mode.rawValue) pass")
-            text.append("  f maps x \(x) to y \(y); \(jacobian)")
+            text.append("  f maps x \(x) to y \(y)")
+            text.append(jacobian)
             text.append("  \(formula)")
             let how = mode == .forward
                 ? "the \(n) columns J·e_j: the [\(n), \(n)] identity goes forward as a batch of \(n) tangents"
@@ -126,7 +130,7 @@ public struct DerivativeExplanation: Sendable, CustomStringConvertible {
 
     /// Splits a long line at spaces into lines of at most `width` characters, continuing at the line's indentation
     /// plus two spaces.
-    private func wrapped(_ line: String, width: Int = 110) -> [String] {
+    private func wrapped(_ line: String, width: Int = 78) -> [String] {
         if line.count <= width { return [line] }
         let lead = String(line.prefix { $0 == " " })
         var lines: [String] = []
@@ -175,13 +179,12 @@ public struct DerivativeExplanation: Sendable, CustomStringConvertible {
             }
         }
         let fromWidth = rows.map(\.from.count).max() ?? 0
-        let toWidth = rows.map(\.to.count).max() ?? 0
-        func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: Swift.max(0, n - s.count)) }
-        var lines = rows.map { row in
-            var line = "    " + pad(row.head, width) + "  " + pad(row.from, fromWidth) + "  →  "
-                + (row.note.isEmpty ? row.to : pad(row.to, toWidth) + "  (" + row.note + ")")
-            while line.last == " " { line.removeLast() }
-            return line
+                func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: Swift.max(0, n - s.count)) }
+        // A note goes on its own line under the step, so that steps stay narrow enough for an 80-column terminal.
+        var lines: [String] = []
+        for row in rows {
+            lines.append("    " + pad(row.head, width) + "  " + pad(row.from, fromWidth) + "  →  " + row.to)
+            if !row.note.isEmpty { lines.append(String(repeating: " ", count: 6 + width) + "(" + row.note + ")") }
         }
         let xUses = graph.users(of: 0).count
         if mode == .reverse {
