@@ -13,7 +13,8 @@ let (value, df2) = try valueWithGradient(at: x, of: f)
 precondition(df.scalars == df2.scalars && value.shape == [])
 
 // snippet.vjpJvp
-// y, vjp_fun = jax.vjp(g, x); vjp_fun(v)        y, ju = jax.jvp(g, (x,), (u,))
+// y, vjp_fun = jax.vjp(g, x); vjp_fun(v)
+// y, ju = jax.jvp(g, (x,), (u,))
 let v = Tensor<Double>([1, 0, -1]), u = Tensor<Double>([0, 1, 0])
 let (_, vJ) = try vjp(of: g, at: x, cotangent: v)
 let (_, Ju) = try jvp(of: g, at: x, tangent: u)
@@ -21,7 +22,8 @@ let (_, Ju) = try jvp(of: g, at: x, tangent: u)
 precondition(vJ.shape == [3] && Ju.shape == [3])
 
 // snippet.linearize
-// y, f_jvp = jax.linearize(g, x); f_jvp(u)      jax.linear_transpose(f_jvp, x)(v)
+// y, f_jvp = jax.linearize(g, x); f_jvp(u)
+// jax.linear_transpose(f_jvp, x)(v)
 let (_, linear) = try linearize(of: g, at: x)
 let Ju2 = try linear(u)
 let vJ2 = try linear.transpose(v)
@@ -45,7 +47,9 @@ precondition(d.scalars == x.scalars)
 
 // snippet.nested
 // jax.grad(jax.grad(h)): calls nest
-let second = try gradient(at: Tensor<Double>(1.5)) { x in try gradient(at: x) { pow($0, 3) } }
+let second = try gradient(at: Tensor<Double>(1.5)) { x in
+    try gradient(at: x) { pow($0, 3) }
+}
 print(second)                                         // d²/dx² x³ = 6x = 9
 // snippet.end
 precondition(second.scalar == 9)

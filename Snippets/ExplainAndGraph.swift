@@ -11,17 +11,22 @@ func losses(_ w: Tensor<Float>) -> Tensor<Float> {
 
 // snippet.explain
 let e = try explain(.vjp, of: losses, at: w)
-print(e)                 // the formula with [100] and [1, 2], the five steps back, the cost
+// the formula with [100] and [1, 2], the five steps back, the cost
+print(e)
 print(e.resultShape)     // [1, 2]: shaped like w
-print(try explain(.jvp, of: losses, at: w).resultShape)          // [100]: shaped like the losses
-print(try explain(.jacobian(), of: losses, at: w).mode)          // forward: 2 tangents beat 100 cotangents
+// [100]: shaped like the losses
+print(try explain(.jvp, of: losses, at: w).resultShape)
+// forward: 2 tangents beat 100 cotangents
+print(try explain(.jacobian(), of: losses, at: w).mode)
 // snippet.end
 precondition(e.resultShape == [1, 2])
 
 // snippet.dot
 // Graphviz DOT text of the recorded computation; render it with `dot -Tsvg`.
 let graph = try computationGraph(of: losses, at: w)
-print(graph)             // #0 input [1, 2], #1 permute [2, 1] ← #0, #2 matmul [100, 1] ← constant [100, 2], #1, …
+// #0 input [1, 2], #1 permute [2, 1] ← #0, #2 matmul [100, 1] ← constant
+// [100, 2], #1, …
+print(graph)
 print(graph.dot)
 
 // The same for tensors recorded the PyTorch way:

@@ -7,7 +7,8 @@ let x = Tensor<Float>(randomNormal: [100, 2], using: &rng)
 let w = Tensor<Float>(randomNormal: [1, 2], using: &rng)
 let y = Tensor<Float>(randomUniform: [100], using: &rng)
 func losses(_ w: Tensor<Float>) -> Tensor<Float> {
-    binaryCrossEntropy(probabilities: sigmoid(matmul(x, w.transposed())).flattened(), targets: y, reduction: .none)
+    let p = sigmoid(matmul(x, w.transposed())).flattened()   // [N]
+    return binaryCrossEntropy(probabilities: p, targets: y, reduction: .none)
 }
 // snippet.end
 // snippet.hide
@@ -15,10 +16,12 @@ var caught: [AutogradError] = []
 // snippet.show
 
 // snippet.mistake
-let u = Tensor<Float>([[1, 0]])                 // shaped like w [1, 2]: a direction in weight space
+// shaped like w [1, 2]: a direction in weight space
+let u = Tensor<Float>([[1, 0]])
 do {
     let wLeaf = w.requiringGradient()
-    _ = try gradient(of: losses(wLeaf), wrt: wLeaf, cotangent: u)     // reverse mode wants v shaped like the losses
+    // reverse mode wants v shaped like the losses
+    _ = try gradient(of: losses(wLeaf), wrt: wLeaf, cotangent: u)
 } catch {
     print(error)
     // snippet.hide
@@ -30,15 +33,18 @@ precondition(caught.last == .cotangentShapeMismatch(output: 0, cotangentShape: [
                                                      inputShapes: [[1, 2]], call: "gradient(of:wrt:cotangent:)"))
 
 // snippet.fix
-let (_, ju) = try jvp(of: losses, at: w, tangent: u)         // J·u: one forward pass
-print(ju.shape)                                               // [100]: how each loss moves along u
+// J·u: one forward pass
+let (_, ju) = try jvp(of: losses, at: w, tangent: u)
+// [100]: how each loss moves along u
+print(ju.shape)
 // snippet.end
 precondition(ju.shape == [100])
 
 // snippet.missing
 do {
     let wLeaf = w.requiringGradient()
-    _ = try gradient(of: losses(wLeaf), wrt: wLeaf)          // 100 outputs and no cotangent
+    // 100 outputs and no cotangent
+    _ = try gradient(of: losses(wLeaf), wrt: wLeaf)
 } catch {
     print(error)
     // snippet.hide

@@ -10,7 +10,8 @@ func losses(_ w: Tensor<Float>) -> Tensor<Float> {
 }
 
 // snippet.perExample
-let perExample = try perExampleGradients(of: losses, at: w)    // [100, 1, 2]: row i is ∂ℓᵢ/∂w
+// [100, 1, 2]: row i is ∂ℓᵢ/∂w
+let perExample = try perExampleGradients(of: losses, at: w)
 print(perExample.shape)
 
 // The closed form (σ(xᵢ·w) − yᵢ) xᵢ agrees:
@@ -22,15 +23,18 @@ precondition(perExample.shape == [100, 1, 2])
 precondition(abs(perExample - closedForm).max().scalar < 1e-5)
 
 // snippet.batchedVJP
-// The other way: a batch of 100 one-hot cotangents through ONE reverse pass (PyTorch's is_grads_batched).
+// The other way: a batch of 100 one-hot cotangents through ONE reverse pass
+// (PyTorch's is_grads_batched).
 let wLeaf = w.requiringGradient()
-let rows = try gradients(of: [losses(wLeaf)], wrt: [wLeaf], cotangents: [Tensor<Float>(identity: 100)],
-                         batched: true)[0]                       // [100] + [1, 2]
+let eye = Tensor<Float>(identity: 100)
+let rows = try gradients(of: [losses(wLeaf)], wrt: [wLeaf], cotangents: [eye],
+                         batched: true)[0]                  // [100] + [1, 2]
 // snippet.end
 precondition(rows.shape == [100, 1, 2] && abs(rows - perExample).max().scalar < 1e-5)
 
 // snippet.norms
-// Per-example gradient norms, e.g. for clipping or to find the examples that pull hardest:
+// Per-example gradient norms, e.g. for clipping or to find the examples that
+// pull hardest:
 let norms = sqrt(perExample.squared().sum(alongAxes: 1, 2))     // [100]
 // snippet.end
 precondition(norms.shape == [100])

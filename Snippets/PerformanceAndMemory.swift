@@ -9,31 +9,39 @@ func network(_ x: Tensor<Float>) -> Tensor<Float> {
 }
 
 // snippet.released
-// Each rule's saved values are released as soon as the rule has run, so memory falls during the pass.
+// Each rule's saved values are released as soon as the rule has run, so
+// memory falls during the pass.
 let before = StorageStatistics.liveBytes
 let x = input.requiringGradient()
 let loss = network(x).squared().mean()
-let recorded = StorageStatistics.liveBytes - before      // what the graph saved for the reverse pass
+// what the graph saved for the reverse pass
+let recorded = StorageStatistics.liveBytes - before
 try loss.backward()
-print(recorded, StorageStatistics.liveBytes - before)    // after: only the gradient and the values still in use
+// after: only the gradient and the values still in use
+print(recorded, StorageStatistics.liveBytes - before)
 // snippet.end
 precondition(StorageStatistics.liveBytes - before < recorded)
 
 // snippet.retain
 let x2 = input.requiringGradient()
 let loss2 = network(x2).squared().mean()
-_ = try gradient(of: loss2, wrt: x2, retainGraph: true)   // keep the saved values
-_ = try gradient(of: loss2, wrt: x2)                       // a second pass over the same graph, then released
+// keep the saved values
+_ = try gradient(of: loss2, wrt: x2, retainGraph: true)
+// a second pass over the same graph, then released
+_ = try gradient(of: loss2, wrt: x2)
 do {
-    _ = try gradient(of: loss2, wrt: x2)                   // a third: the graph is gone
+    // a third: the graph is gone
+    _ = try gradient(of: loss2, wrt: x2)
 } catch {
-    print(error)                                           // ... was released by an earlier reverse pass ...
+    // ... was released by an earlier reverse pass ...
+    print(error)
 }
 // snippet.end
 
 // snippet.evaluation
 // Evaluation needs no graph at all:
 let predictions = withoutRecording { network(input.requiringGradient()) }
-print(predictions.isRecorded)                              // false: nothing was saved
+// false: nothing was saved
+print(predictions.isRecorded)
 // snippet.end
 precondition(!predictions.isRecorded)
