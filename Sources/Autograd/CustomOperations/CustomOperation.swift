@@ -50,7 +50,7 @@ public protocol CustomOperation: Sendable {
 public struct CustomOperationContext<Scalar: TensorScalar> {
     /// The input values x₁, x₂, … (differentiable: they carry whatever derivative state the rule needs).
     public let inputs: [Tensor<Scalar>]
-    /// The output value y.
+    /// The output value y, shape y.shape (no batch dimensions: those are on tangents and cotangents only).
     public let output: Tensor<Scalar>
     /// Leading dimensions of the tangents or cotangents (empty unless a batch of them flows through one pass).
     public let batchShape: [Int]
