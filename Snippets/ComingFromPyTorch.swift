@@ -90,8 +90,7 @@ precondition(checked.shape == [1, 2])
 
 // snippet.perSample
 // vmap(grad(loss_of_one_example)) has no equivalent (no vmap); per-example
-// gradients come from forward mode:
-// [100, 1, 2]
+// gradients come from forward mode, [100, 1, 2]:
 let perExample = try perExampleGradients(of: losses, at: w0)
 // snippet.end
 precondition(perExample.shape == [100, 1, 2])

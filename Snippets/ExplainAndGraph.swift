@@ -24,8 +24,7 @@ precondition(e.resultShape == [1, 2])
 // snippet.dot
 // Graphviz DOT text of the recorded computation; render it with `dot -Tsvg`.
 let graph = try computationGraph(of: losses, at: w)
-// #0 input [1, 2], #1 permute [2, 1] ← #0, #2 matmul [100, 1] ← constant
-// [100, 2], #1, …
+// one line per node: "#2 matmul  [100, 1]  ← constant [100, 2], #1", …
 print(graph)
 print(graph.dot)
 

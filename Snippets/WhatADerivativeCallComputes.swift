@@ -20,8 +20,8 @@ func losses(_ w: Tensor<Double>) -> Tensor<Double> {
 // snippet.end
 
 // snippet.vjp
-// vᵀJ: v is shaped like the OUTPUT [3]; the result is shaped like the INPUT w
-// [1, 2].
+// vᵀJ: v is shaped like the OUTPUT [3];
+// the result is shaped like the INPUT w [1, 2].
 let v = Tensor<Double>([1, 2, 3])
 let (_, vJ) = try vjp(of: losses, at: w, cotangent: v)
 print(vJ)                                               // [[2.5, -3.5]]
@@ -29,8 +29,8 @@ print(vJ)                                               // [[2.5, -3.5]]
 expect(vJ, [1, 2], [2.5, -3.5], "vᵀJ")
 
 // snippet.jvp
-// J·u: u is shaped like the INPUT [1, 2]; the result is shaped like the
-// OUTPUT [3].
+// J·u: u is shaped like the INPUT [1, 2];
+// the result is shaped like the OUTPUT [3].
 let u = Tensor<Double>([[1, 1]])
 let (_, Ju) = try jvp(of: losses, at: w, tangent: u)
 print(Ju)                                               // [-1.5, 1, -0.5]
@@ -42,23 +42,20 @@ expect(Ju, [3], [-1.5, 1, -0.5], "J·u")
 let J = try jacobian(of: losses, at: w)
 print(J.shape)                                          // [3, 1, 2]
 
-// Flattened to the usual m × n matrix (m = 3 output elements, n = 2 input
-// elements), both products are
-// ordinary matrix products:
+// As the usual m × n matrix (m = 3 outputs, n = 2 inputs), both products
+// are ordinary matrix products:
 let matrix = J.reshaped(to: [3, 2])
-print(matmul(v, matrix))                                // vᵀJ = [2.5, -3.5]
-// J·u = [-1.5, 1, -0.5]
-print(matmul(matrix, u.flattened()))
+print(matmul(v, matrix))                    // vᵀJ = [2.5, -3.5]
+print(matmul(matrix, u.flattened()))        // J·u = [-1.5, 1, -0.5]
 // snippet.end
 expect(J, [3, 1, 2], [-0.5, -1, 1.5, -0.5, 0, -0.5], "J")
 expect(matmul(v, matrix), [2], [2.5, -3.5], "vᵀJ from J")
 expect(matmul(matrix, u.flattened()), [3], [-1.5, 1, -0.5], "J·u from J")
 
 // snippet.gradient
-// A gradient is vᵀJ with v = 1 for a one-element output. Of the mean loss, v
-// = 1 means each loss counts 1/3:
+// A gradient is vᵀJ with v = 1 for a one-element output. For the mean of
+// the losses, that means each loss counts 1/3:
 let g = try gradient(at: w) { losses($0).mean() }
-// [[0.3333, -0.6667]] = (1/3)·[1, -2]
-print(g)
+print(g)                                    // [[0.3333, -0.6667]] = ⅓·[1, -2]
 // snippet.end
 expect(g, [1, 2], [1.0 / 3, -2.0 / 3], "gradient of the mean")
