@@ -29,7 +29,7 @@
 /// shape). Provide both rules, or only one: the default `jvp` derives J·u from `vjp` (by differentiating the
 /// linear map v ↦ vᵀJ, two reverse steps), and the default `vjp` derives vᵀJ from `jvp` (by transposing the linear
 /// map u ↦ J·u with one reverse step); a derived rule costs about two to three times a hand-written one.
-/// Verify a custom operation with ``checkDerivatives(of:at:modes:name:options:)``.
+/// Verify a custom operation with ``checkDerivatives(of:at:modes:name:options:)-(F,_,_,_,_)``.
 ///
 /// `forward` computes the value only: it runs without recording, whatever the inputs carry.
 public protocol CustomOperation: Sendable {
@@ -50,7 +50,7 @@ public protocol CustomOperation: Sendable {
 public struct CustomOperationContext<Scalar: TensorScalar> {
     /// The input values x₁, x₂, … (differentiable: they carry whatever derivative state the rule needs).
     public let inputs: [Tensor<Scalar>]
-    /// The output value y.
+    /// The output value y, shape y.shape (no batch dimensions: those are on tangents and cotangents only).
     public let output: Tensor<Scalar>
     /// Leading dimensions of the tangents or cotangents (empty unless a batch of them flows through one pass).
     public let batchShape: [Int]
@@ -136,7 +136,8 @@ struct CustomPrimitive<Op: CustomOperation>: Primitive {
     func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] {
         let results = operation.vjp(context(ctx), cotangent: Tensor(unchecked: cotangent))
         precondition(results.count == ctx.inputCount, "the VJP rule of custom operation '\(name)' returned "
-            + "\(results.count) cotangents for \(ctx.inputCount) inputs; return one per input (nil for zero)")
+            + "\(results.count) cotangents for \(ctx.inputCount) inputs; return one per input (nil for zero). See the "
+            + "article \"Custom operations\".")
         return results.map { $0?.base }
     }
 

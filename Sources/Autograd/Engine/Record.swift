@@ -106,7 +106,8 @@ func checkRuleShape(_ t: AnyTensor, batch: [Int], shape: [Int], _ name: String, 
     }
     if !ok {
         fatalError("Autograd: the \(rule) rule of '\(name)' returned shape \(describe(s)), expected "
-            + "\(describe(batch + shape)) (batch dimensions \(describe(batch)) followed by the shape of the value it "
-            + "belongs to). For a custom operation, check that rule; for a built-in one, please report this.")
+            + "\(describe(batch + shape)) (batch dimensions \(describe(batch)) followed by the shape of the input (VJP) "
+            + "or the output (JVP) it belongs to). If '\(name)' is a custom operation, check that rule: see the "
+            + "article \"Custom operations\". Otherwise please report this.")
     }
 }

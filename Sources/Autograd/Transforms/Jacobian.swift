@@ -19,7 +19,7 @@ public enum JacobianStrategy: String, Sendable, CaseIterable {
 
 /// A Jacobian with the value it was computed at and the strategy that built it.
 public struct JacobianResult<Scalar: TensorScalar>: Sendable {
-    /// f(x).
+    /// f(x), with the output shape (the leading part of the Jacobian's shape).
     public let value: Tensor<Scalar>
     /// J = ∂f/∂x, shape f(x).shape + x.shape: `jacobian[i…, j…] = ∂f(x)[i…] / ∂x[j…]`.
     public let jacobian: Tensor<Scalar>
