@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 static atomic_int detected_level = -1;
-static atomic_int max_level = AG_LEVEL_AVX512;
+// Per thread, so that a test (or a user) capping the level on one thread does not change the arithmetic of
+// computations running on other threads at the same time. Kernels read it once, on the calling thread.
+static _Thread_local int max_level = AG_LEVEL_AVX512;
 static atomic_int thread_count = 0;
 
 static int detect(void) {
@@ -31,12 +33,12 @@ int ag_cpu_level(void) {
 
 int ag_level(void) {
     int d = ag_cpu_level();
-    int cap = atomic_load_explicit(&max_level, memory_order_relaxed);
+    int cap = max_level;
     return d < cap ? d : cap;
 }
 
 void ag_set_max_cpu_level(int level) {
-    atomic_store_explicit(&max_level, level < 0 ? 0 : level, memory_order_relaxed);
+    max_level = level < 0 ? 0 : level;
 }
 
 int ag_num_threads(void) {
