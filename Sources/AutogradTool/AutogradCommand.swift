@@ -14,7 +14,7 @@ public struct AutogradCommand: ParsableCommand {
         discussion: """
             Start with `autograd tour`: it walks through the problem this library was built for, step by step.
             """,
-        subcommands: [Tour.self, Check.self],
+        subcommands: [Tour.self, Check.self, Bench.self],
         defaultSubcommand: nil
     )
 }
