@@ -195,7 +195,7 @@ def main():
                         help="SwiftPM build folder (default: SwiftPM's .build, or $AUTOGRAD_SCRATCH_PATH)")
     parser.add_argument("--autograd", help="use this autograd executable instead of building one")
     parser.add_argument("--quiet-load", type=float, metavar="LOAD",
-                        help="before each round, wait (up to 10 minutes) for the 1-minute load average to drop below this")
+                        help="before each workload, wait (up to 10 minutes) for the 1-minute load average to drop below this")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory comparison")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument("--output", help="also write every raw measurement to this JSON file")
@@ -213,10 +213,10 @@ def main():
     raw = []       # every measurement, with its round
     loads = []     # load averages before and after each round
     for round_index in range(args.rounds):
-        wait_for_quiet(args.quiet_load)
         before = load_average()
         # Workload by workload, ours then the peers', so both sides of a ratio see the same machine.
         for w in workloads:
+            wait_for_quiet(args.quiet_load)
             for record in json_lines([autograd, "bench", "--json", w], f"autograd {w} (round {round_index + 1})"):
                 raw.append(dict(record, round=round_index))
             if peers_python:
