@@ -86,7 +86,7 @@ def load_average():
     return tuple(round(x, 2) for x in os.getloadavg())
 
 
-def wait_for_quiet(threshold, patience=600):
+def wait_for_quiet(threshold, patience=300):
     """Waits (at most `patience` seconds) until the 1-minute load average is below `threshold`, if one is given."""
     if threshold is None:
         return
@@ -195,7 +195,7 @@ def main():
                         help="SwiftPM build folder (default: SwiftPM's .build, or $AUTOGRAD_SCRATCH_PATH)")
     parser.add_argument("--autograd", help="use this autograd executable instead of building one")
     parser.add_argument("--quiet-load", type=float, metavar="LOAD",
-                        help="before each workload, wait (up to 10 minutes) for the 1-minute load average to drop below this")
+                        help="before each workload, wait (up to 5 minutes) for the 1-minute load average to drop below this")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory comparison")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument("--output", help="also write every raw measurement to this JSON file")
