@@ -5,9 +5,10 @@
 
 Builds `autograd` in release mode, then for each round and each workload runs `autograd bench --json` and the
 peers' script (scripts/peers.py, a copy of shared/bench/peers.py), one right after the other so that both sides
-of a ratio see the same machine, and notes the load average around each round. Then measures the peak memory of one mlp-grad call, ours (`autograd bench --memory`) and PyTorch's
-(scripts/peers_memory.py), each in a fresh process. Prints, per workload, the median over rounds of our time,
-every peer's time, the best peer, the ratio, and the target of issue 7 with MET or MISSED.
+of a ratio see the same machine, and notes the load average around each round. Then measures the peak memory of
+one mlp-grad call, ours (`autograd bench --memory`) and PyTorch's (scripts/peers_memory.py), each in a fresh
+process. Prints, per workload, the median over rounds of our time, every peer's time, the best peer, the ratio,
+and the target of issue 7 with MET or MISSED.
 
 It installs nothing and needs only Python 3 itself. The peers' Python is the first that exists of:
 --peers-python, $AUTOGRAD_PEERS_PYTHON, .peers/bin/python at the repository root, ../.peers/bin/python beside it.
@@ -96,6 +97,14 @@ def wait_for_quiet(threshold, patience=300):
         time.sleep(15)
 
 
+def save(path, raw, loads, memory):
+    """Writes every measurement so far to `path` (if given), so that a long run interrupted keeps its rounds."""
+    if path:
+        with open(path, "w") as f:
+            json.dump({"date": datetime.datetime.now().isoformat(), "cpu": cpu_model(), "loads": loads,
+                       "measurements": raw, "memory": memory}, f, indent=1)
+
+
 # MARK: - Targets of issue 7
 
 def fastest(times, prefix):
@@ -182,29 +191,8 @@ def cpu_model():
 
 # MARK: - Main
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    parser.add_argument("workloads", nargs="*", metavar="workload", help="workloads to run (default: all)")
-    parser.add_argument("--rounds", type=int, default=1, help="run both sides this many times; report medians")
-    parser.add_argument("--peers-python", help="the Python that has torch, jax and numpy")
-    parser.add_argument("--peers-script", default=os.path.join(ROOT, "scripts", "peers.py"),
-                        help="the peers' timing script (default: scripts/peers.py)")
-    parser.add_argument("--scratch-path", default=os.environ.get("AUTOGRAD_SCRATCH_PATH"),
-                        help="SwiftPM build folder (default: SwiftPM's .build, or $AUTOGRAD_SCRATCH_PATH)")
-    parser.add_argument("--autograd", help="use this autograd executable instead of building one")
-    parser.add_argument("--quiet-load", type=float, metavar="LOAD",
-                        help="before each workload, wait (up to 5 minutes) for the 1-minute load average to drop below this")
-    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory comparison")
-    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
-    parser.add_argument("--output", help="also write every raw measurement to this JSON file")
-    args = parser.parse_args()
-    unknown = [w for w in args.workloads if w not in WORKLOADS]
-    if unknown:
-        parser.error(f"unknown workload(s) {', '.join(unknown)}; the workloads are {', '.join(WORKLOADS)}")
-    workloads = args.workloads or WORKLOADS
-
+def measure(args, workloads):
+    """Runs both sides: (every measurement with its round, load averages around each round, memory records)."""
     peers_python = find_peers_python(args.peers_python)
     if peers_python is None:
         log(INSTALL_HINT + "\n\nContinuing with our side only.\n")
@@ -224,12 +212,49 @@ def main():
                     if "workload" in record:
                         raw.append(dict(record, round=round_index))
         loads.append((before, load_average()))
+        save(args.output, raw, loads, [])
 
     memory = []
     if not args.no_memory and "mlp-grad" in workloads:
         memory += json_lines([autograd, "bench", "--memory", "--json"], "autograd memory")
         if peers_python:
             memory += json_lines([peers_python, os.path.join(ROOT, "scripts", "peers_memory.py")], "torch memory")
+    save(args.output, raw, loads, memory)
+    return raw, loads, memory
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser.add_argument("workloads", nargs="*", metavar="workload", help="workloads to run (default: all)")
+    parser.add_argument("--rounds", type=int, default=1, help="run both sides this many times; report medians")
+    parser.add_argument("--peers-python", help="the Python that has torch, jax and numpy")
+    parser.add_argument("--peers-script", default=os.path.join(ROOT, "scripts", "peers.py"),
+                        help="the peers' timing script (default: scripts/peers.py)")
+    parser.add_argument("--scratch-path", default=os.environ.get("AUTOGRAD_SCRATCH_PATH"),
+                        help="SwiftPM build folder (default: SwiftPM's .build, or $AUTOGRAD_SCRATCH_PATH)")
+    parser.add_argument("--autograd", help="use this autograd executable instead of building one")
+    parser.add_argument("--quiet-load", type=float, metavar="LOAD",
+                        help="before each workload, wait (up to 5 minutes) for the 1-minute load average to drop "
+                             "below this")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory comparison")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    parser.add_argument("--output", help="also write every raw measurement to this JSON file (after each round)")
+    parser.add_argument("--replay", metavar="FILE", help="print the tables of a run saved with --output, running nothing")
+    args = parser.parse_args()
+    unknown = [w for w in args.workloads if w not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workload(s) {', '.join(unknown)}; the workloads are {', '.join(WORKLOADS)}")
+    workloads = args.workloads or WORKLOADS
+
+    if args.replay:
+        with open(args.replay) as f:
+            saved = json.load(f)
+        raw, loads, memory = saved["measurements"], [tuple(map(tuple, l)) for l in saved["loads"]], saved["memory"]
+    else:
+        raw, loads, memory = measure(args, workloads)
+    rounds = len(loads)
 
     # Medians over rounds, per workload and system.
     times, gflops, errors = {}, {}, {}
@@ -251,7 +276,7 @@ def main():
     out = []
     versions = next((m.get("versions") for m in memory if "versions" in m), None)
     out.append(f"{datetime.date.today().isoformat()}, {cpu_model()}, {os.cpu_count()} cores, "
-               f"{args.rounds} round(s), medians over rounds")
+               f"{rounds} round(s), medians over rounds")
     out.append("load average (1, 5, 15 min) before → after each round: "
                + "; ".join(f"{b[0]:.2f}, {b[1]:.2f}, {b[2]:.2f} → {a[0]:.2f}, {a[1]:.2f}, {a[2]:.2f}"
                            for b, a in loads))
@@ -300,10 +325,6 @@ def main():
                 out.append(f"torch profiler: {m['profiler_error']}")
 
     print("\n".join(out))
-    if args.output:
-        with open(args.output, "w") as f:
-            json.dump({"date": datetime.datetime.now().isoformat(), "cpu": cpu_model(), "loads": loads,
-                       "measurements": raw, "memory": memory}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,15 @@ struct Bench: ParsableCommand {
             """
     )
 
-    @Flag(help: "Print one JSON line per measurement: {\"workload\", \"system\": \"autograd\", \"seconds\"} (gemm-1024 adds \"gflops\"; a failed check gives \"error\" instead of \"seconds\").")
+    @Flag(help: ArgumentHelp("Print one JSON line per measurement: {\"workload\", \"system\": \"autograd\", "
+        + "\"seconds\"} (gemm-1024 adds \"gflops\"; a failed check gives \"error\" instead of \"seconds\")."))
     var json = false
 
     @Flag(help: "Measure the peak memory of one mlp-grad call in this process instead of timing anything.")
     var memory = false
 
-    @Option(help: ArgumentHelp("Instead of the timing protocol, call each workload repeatedly for this many seconds (to profile it, e.g. under perf record).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Instead of the timing protocol, call each workload repeatedly for this many seconds "
+        + "(to profile it, e.g. under perf record).", valueName: "seconds"))
     var loop: Double?
 
     @Flag(help: "Skip the checks (only with --loop, to keep them out of a profile).")
@@ -81,7 +83,9 @@ struct Bench: ParsableCommand {
             }
         }
         guard verification.passed else { return .failed("verification failed: \(verification.detail)") }
-        let call = { do { try workload.call() } catch { fatalError("\(workload.name) threw after it was verified: \(error)") } }
+        let call = {
+            do { try workload.call() } catch { fatalError("\(workload.name) threw after it was verified: \(error)") }
+        }
         let seconds: Double
         if let loop {
             let start = Timing.now()
