@@ -7,15 +7,16 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the benchmark workloads (issue 7) and print median seconds per call.",
         discussion: """
-            Workloads: \(BenchWorkloads.names.joined(separator: ", ")) (all of them if none is named).
-            Shapes and data are those of shared/bench/WORKLOADS.md, in Float. Each workload's inputs are made once;
-            its call is first checked against an independent computation (closed forms, finite differences of a
+            Workloads: \(BenchWorkloads.names.joined(separator: ", ")) (all of them if none is named). \
+            Shapes and data are those of shared/bench/WORKLOADS.md, in Float. Each workload's inputs are made once; \
+            its call is first checked against an independent computation (closed forms, finite differences of a \
             plain Double implementation, or naive dot products); a failed check is reported instead of a time.
-            Timing follows peers.py: one warm-up call, a loop doubled until it takes more than 50 ms, then the
+
+            Timing follows peers.py: one warm-up call, a loop doubled until it takes more than 50 ms, then the \
             median of 7 repeats of that loop. Build with -c release; a debug build is many times slower.
 
-            --memory measures the peak memory of one mlp-grad call instead (run it in a fresh process): the peak of
-            live tensor bytes (StorageStatistics) and the growth of the process's maximum resident set.
+            --memory measures the peak memory of one mlp-grad call instead (run it in a fresh process): the peak \
+            of live tensor bytes (StorageStatistics) and the growth of the process's maximum resident set.
             """
     )
 
