@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""Autograd against PyTorch and JAX on the benchmark workloads, in one run on one machine.
+
+    scripts/compare.py [--rounds N] [--markdown] [--peers-python PY] [workload ...]
+
+Builds `autograd` in release mode, then for each round and each workload runs `autograd bench --json` and the
+peers' script (scripts/peers.py, a copy of shared/bench/peers.py), one right after the other so that both sides
+of a ratio see the same machine, and notes the load average around each round. Then measures the peak memory of
+one mlp-grad call, ours (`autograd bench --memory`) and PyTorch's (scripts/peers_memory.py), each in a fresh
+process. Prints, per workload, the median over rounds of our time, every peer's time, the best peer, the ratio,
+and the target of issue 7 with MET or MISSED.
+
+It installs nothing and needs only Python 3 itself. The peers' Python is the first that exists of:
+--peers-python, $AUTOGRAD_PEERS_PYTHON, .peers/bin/python at the repository root, ../.peers/bin/python beside it.
+Install the peers into such a virtual environment (outside git; PyTorch brings several GB; it runs on the CPU):
+
+    python3 -m venv .peers && .peers/bin/pip install torch jax numpy
+
+Without the peers it still runs our benchmark and says what is missing.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORKLOADS = ["logistic-vjp", "logistic-jvp", "logistic-jacobian", "mlp-grad", "mlp-hvp", "jac-256", "chain-500",
+             "gemm-1024"]
+INSTALL_HINT = """The peers (PyTorch, JAX, NumPy) were not found. Install them into a virtual environment outside git:
+    python3 -m venv .peers && .peers/bin/pip install torch jax numpy
+and run this script again, or point it at an existing one:
+    AUTOGRAD_PEERS_PYTHON=/path/to/venv/bin/python scripts/compare.py
+                                              (or --peers-python /path/to/venv/bin/python)"""
+
+
+# MARK: - Running the two sides
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def find_peers_python(option):
+    candidates = [option, os.environ.get("AUTOGRAD_PEERS_PYTHON"), os.path.join(ROOT, ".peers", "bin", "python"),
+                  os.path.join(os.path.dirname(ROOT), ".peers", "bin", "python")]
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    if option or os.environ.get("AUTOGRAD_PEERS_PYTHON"):
+        sys.exit(f"compare.py: no Python at {option or os.environ['AUTOGRAD_PEERS_PYTHON']}\n\n{INSTALL_HINT}")
+    return None
+
+
+def build(scratch_path):
+    command = ["swift", "build", "-c", "release", "--product", "autograd"]
+    if scratch_path:
+        command += ["--scratch-path", scratch_path]
+    log("building: " + " ".join(command))
+    subprocess.run(command, cwd=ROOT, check=True, stdout=sys.stderr)
+    bin_path = subprocess.run(command + ["--show-bin-path"], cwd=ROOT, check=True, capture_output=True,
+                              text=True).stdout.strip()
+    return os.path.join(bin_path, "autograd")
+
+
+def json_lines(command, what):
+    """Runs a command and returns the JSON objects it printed, one a line (other lines are ignored)."""
+    log(f"running {what}: " + " ".join(command))
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    objects = []
+    for line in completed.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                objects.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+    if completed.returncode != 0:
+        log(f"{what} exited with status {completed.returncode}:\n{completed.stderr.strip()[-2000:]}")
+    return objects
+
+
+def load_average():
+    return tuple(round(x, 2) for x in os.getloadavg())
+
+
+def wait_for_quiet(threshold, patience=300):
+    """Waits (at most `patience` seconds) until the 1-minute load average is below `threshold`, if one is given."""
+    if threshold is None:
+        return
+    start = time.monotonic()
+    while os.getloadavg()[0] >= threshold and time.monotonic() - start < patience:
+        log(f"load average {os.getloadavg()[0]:.2f} ≥ {threshold}: waiting")
+        time.sleep(15)
+
+
+def save(path, raw, loads, memory):
+    """Writes every measurement so far to `path` (if given), so that a long run interrupted keeps its rounds."""
+    if path:
+        with open(path, "w") as f:
+            json.dump({"date": datetime.datetime.now().isoformat(), "cpu": cpu_model(), "loads": loads,
+                       "measurements": raw, "memory": memory}, f, indent=1)
+
+
+# MARK: - Targets of issue 7
+
+def fastest(times, prefix):
+    """(seconds, system) of the fastest peer system whose name starts with `prefix`, or None."""
+    matches = [(s, system) for system, s in times.items() if system != "autograd" and system.startswith(prefix)]
+    return min(matches) if matches else None
+
+
+def target(workload, times, gflops):
+    """(description, limit in seconds or None, met or None) for the issue's target on this workload."""
+    ours = times.get("autograd")
+    if workload in ("logistic-vjp", "logistic-jvp", "logistic-jacobian", "chain-500"):
+        torch, jit = fastest(times, "torch"), fastest(times, "jax.jit")
+        if not torch or not jit:
+            return "≥5× faster than PyTorch eager, ≤2× jax.jit (peers missing)", None, None
+        limit = min(torch[0] / 5, 2 * jit[0])
+        return f"≤ {fmt(limit)} (PyTorch/5 = {fmt(torch[0] / 5)}, 2×jax.jit = {fmt(2 * jit[0])})", limit, \
+            None if ours is None else ours <= limit
+    if workload in ("mlp-grad", "mlp-hvp"):
+        best = min(filter(None, [fastest(times, "torch"), fastest(times, "jax.jit")]), default=None)
+        if not best:
+            return "≤1.1× best of PyTorch and jax.jit (peers missing)", None, None
+        limit = 1.1 * best[0]
+        return f"≤ {fmt(limit)} (1.1× {best[1]})", limit, None if ours is None else ours <= limit
+    if workload == "jac-256":
+        jacrev = times.get("torch.func.jacrev")
+        if jacrev is None:
+            return "≤ torch.func.jacrev (peer missing)", None, None
+        return f"≤ {fmt(jacrev)} (torch.func.jacrev)", jacrev, None if ours is None else ours <= jacrev
+    if workload == "gemm-1024":
+        peers = {s: g for s, g in gflops.items() if s != "autograd"}
+        if not peers:
+            return "≥80% of the best peer's GFLOP/s (peers missing)", None, None
+        best_system = max(peers, key=peers.get)
+        needed = 0.8 * peers[best_system]
+        limit = 2 * 1024 ** 3 / needed / 1e9
+        ours_gflops = gflops.get("autograd")
+        return f"≥ {needed:.0f} GFLOP/s (80% of {best_system})", limit, \
+            None if ours_gflops is None else ours_gflops >= needed
+    return "", None, None
+
+
+# MARK: - Formatting
+
+def fmt(seconds):
+    if seconds is None:
+        return "—"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def status(met):
+    return {True: "MET", False: "MISSED", None: "—"}[met]
+
+
+def mib(n):
+    return "—" if n is None else f"{n / 1048576:.2f} MiB"
+
+
+def table(rows, header):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def markdown(rows, header):
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                     + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+# MARK: - Main
+
+def measure(args, workloads):
+    """Runs both sides: (every measurement with its round, load averages around each round, memory records)."""
+    peers_python = find_peers_python(args.peers_python)
+    if peers_python is None:
+        log(INSTALL_HINT + "\n\nContinuing with our side only.\n")
+    autograd = args.autograd or build(args.scratch_path)
+
+    raw = []       # every measurement, with its round
+    loads = []     # load averages before and after each round
+    for round_index in range(args.rounds):
+        before = load_average()
+        # Workload by workload, ours then the peers', so both sides of a ratio see the same machine.
+        for w in workloads:
+            wait_for_quiet(args.quiet_load)
+            for record in json_lines([autograd, "bench", "--json", w], f"autograd {w} (round {round_index + 1})"):
+                raw.append(dict(record, round=round_index))
+            if peers_python:
+                for record in json_lines([peers_python, args.peers_script, w], f"peers {w} (round {round_index + 1})"):
+                    if "workload" in record:
+                        raw.append(dict(record, round=round_index))
+        loads.append((before, load_average()))
+        save(args.output, raw, loads, [])
+
+    memory = []
+    if not args.no_memory and "mlp-grad" in workloads:
+        memory += json_lines([autograd, "bench", "--memory", "--json"], "autograd memory")
+        if peers_python:
+            memory += json_lines([peers_python, os.path.join(ROOT, "scripts", "peers_memory.py")], "torch memory")
+    save(args.output, raw, loads, memory)
+    return raw, loads, memory
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser.add_argument("workloads", nargs="*", metavar="workload", help="workloads to run (default: all)")
+    parser.add_argument("--rounds", type=int, default=1, help="run both sides this many times; report medians")
+    parser.add_argument("--peers-python", help="the Python that has torch, jax and numpy")
+    parser.add_argument("--peers-script", default=os.path.join(ROOT, "scripts", "peers.py"),
+                        help="the peers' timing script (default: scripts/peers.py)")
+    parser.add_argument("--scratch-path", default=os.environ.get("AUTOGRAD_SCRATCH_PATH"),
+                        help="SwiftPM build folder (default: SwiftPM's .build, or $AUTOGRAD_SCRATCH_PATH)")
+    parser.add_argument("--autograd", help="use this autograd executable instead of building one")
+    parser.add_argument("--quiet-load", type=float, metavar="LOAD",
+                        help="before each workload, wait (up to 5 minutes) for the 1-minute load average to drop "
+                             "below this")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory comparison")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    parser.add_argument("--output", help="also write every raw measurement to this JSON file (after each round)")
+    parser.add_argument("--replay", metavar="FILE", help="print the tables of a run saved with --output, running nothing")
+    args = parser.parse_args()
+    unknown = [w for w in args.workloads if w not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workload(s) {', '.join(unknown)}; the workloads are {', '.join(WORKLOADS)}")
+    workloads = args.workloads or WORKLOADS
+
+    if args.replay:
+        with open(args.replay) as f:
+            saved = json.load(f)
+        raw, loads, memory = saved["measurements"], [tuple(map(tuple, l)) for l in saved["loads"]], saved["memory"]
+    else:
+        raw, loads, memory = measure(args, workloads)
+    rounds = len(loads)
+
+    # Medians over rounds, per workload and system.
+    times, gflops, errors = {}, {}, {}
+    for w in workloads:
+        samples, rates = {}, {}
+        for r in raw:
+            if r.get("workload") != w:
+                continue
+            if "error" in r:
+                errors[(w, r["system"])] = r["error"]
+            if "seconds" in r:
+                samples.setdefault(r["system"], []).append(r["seconds"])
+            if "gflops" in r:
+                rates.setdefault(r["system"], []).append(r["gflops"])
+        times[w] = {s: statistics.median(v) for s, v in samples.items()}
+        gflops[w] = {s: statistics.median(v) for s, v in rates.items()}
+
+    render = markdown if args.markdown else table
+    out = []
+    versions = next((m.get("versions") for m in memory if "versions" in m), None)
+    out.append(f"{datetime.date.today().isoformat()}, {cpu_model()}, {os.cpu_count()} cores, "
+               f"{rounds} round(s), medians over rounds")
+    out.append("load average (1, 5, 15 min) before → after each round: "
+               + "; ".join(f"{b[0]:.2f}, {b[1]:.2f}, {b[2]:.2f} → {a[0]:.2f}, {a[1]:.2f}, {a[2]:.2f}"
+                           for b, a in loads))
+    if versions:
+        out.append("peers: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    out.append("")
+
+    summary, detail = [], []
+    for w in workloads:
+        t = times[w]
+        ours = t.get("autograd")
+        peers = sorted((s, system) for system, s in t.items() if system != "autograd")
+        best = peers[0] if peers else None
+        description, limit, met = target(w, t, gflops[w])
+        ours_text = fmt(ours) if ours is not None else ("FAILED" if (w, "autograd") in errors else "—")
+        if w == "gemm-1024" and "autograd" in gflops[w]:
+            ours_text += f" ({gflops[w]['autograd']:.1f} GFLOP/s)"
+        ratio = f"{ours / best[0]:.2f}×" if ours is not None and best else "—"
+        needed = f"{ours / limit:.1f}×" if ours is not None and limit and not met else ""
+        summary.append([w, ours_text, f"{fmt(best[0])} {best[1]}" if best else "—", ratio, description,
+                        status(met), needed])
+        for s, system in peers:
+            rate = f" ({gflops[w][system]:.0f} GFLOP/s)" if system in gflops[w] else ""
+            detail.append([w, system, fmt(s) + rate, f"{ours / s:.2f}×" if ours is not None else "—"])
+
+    out.append(render(summary, ["workload", "autograd", "best peer", "autograd / best", "target (issue 7)",
+                                "status", "speed-up needed"]))
+    if detail:
+        out += ["", "Every peer (ratio = autograd time / peer time; below 1 means autograd is faster):", ""]
+        out.append(render(detail, ["workload", "peer", "time", "autograd / peer"]))
+    for (w, system), message in errors.items():
+        out.append(f"\n{w} ({system}): {message}")
+
+    if memory:
+        rows = []
+        for m in memory:
+            rows.append([m.get("system"), mib(m.get("peak_tensor_bytes")), mib(m.get("rss_growth_bytes")),
+                         mib(m.get("max_rss_before_bytes"))])
+        out += ["", "Peak memory of one mlp-grad call (each in a fresh process):", ""]
+        out.append(render(rows, ["system", "peak tensor bytes above inputs", "max-RSS growth (first call)",
+                                 "max RSS before"]))
+        out.append("(autograd: StorageStatistics.peakBytes and getrusage; torch: torch.profiler's memory timeline "
+                   "of a second call and getrusage over the first)")
+        for m in memory:
+            if "profiler_error" in m:
+                out.append(f"torch profiler: {m['profiler_error']}")
+
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
