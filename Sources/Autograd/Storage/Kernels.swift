@@ -223,15 +223,23 @@ enum Kernel {
         let (rsa, csa) = transposeA ? (1, m) : (k, 1)
         let (rsb, csb) = transposeB ? (1, k) : (n, 1)
         if count == 1 {
-            switch a.scalarType {
-            case .float32:
-                ag_gemm_f32(Int64(m), Int64(n), Int64(k), 1, a.storage.floats(), Int64(rsa), Int64(csa),
-                            b.storage.floats(), Int64(rsb), Int64(csb), 0, y.storage.floats(), Int64(n))
-            case .float64:
-                ag_gemm_f64(Int64(m), Int64(n), Int64(k), 1, a.storage.doubles(), Int64(rsa), Int64(csa),
-                            b.storage.doubles(), Int64(rsb), Int64(csb), 0, y.storage.doubles(), Int64(n))
-            case .bool: fatalError("matmul of Bool tensors")
-            }
+            gemm(a.scalarType, m: m, n: n, k: k, a, rsa: rsa, csa: csa, b, rsb: rsb, csb: csb, y, ldc: n)
+            return y
+        }
+        // A batch against one shared operand is a single product:
+        // - b shared, a's matrices stacked (contiguous, not transposed): the batch is just more rows of a;
+        // - a shared, b a batch of vectors (n = 1): C as [batch, m] = (b as [batch, k]) · op(a)ᵀ.
+        // (Pushing a batch of tangents or cotangents through x·W or W·x takes this path: one product that reads the
+        // shared matrix once, instead of `count` products that each re-read it.)
+        let sharedB = Shape.count(batchB) == 1, sharedA = Shape.count(batchA) == 1
+        if sharedB && !transposeA && batchA == batch {
+            gemm(a.scalarType, m: count * m, n: n, k: k, a, rsa: k, csa: 1, b, rsb: rsb, csb: csb, y, ldc: n)
+            return y
+        }
+        if sharedA && n == 1 && batchB == batch {
+            // op(a)ᵀ[p, i] = op(a)[i, p]: (rs, cs) of op(a) swapped.
+            let (rsAt, csAt) = transposeA ? (m, 1) : (1, k)
+            gemm(a.scalarType, m: count, n: m, k: k, b, rsa: k, csa: 1, a, rsb: rsAt, csb: csAt, y, ldc: m)
             return y
         }
         let offsetsA = batchOffsets(batchA, matrix: m * k, to: batch)
@@ -248,6 +256,20 @@ enum Kernel {
             }
         } }
         return y
+    }
+
+    /// y = op(a)·op(b) for one m × k by k × n product, operands read through the given strides.
+    private static func gemm(_ type: ScalarType, m: Int, n: Int, k: Int, _ a: AnyTensor, rsa: Int, csa: Int,
+                             _ b: AnyTensor, rsb: Int, csb: Int, _ y: AnyTensor, ldc: Int) {
+        switch type {
+        case .float32:
+            ag_gemm_f32(Int64(m), Int64(n), Int64(k), 1, a.storage.floats(), Int64(rsa), Int64(csa),
+                        b.storage.floats(), Int64(rsb), Int64(csb), 0, y.storage.floats(), Int64(ldc))
+        case .float64:
+            ag_gemm_f64(Int64(m), Int64(n), Int64(k), 1, a.storage.doubles(), Int64(rsa), Int64(csa),
+                        b.storage.doubles(), Int64(rsb), Int64(csb), 0, y.storage.doubles(), Int64(ldc))
+        case .bool: fatalError("matmul of Bool tensors")
+        }
     }
 
     /// Element offsets of each matrix of a tensor with batch shape `own`, read as broadcast to `batch`.
