@@ -191,6 +191,34 @@ private let rows: [[Double]] = {
         #expect(Autograd.softplus(Tensor<Float>([-1000, 1000])).scalars == [0, 1000])
     }
 
+    @Test func binaryCrossEntropyOnProbabilities() throws {
+        try check(Float.self, extra: [1e-30, 1e-40])
+        try check(Double.self, extra: [1e-30, 1e-40, 1e-200, 1e-300, 1 - 0x1p-40])
+        func check<T: TensorScalar>(_: T.Type, extra: [Double]) throws {
+            let ps: [Double] = [0, 1e-13, 1e-7, 0.01, 0.25, 0.5, 0.75, 0.99, 1 - 0x1p-20, 1] + extra
+            for t in [0, 0.25, 1.0] {
+                let p = Tensor<T>(ps.converted(to: T.self)), target = Tensor<T>(repeating: T(t), shape: [ps.count])
+                let wide = widened(p.scalars), tt = R(t)
+                // The loss with each logarithm clamped at −100 (PyTorch's definition; p = 0 or 1 gives 100 instead
+                // of infinity), and its exact derivative: a clamped logarithm is a constant. Derivatives are held to
+                // the relative standard of values: (p − t) / (p (1 − p)) has no cancellation.
+                func clamped(_ v: R) -> R { Swift.max(v, -100) }
+                let loss: ([R]) -> [R] = { $0.map { -(tt * clamped(log($0)) + (1 - tt) * clamped(log1p(-$0))) } }
+                let dp: ([R]) -> [R] = {
+                    $0.map { p in (log(p) >= -100 ? -tt / p : 0) + (log1p(-p) >= -100 ? (1 - tt) / (1 - p) : 0) }
+                }
+                let dt: ([R]) -> [R] = { $0.map { clamped(log1p(-$0)) - clamped(log($0)) } }
+                let f = { (p: Tensor<T>) in binaryCrossEntropy(probabilities: p, targets: target, reduction: .none) }
+                let r = try elementwise(f, at: p.scalars)
+                expectAccurate(r.value, loss, at: wide, "binaryCrossEntropy(t = \(t))")
+                expectAccurate(r.reverse, dp, at: wide, "∂binaryCrossEntropy/∂p (reverse, t = \(t))")
+                expectAccurate(r.forward, dp, at: wide, "∂binaryCrossEntropy/∂p (forward, t = \(t))")
+                let g = try gradient(at: target) { binaryCrossEntropy(probabilities: p, targets: $0, reduction: .sum) }
+                expectAccurate(g.scalars, dt, at: wide, "∂binaryCrossEntropy/∂t (t = \(t))")
+            }
+        }
+    }
+
     @Test func binaryCrossEntropyOnLogits() throws {
         try check(Float.self)
         try check(Double.self)
