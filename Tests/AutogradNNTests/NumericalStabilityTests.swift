@@ -215,6 +215,13 @@ private let rows: [[Double]] = {
                 expectAccurate(r.forward, dp, at: wide, "∂binaryCrossEntropy/∂p (forward, t = \(t))")
                 let g = try gradient(at: target) { binaryCrossEntropy(probabilities: p, targets: $0, reduction: .sum) }
                 expectAccurate(g.scalars, dt, at: wide, "∂binaryCrossEntropy/∂t (t = \(t))")
+                // Second derivatives (∂²ℓ/∂p², ∂²ℓ/∂p∂t) are finite at p = 0 and p = 1, where a branch is clamped
+                // (no NaN leaks out of the branch `where` does not select), and wherever t/p² fits the type.
+                let q = Tensor<T>([0, 1e-7, 0.5, 1 - 0x1p-20, 1]), tq = Tensor<T>(repeating: T(t), shape: [5])
+                let second = try gradients(at: [q, tq]) { x in
+                    try gradient(at: x[0]) { binaryCrossEntropy(probabilities: $0, targets: x[1], reduction: .sum) }.sum()
+                }
+                #expect(second.allSatisfy { $0.scalars.allSatisfy(\.isFinite) }, "\(second)")
             }
         }
     }
