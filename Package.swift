@@ -10,6 +10,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Test only: property-based tests (random shapes, broadcasts, axes) in AutogradTests.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // Numeric kernels in C: matrix product, elementwise math, reductions, strided copies.
@@ -39,7 +41,10 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "AutogradCLI", dependencies: ["AutogradTool"]),
-        .testTarget(name: "AutogradTests", dependencies: ["Autograd"]),
+        .testTarget(
+            name: "AutogradTests",
+            dependencies: ["Autograd", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "AutogradNNTests", dependencies: ["AutogradNN", "Autograd"]),
         .testTarget(name: "AutogradToolTests", dependencies: ["AutogradTool", "Autograd", "AutogradNN"]),
     ],
