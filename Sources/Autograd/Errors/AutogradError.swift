@@ -31,7 +31,7 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
     /// "function at file:line:column"); and, if an input of the operation already held such a value
     /// (`carriedByInput`), which one.
     case anomaly(operation: String, pass: String, value: Double, index: [Int], shape: [Int], location: String?,
-                 callStack: [String], carriedByInput: Int?)
+                 callStack: [String] = [], carriedByInput: Int? = nil)
     /// Batched cotangents or tangents whose leading (batch) dimensions disagree.
     case batchShapeMismatch(what: String, expected: [Int], actual: [Int])
     /// A function whose output does not have the shape a call needs.
