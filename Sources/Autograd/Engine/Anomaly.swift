@@ -131,7 +131,7 @@ struct CallStack: Sendable {
 }
 
 extension AnyTensor {
-    /// The first element that is NaN or infinite, with its multi-index.
+    /// The first element that is NaN or infinite (a NaN as the positive NaN), with its multi-index.
     func firstNonFinite() -> (value: Double, index: [Int])? {
         let n = count
         var flat = -1
@@ -147,6 +147,7 @@ extension AnyTensor {
             return nil
         }
         if flat < 0 { return nil }
+        if v.isNaN { v = .nan }     // a NaN's sign means nothing; print it as "nan", not "-nan"
         var index = [Int](repeating: 0, count: rank)
         var rest = flat
         for d in stride(from: rank - 1, through: 0, by: -1) where shape[d] > 0 {
