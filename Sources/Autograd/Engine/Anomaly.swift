@@ -38,7 +38,15 @@ final class AnomalyLog: Sendable {
     private let first = Mutex<AutogradError?>(nil)
     /// Call stacks of recorded nodes without a call site, by node identity; the weak reference tells a node that
     /// is gone (and whose address may be reused) from the one asked about.
-    private let stacks = Mutex<[ObjectIdentifier: (node: WeakNode, stack: CallStack)]>([:])
+    private let stacks = Mutex<StackTable>(StackTable())
+
+    /// Node identities → call stacks. A new node often reuses a freed node's address and so replaces its entry;
+    /// the others, of nodes that are gone, are dropped whenever the table has doubled since the last sweep, so a long
+    /// loop inside one scope keeps about as many stacks as there are live nodes (amortized O(1) per node).
+    private struct StackTable {
+        var entries: [ObjectIdentifier: (node: WeakNode, stack: CallStack)] = [:]
+        var sweepAt = 1024
+    }
 
     enum Pass: String { case forward = "forward pass", tangent = "forward-mode tangent", reverse = "reverse pass" }
 
@@ -51,8 +59,8 @@ final class AnomalyLog: Sendable {
         var stack: [String] = []
         if location == nil {
             if let node {
-                stack = stacks.withLock { $0[ObjectIdentifier(node)] }.flatMap { $0.node.value === node ? $0.stack : nil }?
-                    .userFrames() ?? []
+                stack = stacks.withLock { $0.entries[ObjectIdentifier(node)] }
+                    .flatMap { $0.node.value === node ? $0.stack : nil }?.userFrames() ?? []
             } else {
                 stack = CallStack.capture().userFrames()
             }
@@ -67,7 +75,13 @@ final class AnomalyLog: Sendable {
     /// Keeps the call stack of a node recorded without a call site.
     func noteCreation(of node: GradNode) {
         let stack = CallStack.capture()
-        stacks.withLock { $0[ObjectIdentifier(node)] = (WeakNode(value: node), stack) }
+        stacks.withLock { table in
+            table.entries[ObjectIdentifier(node)] = (WeakNode(value: node), stack)
+            if table.entries.count >= table.sweepAt {
+                table.entries = table.entries.filter { $0.value.node.value != nil }
+                table.sweepAt = Swift.max(1024, 2 * table.entries.count)
+            }
+        }
     }
 
     /// The first anomaly noted, if any.
