@@ -90,6 +90,18 @@ import Testing
         #expect(e2?.description.hasPrefix("the reverse pass reached 'sum', whose saved values were released") == true)
     }
 
+    @Test func backwardWithAMisshapenCotangent() throws {
+        let w = Tensor<Double>([1, 2]).requiringGradient()
+        let e = #expect(throws: AutogradError.self) { try (w * 2).backward(cotangent: Tensor([1, 2, 3])) }
+        #expect(e == .cotangentShapeMismatch(output: 0, cotangentShape: [3], outputShape: [2], inputShapes: [],
+                                             call: "backward(cotangent:)"))
+        #expect(e?.description.contains("v must be shaped like the output ([2]) and the result is shaped like each "
+            + "leaf it is added to (its gradient).") == true, "\(e?.description ?? "")")
+        #expect(throws: AutogradError.missingCotangent(output: 0, outputShape: [2], call: "backward(cotangent:)")) {
+            try (w * 2).backward()
+        }
+    }
+
     @Test func batchedCotangentsAndTangentsWithDifferentBatchShapes() throws {
         let w = Tensor<Double>([1, 2, 3])
         let e = #expect(throws: AutogradError.self) {
@@ -301,6 +313,30 @@ import Testing
             _ = binaryCrossEntropy(probabilities: Tensor<Float>([[0.5, 1.5]]), targets: Tensor<Float>([[1, 0]]))
         }
         #expect(Self.stderr(of: r2).contains("probabilities must lie in [0, 1], but element 1 is 1.5 (shape [1, 2])"))
+    }
+
+    @Test func rangesAndIdentitiesOfImpossibleSizes() async {
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor<Float>(rangeFrom: 0, to: 1e30)
+        }
+        #expect(Self.stderr(of: r).contains("Tensor(rangeFrom:to:stride:): from 0.0 to 1e+30 in steps of 1.0 makes 1e+30 "
+            + "elements, more than Int can count"))
+        let r2 = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor<Double>(rangeFrom: 0, to: .nan)
+        }
+        #expect(Self.stderr(of: r2).contains("start and end must be finite, got 0.0 and nan"))
+        let r3 = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor<Double>(identity: -2)
+        }
+        #expect(Self.stderr(of: r3).contains("Tensor(identity:): shape [-2, -2] has a negative dimension -2"))
+        let r4 = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor<Double>(identity: 1 << 32)
+        }
+        #expect(Self.stderr(of: r4).contains("shape [4294967296, 4294967296] has more elements than Int can count"))
+        let r5 = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor<Double>(linearSpaceFrom: 0, to: 1, count: -1)
+        }
+        #expect(Self.stderr(of: r5).contains("Tensor(linearSpaceFrom:to:count:): count must be 0 or more, got -1"))
     }
 
     @Test func scalarOfManyElements() async {

@@ -43,8 +43,10 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .cotangentShapeMismatch(output, v, y, inputs, call):
             var text = "cotangent for output \(output) has shape \(describe(v)) but the output has shape "
                 + "\(describe(y)). \(call) computes the vector-Jacobian product vᵀJ: v must be shaped like the "
-                + "output (\(describe(y))) and the result is shaped like the input"
-                + (inputs.count == 1 ? " (\(describe(inputs[0])))" : "s (\(inputs.map(describe).joined(separator: ", ")))")
+                + "output (\(describe(y))) and the result is shaped like "
+                + (inputs.isEmpty ? "each leaf it is added to (its gradient)"
+                    : inputs.count == 1 ? "the input (\(describe(inputs[0])))"
+                    : "the inputs (\(inputs.map(describe).joined(separator: ", ")))")
                 + "."
             if inputs.contains(v) {
                 text += " Your v is shaped like the input: for the Jacobian-vector product J·v, use "
