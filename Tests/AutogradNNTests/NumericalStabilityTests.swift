@@ -188,6 +188,13 @@ private let rows: [[Double]] = {
         #expect(Swift.abs(Tensor<Float>([20, 0]).logSoftmax().scalars[0] + 2.0611537e-9) < 1e-15)
         #expect(Tensor<Float>([-1000]).logSumExp().scalar == -1000)
         #expect(Autograd.sigmoid(Tensor<Float>([-1000, 1000])).scalars == [0, 1])
+        // Infinite entries: −∞ is a masked-out class (probability 0, no NaN in the derivative), +∞ dominates.
+        #expect(Tensor<Double>([-.infinity, 0]).logSumExp().scalar == 0)
+        #expect(Tensor<Double>([-.infinity, 0]).softmax().scalars == [0, 1])
+        #expect(Tensor<Float>([-.infinity, 0]).logSoftmax().scalars == [-.infinity, 0])
+        #expect((try? gradient(at: Tensor<Double>([-.infinity, 0, 0])) { $0.logSumExp() })?.scalars == [0, 0.5, 0.5])
+        #expect(Tensor<Double>([.infinity, 1]).logSumExp().scalar == .infinity)
+        #expect(Tensor<Double>([-.infinity, -.infinity]).logSumExp().scalar == -.infinity)
         #expect(Autograd.softplus(Tensor<Float>([-1000, 1000])).scalars == [0, 1000])
     }
 
