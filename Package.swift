@@ -10,6 +10,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `swift package generate-documentation`: builds the DocC catalog in Sources/Autograd/Autograd.docc.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         // Test only: property-based tests (random shapes, broadcasts, axes) in AutogradTests.
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
@@ -47,6 +49,7 @@ let package = Package(
         ),
         .testTarget(name: "AutogradNNTests", dependencies: ["AutogradNN", "Autograd"]),
         .testTarget(name: "AutogradToolTests", dependencies: ["AutogradTool", "Autograd", "AutogradNN"]),
+        .testTarget(name: "KernelTests", dependencies: ["CAutogradKernels"]),
     ],
     swiftLanguageModes: [.v6]
 )

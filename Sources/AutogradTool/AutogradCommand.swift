@@ -2,7 +2,7 @@ import ArgumentParser
 import Autograd
 
 
-/// The `autograd` command-line tool: `tour`, `check`, and the other subcommands.
+/// The `autograd` command-line tool: `tour`, `explain`, `check` and `train`.
 public struct AutogradCommand: ParsableCommand {
     /// Creates the command (argument parsing fills it in).
     public init() {}
@@ -13,8 +13,9 @@ public struct AutogradCommand: ParsableCommand {
         abstract: "Derivatives of tensor functions: gradients, vector-Jacobian and Jacobian-vector products.",
         discussion: """
             Start with `autograd tour`: it walks through the problem this library was built for, step by step.
+            `autograd explain` says what each derivative call computes there: formula, shapes, steps and cost.
             """,
-        subcommands: [Tour.self, Check.self, Train.self],
+        subcommands: [Tour.self, Explain.self, Check.self, Train.self],
         defaultSubcommand: nil
     )
 }

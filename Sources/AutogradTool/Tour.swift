@@ -174,7 +174,8 @@ struct Tour: ParsableCommand {
            Autograd answers:
              \(r.mistakenCallError)
 
-        Next: `autograd check` verifies every derivative rule; the README lists the calls.
+        Next: `autograd explain` says what each of these calls computes, step by step, with its shapes;
+        `autograd check` verifies every derivative rule; the README lists the calls and the documentation.
         """)
     }
 }

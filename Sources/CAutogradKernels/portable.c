@@ -1,18 +1,11 @@
 // Portable reference implementations of every kernel in ag_kernels.h. Correct first; the vectorized and
 // threaded versions replace the hot ones and are tested against these.
-#include "ag_kernels.h"
+//
+// These are the CPU level 0 path of every kernel (the public entry points in the other files dispatch here when
+// ag_set_max_cpu_level(0) is set or the CPU lacks AVX2) and the oracle the tests compare the fast paths with.
+#include "internal.h"
 #include <math.h>
 #include <string.h>
-#include <unistd.h>
-
-static int ag_threads = 0;
-int ag_cpu_level(void) { return 0; }
-void ag_set_max_cpu_level(int level) { (void)level; }
-int ag_num_threads(void) {
-    if (ag_threads <= 0) { long n = sysconf(_SC_NPROCESSORS_ONLN); ag_threads = n > 0 ? (int)n : 1; }
-    return ag_threads;
-}
-void ag_set_num_threads(int n) { ag_threads = n > 0 ? n : 1; }
 
 #define GEMM(T, NAME) \
 void NAME(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa, int64_t csa, \
@@ -28,17 +21,8 @@ void NAME(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa, int
         } \
     } \
 }
-GEMM(float, ag_gemm_f32)
-GEMM(double, ag_gemm_f64)
-
-#define GEMM_BATCHED(T, NAME, ONE) \
-void NAME(int64_t batch, int64_t m, int64_t n, int64_t k, const T *a, const int64_t *ao, int64_t rsa, int64_t csa, \
-          const T *b, const int64_t *bo, int64_t rsb, int64_t csb, T *c) { \
-    for (int64_t t = 0; t < batch; t++) \
-        ONE(m, n, k, 1, a + ao[t], rsa, csa, b + bo[t], rsb, csb, 0, c + t * m * n, n); \
-}
-GEMM_BATCHED(float, ag_gemm_batched_f32, ag_gemm_f32)
-GEMM_BATCHED(double, ag_gemm_batched_f64, ag_gemm_f64)
+GEMM(float, ag_ref_gemm_f32)
+GEMM(double, ag_ref_gemm_f64)
 
 #define UNARY(T, NAME, SFX) \
 void NAME(ag_unary_op op, int64_t n, const T *x, T *y) { \
@@ -66,13 +50,13 @@ void NAME(ag_unary_op op, int64_t n, const T *x, T *y) { \
         y[i] = r; \
     } \
 }
-UNARY(float, ag_unary_f32, f)
-UNARY(double, ag_unary_f64, )
+UNARY(float, ag_ref_unary_f32, f)
+UNARY(double, ag_ref_unary_f64, )
 
 #define AFFINE(T, NAME) \
 void NAME(int64_t n, const T *x, T alpha, T beta, T *y) { for (int64_t i = 0; i < n; i++) y[i] = alpha * x[i] + beta; }
-AFFINE(float, ag_affine_f32)
-AFFINE(double, ag_affine_f64)
+AFFINE(float, ag_ref_affine_f32)
+AFFINE(double, ag_ref_affine_f64)
 
 // Walks an ndim index space in row-major order, keeping one running offset per operand.
 #define STRIDED_LOOP(NDIM, SHAPE, NOPS, STRIDES, OFFS, ...) do { \
@@ -109,8 +93,8 @@ void NAME(ag_binary_op op, int ndim, const int64_t *shape, const T *a, const int
         y[flat_] = r; \
     }); \
 }
-BINARY(float, ag_binary_f32, f)
-BINARY(double, ag_binary_f64, )
+BINARY(float, ag_ref_binary_f32, f)
+BINARY(double, ag_ref_binary_f64, )
 
 #define COMPARE(T, NAME) \
 void NAME(ag_compare_op op, int ndim, const int64_t *shape, const T *a, const int64_t *sa, const T *b, \
@@ -127,8 +111,8 @@ void NAME(ag_compare_op op, int ndim, const int64_t *shape, const T *a, const in
         y[flat_] = (uint8_t)r; \
     }); \
 }
-COMPARE(float, ag_compare_f32)
-COMPARE(double, ag_compare_f64)
+COMPARE(float, ag_ref_compare_f32)
+COMPARE(double, ag_ref_compare_f64)
 
 #define WHERE(T, NAME) \
 void NAME(int ndim, const int64_t *shape, const uint8_t *cond, const int64_t *sc, const T *a, const int64_t *sa, \
@@ -136,8 +120,8 @@ void NAME(int ndim, const int64_t *shape, const uint8_t *cond, const int64_t *sc
     const int64_t *st[3] = {sc, sa, sb}; int64_t off[3] = {0, 0, 0}; \
     STRIDED_LOOP(ndim, shape, 3, st, off, { y[flat_] = cond[off[0]] ? a[off[1]] : b[off[2]]; }); \
 }
-WHERE(float, ag_where_f32)
-WHERE(double, ag_where_f64)
+WHERE(float, ag_ref_where_f32)
+WHERE(double, ag_ref_where_f64)
 
 #define REDUCE(T, NAME) \
 void NAME(ag_reduce_op op, int64_t outer, int64_t r, int64_t inner, const T *x, T *y) { \
@@ -154,27 +138,27 @@ void NAME(ag_reduce_op op, int64_t outer, int64_t r, int64_t inner, const T *x, 
             y[o * inner + i] = op == AG_REDUCE_SUM ? (T)dacc : acc; \
         } \
 }
-REDUCE(float, ag_reduce_f32)
-REDUCE(double, ag_reduce_f64)
+REDUCE(float, ag_ref_reduce_f32)
+REDUCE(double, ag_ref_reduce_f64)
 
 #define DOT(T, NAME) \
 double NAME(int64_t n, const T *a, const T *b) { double s = 0; for (int64_t i = 0; i < n; i++) s += (double)a[i] * b[i]; return s; }
-DOT(float, ag_dot_f32)
-DOT(double, ag_dot_f64)
+DOT(float, ag_ref_dot_f32)
+DOT(double, ag_ref_dot_f64)
 
-void ag_copy_strided(int64_t es, int ndim, const int64_t *shape, const void *x, const int64_t *sx, void *y) {
+void ag_ref_copy_strided(int64_t es, int ndim, const int64_t *shape, const void *x, const int64_t *sx, void *y) {
     const int64_t *st[1] = {sx}; int64_t off[1] = {0};
     const char *xs = (const char *)x; char *ys = (char *)y;
     STRIDED_LOOP(ndim, shape, 1, st, off, { memcpy(ys + flat_ * es, xs + off[0] * es, (size_t)es); });
 }
 
-void ag_copy_into_strided(int64_t es, int ndim, const int64_t *shape, const void *x, void *y, const int64_t *sy) {
+void ag_ref_copy_into_strided(int64_t es, int ndim, const int64_t *shape, const void *x, void *y, const int64_t *sy) {
     const int64_t *st[1] = {sy}; int64_t off[1] = {0};
     const char *xs = (const char *)x; char *ys = (char *)y;
     STRIDED_LOOP(ndim, shape, 1, st, off, { memcpy(ys + off[0] * es, xs + flat_ * es, (size_t)es); });
 }
 
-void ag_gather(int64_t es, int64_t outer, int64_t n, int64_t inner, const void *x, const int64_t *idx,
+void ag_ref_gather(int64_t es, int64_t outer, int64_t n, int64_t inner, const void *x, const int64_t *idx,
                int64_t count, void *y) {
     const char *xs = (const char *)x; char *ys = (char *)y;
     size_t row = (size_t)(inner * es);
@@ -191,15 +175,15 @@ void NAME(int64_t outer, int64_t n, int64_t inner, const T *x, const int64_t *id
             for (int64_t i = 0; i < inner; i++) dst[i] += src[i]; \
         } \
 }
-SCATTER(float, ag_scatter_add_f32)
-SCATTER(double, ag_scatter_add_f64)
+SCATTER(float, ag_ref_scatter_add_f32)
+SCATTER(double, ag_ref_scatter_add_f64)
 
-void ag_convert_f32_to_f64(int64_t n, const float *x, double *y) { for (int64_t i = 0; i < n; i++) y[i] = x[i]; }
-void ag_convert_f64_to_f32(int64_t n, const double *x, float *y) { for (int64_t i = 0; i < n; i++) y[i] = (float)x[i]; }
-void ag_convert_u8_to_f32(int64_t n, const uint8_t *x, float *y) { for (int64_t i = 0; i < n; i++) y[i] = x[i]; }
-void ag_convert_u8_to_f64(int64_t n, const uint8_t *x, double *y) { for (int64_t i = 0; i < n; i++) y[i] = x[i]; }
-void ag_fill_f32(int64_t n, float v, float *y) { for (int64_t i = 0; i < n; i++) y[i] = v; }
-void ag_fill_f64(int64_t n, double v, double *y) { for (int64_t i = 0; i < n; i++) y[i] = v; }
+void ag_ref_convert_f32_to_f64(int64_t n, const float *x, double *y) { for (int64_t i = 0; i < n; i++) y[i] = x[i]; }
+void ag_ref_convert_f64_to_f32(int64_t n, const double *x, float *y) { for (int64_t i = 0; i < n; i++) y[i] = (float)x[i]; }
+void ag_ref_convert_u8_to_f32(int64_t n, const uint8_t *x, float *y) { for (int64_t i = 0; i < n; i++) y[i] = x[i]; }
+void ag_ref_convert_u8_to_f64(int64_t n, const uint8_t *x, double *y) { for (int64_t i = 0; i < n; i++) y[i] = x[i]; }
+void ag_ref_fill_f32(int64_t n, float v, float *y) { for (int64_t i = 0; i < n; i++) y[i] = v; }
+void ag_ref_fill_f64(int64_t n, double v, double *y) { for (int64_t i = 0; i < n; i++) y[i] = v; }
 
 #define BCE(T, NAME, SFX) \
 void NAME(int64_t n, const T *p, const T *t, T *l) { \
@@ -209,5 +193,5 @@ void NAME(int64_t n, const T *p, const T *t, T *l) { \
         l[i] = -(t[i] * lp + (1 - t[i]) * lq); \
     } \
 }
-BCE(float, ag_bce_f32, f)
-BCE(double, ag_bce_f64, )
+BCE(float, ag_ref_bce_f32, f)
+BCE(double, ag_ref_bce_f64, )

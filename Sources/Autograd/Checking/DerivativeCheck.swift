@@ -97,11 +97,11 @@ public func checkDerivatives<F: TensorFunction, Scalar: TensorScalar>(
 }
 
 /// Checks reverse-mode derivatives of a Double function against central finite differences (see
-/// ``checkDerivatives(of:at:modes:name:options:)`` for how, and ``CheckOptions`` for the tolerances).
+/// ``checkDerivatives(of:at:modes:name:options:)-(F,_,_,_,_)`` for how, and ``CheckOptions`` for the tolerances).
 ///
 /// ```swift
 /// let result = try checkGradients(of: { x in (x[0] * sin(x[1])).sum() }, at: [a, b])
-/// #expect(result.passed)
+/// precondition(result.passed)
 /// ```
 public func checkGradients(
     of f: ([Tensor<Double>]) throws -> Tensor<Double>, at inputs: [Tensor<Double>], name: String = "f",

@@ -1,5 +1,5 @@
 /// The library's own derivative checks: every primitive (and the main composites), at random points, with broadcast
-/// shapes, in Float and Double, through ``checkDerivatives(of:at:modes:name:options:)``. The test suite asserts that
+/// shapes, in Float and Double, through ``checkDerivatives(of:at:modes:name:options:)-(F,_,_,_,_)``. The test suite asserts that
 /// every result passes and that every primitive is exercised; `autograd check` prints the same table.
 public enum PrimitiveChecks {
     /// Where a check case draws each input from.

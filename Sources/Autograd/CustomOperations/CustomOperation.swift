@@ -29,7 +29,7 @@
 /// shape). Provide both rules, or only one: the default `jvp` derives J·u from `vjp` (by differentiating the
 /// linear map v ↦ vᵀJ, two reverse steps), and the default `vjp` derives vᵀJ from `jvp` (by transposing the linear
 /// map u ↦ J·u with one reverse step); a derived rule costs about two to three times a hand-written one.
-/// Verify a custom operation with ``checkDerivatives(of:at:modes:name:options:)``.
+/// Verify a custom operation with ``checkDerivatives(of:at:modes:name:options:)-(F,_,_,_,_)``.
 ///
 /// `forward` computes the value only: it runs without recording, whatever the inputs carry.
 public protocol CustomOperation: Sendable {
@@ -50,7 +50,7 @@ public protocol CustomOperation: Sendable {
 public struct CustomOperationContext<Scalar: TensorScalar> {
     /// The input values x₁, x₂, … (differentiable: they carry whatever derivative state the rule needs).
     public let inputs: [Tensor<Scalar>]
-    /// The output value y.
+    /// The output value y, shape y.shape (no batch dimensions: those are on tangents and cotangents only).
     public let output: Tensor<Scalar>
     /// Leading dimensions of the tangents or cotangents (empty unless a batch of them flows through one pass).
     public let batchShape: [Int]
@@ -100,7 +100,7 @@ extension CustomOperation {
             return total
         }
         guard let total, total.base.node != nil else { return Tensor(zeros: batch + context.output.shape) }
-        let r = try? ReversePass.run(roots: [(total.base.node!, Kernel.filled(Scalar.scalarType, [], 1))],
+        let r = try? ReversePass.run(roots: [Root(node: total.base.node!, cotangent: Kernel.filled(Scalar.scalarType, [], 1))],
                                      targets: [v.base.node!], batchShape: [], retainGraph: false,
                                      createGraph: ADScope.current.recording, accumulateIntoLeaves: false)
         return r?[0].map { Tensor(unchecked: $0) } ?? Tensor(zeros: batch + context.output.shape)
@@ -113,7 +113,7 @@ extension CustomOperation {
         let us = context.inputs.map { Tensor<Scalar>(zeros: batch + $0.shape).requiringGradient() }
         let product = ADScope.current.with(recording: true).run { jvp(context, tangents: us).map { ($0 * cotangent).sum() } }
         guard let root = product?.base.node else { return us.map { _ in nil } }
-        let r = (try? ReversePass.run(roots: [(root, Kernel.filled(Scalar.scalarType, [], 1))],
+        let r = (try? ReversePass.run(roots: [Root(node: root, cotangent: Kernel.filled(Scalar.scalarType, [], 1))],
                                       targets: us.map { $0.base.node! }, batchShape: [], retainGraph: false,
                                       createGraph: ADScope.current.recording, accumulateIntoLeaves: false))
             ?? us.map { _ in nil }
@@ -136,7 +136,8 @@ struct CustomPrimitive<Op: CustomOperation>: Primitive {
     func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] {
         let results = operation.vjp(context(ctx), cotangent: Tensor(unchecked: cotangent))
         precondition(results.count == ctx.inputCount, "the VJP rule of custom operation '\(name)' returned "
-            + "\(results.count) cotangents for \(ctx.inputCount) inputs; return one per input (nil for zero)")
+            + "\(results.count) cotangents for \(ctx.inputCount) inputs; return one per input (nil for zero). See the "
+            + "article \"Custom operations\".")
         return results.map { $0?.base }
     }
 

@@ -114,6 +114,23 @@ struct RuleContext {
     var inputCount: Int { node?.inputs.count ?? inputs.count }
     var output: AnyTensor { outputValue! }
 
+    /// `batch + shape` (no new array when there is no batch).
+    @inline(__always) func batched(_ shape: [Int]) -> [Int] { batchShape.isEmpty ? shape : batchShape + shape }
+
+    /// `t` broadcast to `batch + outputShape` unless it already has that shape.
+    @inline(__always) func expandedToOutput(_ t: AnyTensor) -> AnyTensor {
+        hasFullShape(t) ? t : t.expanded(to: batchShape + outputShape)
+    }
+
+    /// Whether `t` already has the shape `batch + outputShape` (checked without building that array).
+    @inline(__always) func hasFullShape(_ t: AnyTensor) -> Bool {
+        let s = t.shape
+        guard s.count == batchShape.count + outputShape.count else { return false }
+        for i in batchShape.indices where s[i] != batchShape[i] { return false }
+        for i in outputShape.indices where s[batchShape.count + i] != outputShape[i] { return false }
+        return true
+    }
+
     /// Sums a cotangent shaped `batch + s` (with `s` broadcast from input `i`'s shape) back to
     /// `batch + inputShape(i)`: the un-broadcasting step that ends every rule of a broadcasting primitive.
     func unbroadcast(_ cotangent: AnyTensor, toInput i: Int) -> AnyTensor {

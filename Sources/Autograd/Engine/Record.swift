@@ -57,20 +57,33 @@ func recordWithState(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value
 /// Runs the JVP rule once per open level that some input is perturbed at, innermost last.
 private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value: AnyTensor, _ node: GradNode?,
                          _ scope: ADScope, _ location: CallSite?) -> [LevelTangent]? {
-    var levelIDs: [Int] = []
+    // The open levels present, ascending. Almost always one: find it without building a list.
+    var first = Int.max
+    var more = false
     for x in inputs {
         guard let ts = x.tangents else { continue }
-        for t in ts where !levelIDs.contains(t.level) && scope.isOpen(t.level) { levelIDs.append(t.level) }
+        for t in ts where scope.isOpen(t.level) {
+            if first == Int.max { first = t.level } else if t.level != first { more = true }
+        }
     }
-    if levelIDs.isEmpty { return nil }
-    levelIDs.sort()
+    if first == Int.max { return nil }
+    var levelIDs = [first]
+    if more {
+        levelIDs = []
+        for x in inputs {
+            for t in x.tangents ?? [] where !levelIDs.contains(t.level) && scope.isOpen(t.level) { levelIDs.append(t.level) }
+        }
+        levelIDs.sort()
+    }
     let twin = node?.twin()
     var tangents: [LevelTangent] = []
     for id in levelIDs {
         let level = scope.level(id)!
         let outputView = AnyTensor(storage: value.storage, shape: value.shape, node: twin,
                                    tangents: tangents.isEmpty ? nil : tangents)
-        let primals = inputs.map { $0.primal(below: id) }
+        // The inputs seen from this level: unchanged unless some carry tangents of this or an inner level.
+        let primals = inputs.contains { $0.tangents?.contains { $0.level >= id } ?? false }
+            ? inputs.map { $0.primal(below: id) } : inputs
         let tin = inputs.map { $0.tangent(at: id) }
         // The tangent formula is itself differentiated if it records (reverse over forward) or if its operands
         // carry tangents of outer levels (forward over forward).
@@ -82,7 +95,7 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
         // With anomaly detection on, the rule's own operations are not checked (they are not the user's); its result is.
         let rule = { primitive.jvp(ctx, tin) }
         guard let t = scope.anomalies == nil ? rule() : scope.with(anomalies: .some(nil)).run(rule) else { continue }
-        checkRuleShape(t, expected: level.batchShape + value.shape, primitive.name, "JVP")
+        checkRuleShape(t, batch: level.batchShape, shape: value.shape, primitive.name, "JVP")
         scope.anomalies?.check(t, operation: primitive.name, pass: .tangent, at: location,
                                inputs: tin.map { $0 ?? .zero(like: value) })
         tangents.append(LevelTangent(level: id, tangent: t))
@@ -92,11 +105,20 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
     return tangents
 }
 
-/// A rule that returns the wrong shape is a bug in that rule; stop and name it.
+/// A rule that returns the wrong shape is a bug in that rule; stop and name it. The expected shape is
+/// `batch + shape`, compared without building it.
 @inline(__always)
-func checkRuleShape(_ t: AnyTensor, expected: [Int], _ name: String, _ rule: String) {
-    if t.shape != expected {
-        fatalError("Autograd internal error: the \(rule) rule of \(name) returned shape \(describe(t.shape)), "
-            + "expected \(describe(expected)). Please report this.")
+func checkRuleShape(_ t: AnyTensor, batch: [Int], shape: [Int], _ name: String, _ rule: String) {
+    let s = t.shape
+    var ok = s.count == batch.count + shape.count
+    if ok {
+        for i in batch.indices where s[i] != batch[i] { ok = false }
+        for i in shape.indices where s[batch.count + i] != shape[i] { ok = false }
+    }
+    if !ok {
+        fatalError("Autograd: the \(rule) rule of '\(name)' returned shape \(describe(s)), expected "
+            + "\(describe(batch + shape)) (batch dimensions \(describe(batch)) followed by the shape of the input (VJP) "
+            + "or the output (JVP) it belongs to). If '\(name)' is a custom operation, check that rule: see the "
+            + "article \"Custom operations\". Otherwise please report this.")
     }
 }

@@ -6,6 +6,19 @@
 /// 2. **Execute.** Visit nodes in reverse post-order (a topological order: a node before the nodes of its inputs),
 ///    run each rule once on the sum of the cotangents that reached it, add the results into its inputs' slots,
 ///    and drop the node's saved values and cotangent right after (unless the graph is retained).
+/// Where a reverse pass starts: an output's node and the cotangent pulled back from it.
+struct Root {
+    let node: GradNode
+    let cotangent: AnyTensor
+}
+
+/// A node on the depth-first stack, with the index of the next input to visit. (A struct rather than a tuple: an
+/// array of tuples needs its type metadata built at run time, on every pass.)
+private struct Frame {
+    let node: GradNode
+    var next: Int
+}
+
 struct ReversePass {
     private let order: [GradNode]
     private let edgeStart: [Int]
@@ -22,14 +35,14 @@ struct ReversePass {
     init(roots: [GradNode], targets: [GradNode], accumulateIntoLeaves: Bool) {
         var table = NodeTable()
         var order: [GradNode] = []
-        var stack: [(node: GradNode, next: Int)] = []
+        var stack: [Frame] = []
         for root in roots where table.insert(root, -1) {
-            stack.append((root, 0))
+            stack.append(Frame(node: root, next: 0))
             while !stack.isEmpty {
-                let (node, next) = stack[stack.count - 1]
+                let node = stack[stack.count - 1].node, next = stack[stack.count - 1].next
                 if next < node.inputs.count {
                     stack[stack.count - 1].next = next + 1
-                    if let child = node.inputs[next].node, table.insert(child, -1) { stack.append((child, 0)) }
+                    if let child = node.inputs[next].node, table.insert(child, -1) { stack.append(Frame(node: child, next: 0)) }
                 } else {
                     table.update(node, order.count)
                     order.append(node)
@@ -83,12 +96,12 @@ struct ReversePass {
 
     /// Runs the planned pass. `cotangents` pairs with the `roots` of the plan; their leading `batchShape`
     /// dimensions are a batch that flows through unchanged. Returns the cotangent of each target (nil if zero).
-    func execute(roots: [(node: GradNode, cotangent: AnyTensor)], batchShape: [Int], retainGraph: Bool,
+    func execute(roots: [Root], batchShape: [Int], retainGraph: Bool,
                  createGraph: Bool) throws -> [AnyTensor?] {
         var slots = [AnyTensor?](repeating: nil, count: order.count)
-        for (root, cotangent) in roots {
-            let i = table.get(root)!
-            slots[i] = slots[i].map { $0 + cotangent } ?? cotangent
+        for root in roots {
+            let i = table.get(root.node)!
+            slots[i] = slots[i].map { $0 + root.cotangent } ?? root.cotangent
         }
         var results = [AnyTensor?](repeating: nil, count: targetCount)
         let outer = ADScope.current
@@ -127,7 +140,7 @@ struct ReversePass {
                 for j in start..<end {
                     let k = edgeIndex[j], input = j - start
                     guard k >= 0, needed[k], let r = pulled[input] else { continue }
-                    checkRuleShape(r, expected: batchShape + node.inputs[input].shape, node.name, "VJP")
+                    checkRuleShape(r, batch: batchShape, shape: node.inputs[input].shape, node.name, "VJP")
                     if let anomalies {
                         anomalies.check(r, operation: node.name, pass: .reverse, at: node.location, node: node)
                         if let error = anomalies.error { throw error }
@@ -140,7 +153,7 @@ struct ReversePass {
     }
 
     /// Plans and executes in one call.
-    static func run(roots: [(node: GradNode, cotangent: AnyTensor)], targets: [GradNode], batchShape: [Int],
+    static func run(roots: [Root], targets: [GradNode], batchShape: [Int],
                     retainGraph: Bool, createGraph: Bool, accumulateIntoLeaves: Bool) throws -> [AnyTensor?] {
         try ReversePass(roots: roots.map(\.node), targets: targets, accumulateIntoLeaves: accumulateIntoLeaves)
             .execute(roots: roots, batchShape: batchShape, retainGraph: retainGraph, createGraph: createGraph)

@@ -81,7 +81,8 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
             return "input \(input) (shape \(describe(shape))) is not used to compute the outputs, so every derivative "
                 + "with respect to it is zero. If that is expected, pass allowUnused: true (its result is then zeros "
                 + "of shape \(describe(shape))). Otherwise check that the outputs were computed from this very "
-                + "tensor, not from a copy made before requiringGradient() or inside withoutRecording."
+                + "tensor, not from a copy made before requiringGradient() or inside withoutRecording. See the article "
+                + "\"Recording and leaves\"."
         case let .graphReleased(operation):
             return "the reverse pass reached '\(operation)', whose saved values were released by an earlier reverse "
                 + "pass over the same graph. A recorded graph can be walked once; to walk it again, pass "
@@ -91,16 +92,20 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
             return "input \(input) (shape \(describe(shape))) has no recorded history, so nothing was recorded about "
                 + "how the outputs depend on it. Mark it before computing the outputs: "
                 + "let x = x.requiringGradient(); or use the functional form gradient(at:of:), which does this "
-                + "for you. A tensor created inside withoutRecording, or passed through detached(), is a constant."
+                + "for you. A tensor created inside withoutRecording, or passed through detached(), is a constant. "
+                + "See the article \"Recording and leaves\"."
         case let .outputNotRecorded(output, shape):
             return "output \(output) (shape \(describe(shape))) does not depend on any tensor that records history, "
                 + "so it is a constant and has no derivative. Mark the inputs with requiringGradient() before "
-                + "computing the output from them (and not inside withoutRecording), or use gradient(at:of:)."
+                + "computing the output from them (and not inside withoutRecording), or use gradient(at:of:). See the "
+                + "article \"Recording and leaves\"."
         case let .mixedScalarTypes(what, expected, actual):
             return "\(what) has element type \(actual) but \(expected) is needed: derivatives keep each tensor's "
-                + "element type. Convert it with Tensor<\(expected)>(converting:)."
+                + "element type. Convert it with Tensor<\(expected)>(converting:). See the article \"What a derivative "
+                + "call computes\"."
         case let .countMismatch(what, expected, actual):
-            return "expected \(expected) \(what), got \(actual): give exactly one for each."
+            return "expected \(expected) \(what), got \(actual): give exactly one for each. See the article "
+                + "\"What a derivative call computes\"."
         case let .anomaly(operation, pass, value, index, shape, location, callStack, input):
             let what = pass == "reverse pass" ? "the VJP rule of '\(operation)' returned" : "'\(operation)' produced"
             let tensor = pass == "reverse pass" ? "cotangent" : pass == "forward-mode tangent" ? "tangent" : "value"
@@ -128,10 +133,11 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .outputShapeMismatch(call, expected, actual):
             return "\(call) needs a function returning \(expected), but it returned shape \(describe(actual)). "
                 + "For the derivatives of a function of any output shape use jacobian(of:at:); for a one-element "
-                + "loss use gradient(at:of:)."
+                + "loss use gradient(at:of:). See the article \"What a derivative call computes\"."
         case let .batchShapeMismatch(what, expected, actual):
             return "\(what) have batch dimensions \(describe(actual)) but \(describe(expected)) was expected: every "
-                + "batched cotangent (or tangent) needs the same leading dimensions in front of its own shape."
+                + "batched cotangent (or tangent) needs the same leading dimensions in front of its own shape. See the "
+                + "article \"Vector-Jacobian or Jacobian-vector product?\"."
         }
     }
 }

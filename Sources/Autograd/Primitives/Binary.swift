@@ -11,8 +11,8 @@ struct Add: LinearPrimitive {
         let r = ctx.outputShape.count
         switch (t[0], t[1]) {
         case let (a?, b?): return ctx.aligned(a, input: 0, rank: r) + ctx.aligned(b, input: 1, rank: r)
-        case let (a?, nil): return ctx.aligned(a, input: 0, rank: r).expanded(to: ctx.batchShape + ctx.outputShape)
-        case let (nil, b?): return ctx.aligned(b, input: 1, rank: r).expanded(to: ctx.batchShape + ctx.outputShape)
+        case let (a?, nil): return ctx.expandedToOutput(ctx.aligned(a, input: 0, rank: r))
+        case let (nil, b?): return ctx.expandedToOutput(ctx.aligned(b, input: 1, rank: r))
         case (nil, nil): return nil
         }
     }
@@ -28,8 +28,8 @@ struct Subtract: LinearPrimitive {
         let r = ctx.outputShape.count
         switch (t[0], t[1]) {
         case let (a?, b?): return ctx.aligned(a, input: 0, rank: r) - ctx.aligned(b, input: 1, rank: r)
-        case let (a?, nil): return ctx.aligned(a, input: 0, rank: r).expanded(to: ctx.batchShape + ctx.outputShape)
-        case let (nil, b?): return -ctx.aligned(b, input: 1, rank: r).expanded(to: ctx.batchShape + ctx.outputShape)
+        case let (a?, nil): return ctx.expandedToOutput(ctx.aligned(a, input: 0, rank: r))
+        case let (nil, b?): return -ctx.expandedToOutput(ctx.aligned(b, input: 1, rank: r))
         case (nil, nil): return nil
         }
     }
@@ -43,8 +43,7 @@ private func sumTerms(_ terms: [AnyTensor?], _ ctx: RuleContext) -> AnyTensor? {
     let present = terms.compactMap { $0 }
     guard var total = present.first else { return nil }
     for t in present.dropFirst() { total = total + t }
-    let full = ctx.batchShape + ctx.outputShape
-    return total.shape == full ? total : total.expanded(to: full)
+    return ctx.expandedToOutput(total)
 }
 
 /// y = a ⊙ b.  ẏ = ȧ ⊙ b + a ⊙ ḃ;  ā = unbroadcast(ȳ ⊙ b), b̄ = unbroadcast(ȳ ⊙ a).

@@ -44,9 +44,19 @@ struct BinaryCrossEntropy: Primitive {
         return select(inQ, log(qs), floor) - select(inP, log(ps), floor)
     }
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
-        [ctx.needs(0) ? g * dp(ctx) : nil, ctx.needs(1) ? g * dt(ctx) : nil]
+        if !ctx.isDifferentiable {
+            let (a, b) = FusedBinaryCrossEntropy.apply(p: ctx.input(0), t: ctx.input(1), scaleP: ctx.needs(0) ? g : nil,
+                                                       scaleT: ctx.needs(1) ? g : nil)
+            return [a, b]
+        }
+        return [ctx.needs(0) ? g * dp(ctx) : nil, ctx.needs(1) ? g * dt(ctx) : nil]
     }
     func jvp(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
+        if !ctx.isDifferentiable {
+            let (a, b) = FusedBinaryCrossEntropy.apply(p: ctx.input(0), t: ctx.input(1), scaleP: t[0], scaleT: t[1])
+            guard let a else { return b }
+            return b.map { Kernel.binary(AG_BINARY_ADD, a, $0, name, at: nil) } ?? a
+        }
         switch (t[0].map { $0 * dp(ctx) }, t[1].map { $0 * dt(ctx) }) {
         case let (a?, b?): return a + b
         case let (a?, nil): return a

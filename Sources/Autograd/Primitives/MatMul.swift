@@ -40,8 +40,7 @@ struct MatMul: Primitive {
         }
         guard var total = terms.first else { return nil }
         for term in terms.dropFirst() { total = total + term }
-        let full = ctx.batchShape + ctx.outputShape
-        return total.shape == full ? total : total.expanded(to: full)
+        return ctx.expandedToOutput(total)
     }
 }
 

@@ -8,8 +8,8 @@
 struct Reshape: LinearPrimitive {
     let shape: [Int]
     var name: String { "reshape" }
-    func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? { t[0].map { $0.reshaped(ctx.batchShape + shape) } }
-    func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.reshaped(ctx.batchShape + ctx.inputShape(0))] }
+    func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? { t[0].map { $0.reshaped(ctx.batched(shape)) } }
+    func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.reshaped(ctx.batched(ctx.inputShape(0)))] }
 }
 
 /// y = x with its axes reordered: y's axis i is x's axis `permutation[i]`.
@@ -56,7 +56,7 @@ struct Slice: LinearPrimitive {
         t[0].map { $0.sliced(ctx.batchShape.map(SliceAxis.all) + axes) }
     }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
-        [g.embedded(into: ctx.batchShape + ctx.inputShape(0), at: ctx.batchShape.map(SliceAxis.all) + axes)]
+        [g.embedded(into: ctx.batched(ctx.inputShape(0)), at: ctx.batchShape.map(SliceAxis.all) + axes)]
     }
 }
 

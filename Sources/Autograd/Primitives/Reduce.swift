@@ -14,7 +14,7 @@ struct Sum: LinearPrimitive {
         return t[0].map { $0.sum(axes: axes.map { $0 + b }, keep: keep) }
     }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
-        [g.reshaped(ctx.batchShape + keptShape(ctx.inputShape(0), axes)).expanded(to: ctx.batchShape + ctx.inputShape(0))]
+        [g.reshaped(ctx.batchShape + keptShape(ctx.inputShape(0), axes)).expanded(to: ctx.batched(ctx.inputShape(0)))]
     }
 }
 

@@ -71,3 +71,52 @@ enum FusedDerivative: Sendable {
         }
     }
 }
+
+/// The two partial derivatives of binary cross-entropy, fused into one pass over p and t:
+///     ∂ℓ/∂p = (p − t) / (p (1 − p)) (a clamped logarithm's term dropped),   ∂ℓ/∂t = max(ln(1 − p), −100) − max(ln p, −100),
+/// each multiplied by a tangent or cotangent (nil: that partial is not needed). Same values as the differentiable
+/// formulas in `BinaryCrossEntropy`, used when the rule's result will not be differentiated.
+enum FusedBinaryCrossEntropy {
+    static func apply(p: AnyTensor, t: AnyTensor, scaleP: AnyTensor?, scaleT: AnyTensor?) -> (AnyTensor?, AnyTensor?) {
+        let dp = scaleP.map { AnyTensor(uninitialized: $0.scalarType, shape: $0.shape) }
+        let dt = scaleT.map { AnyTensor(uninitialized: $0.scalarType, shape: $0.shape) }
+        switch p.scalarType {
+        case .float32:
+            run(p.storage.floats(), t.storage.floats(), scaleP?.storage.floats(), scaleT?.storage.floats(),
+                dp?.storage.floats(), dt?.storage.floats(), n: p.count, total: (scaleP ?? scaleT)!.count)
+        case .float64:
+            run(p.storage.doubles(), t.storage.doubles(), scaleP?.storage.doubles(), scaleT?.storage.doubles(),
+                dp?.storage.doubles(), dt?.storage.doubles(), n: p.count, total: (scaleP ?? scaleT)!.count)
+        case .bool: fatalError("binary cross-entropy of Bool tensors")
+        }
+        return (dp, dt)
+    }
+
+    private static func run<T: BinaryFloatingPoint>(
+        _ p: UnsafeMutablePointer<T>, _ t: UnsafeMutablePointer<T>, _ gp: UnsafeMutablePointer<T>?,
+        _ gt: UnsafeMutablePointer<T>?, _ dp: UnsafeMutablePointer<T>?, _ dt: UnsafeMutablePointer<T>?, n: Int, total: Int
+    ) {
+        // `total` is a multiple of n when tangents or cotangents carry batch dimensions: batch by batch.
+        var base = 0
+        while base < total {
+            if let gp, let dp {
+                // The exact derivative of the clamped loss (see `BinaryCrossEntropy`): a clamped logarithm's term is
+                // a constant, so it drops; where neither is clamped, (p − t) / (p (1 − p)).
+                for i in 0..<n {
+                    let inP = Foundation.log(Double(p[i])) >= -100, inQ = Foundation.log1p(-Double(p[i])) >= -100
+                    let d: T = inP ? (inQ ? (p[i] - t[i]) / (p[i] * (1 - p[i])) : -t[i] / p[i])
+                                   : (inQ ? (1 - t[i]) / (1 - p[i]) : 0)
+                    dp[base + i] = gp[base + i] * d
+                }
+            }
+            if let gt, let dt {
+                for i in 0..<n {
+                    let lq = Swift.max(T(Foundation.log1p(-Double(p[i]))), -100)
+                    let lp = Swift.max(T(Foundation.log(Double(p[i]))), -100)
+                    dt[base + i] = gt[base + i] * (lq - lp)
+                }
+            }
+            base += Swift.max(n, 1)
+        }
+    }
+}

@@ -58,6 +58,25 @@ enum Kernel {
     static func binary(_ op: ag_binary_op, _ a: AnyTensor, _ b: AnyTensor, _ name: String,
                        at location: CallSite?) -> AnyTensor {
         sameType(a, b, name)
+        // Common cases without building shape and stride arrays: equal shapes, or one operand a single element
+        // (of rank no larger than the other's, so the result takes the other's shape).
+        var fast: (shape: [Int], sa: Int64, sb: Int64)?
+        if a.shape == b.shape { fast = (a.shape, 1, 1) }
+        else if b.count == 1 && b.rank <= a.rank { fast = (a.shape, 1, 0) }
+        else if a.count == 1 && a.rank <= b.rank { fast = (b.shape, 0, 1) }
+        if let (shape, sa0, sb0) = fast {
+            var sa = sa0, sb = sb0
+            let y = AnyTensor(uninitialized: a.scalarType, shape: shape)
+            var n = Int64(y.count)
+            switch a.scalarType {
+            case .float32:
+                ag_binary_f32(op, 1, &n, a.storage.floats(), &sa, b.storage.floats(), &sb, y.storage.floats())
+            case .float64:
+                ag_binary_f64(op, 1, &n, a.storage.doubles(), &sa, b.storage.doubles(), &sb, y.storage.doubles())
+            case .bool: fatalError("arithmetic on Bool tensors")
+            }
+            return y
+        }
         let shape = Shape.broadcast(a.shape, b.shape, name, at: location)
         let y = AnyTensor(uninitialized: a.scalarType, shape: shape)
         let sa = Shape.broadcastStrides(a.shape, to: shape), sb = Shape.broadcastStrides(b.shape, to: shape)

@@ -93,7 +93,8 @@ package enum Shape {
                 operationFailure(operation, "shapes \(describe(a)) and \(describe(b)) do not broadcast: aligned at "
                     + "the right, dimension \(i - rank) is \(da) in one and \(db) in the other, and broadcasting "
                     + "needs them equal or one of them 1. Reshape one operand (for example insert an axis of size 1 "
-                    + "with unsqueezed(at:)) so the dimensions line up.", at: location)
+                    + "with unsqueezed(at:)) so the dimensions line up. See the article \"Broadcasting and "
+                    + "un-broadcasting\".", at: location)
             }
         }
         return result

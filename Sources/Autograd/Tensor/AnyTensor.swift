@@ -2,9 +2,9 @@
 ///
 /// `Tensor<Float>` and `Tensor<Double>` are thin typed views of this value. Use `AnyTensor` when one collection
 /// holds tensors of different element types, for example to ask for derivatives with respect to a `Float` and a
-/// `Double` parameter in one call (``gradients(of:wrt:cotangents:batched:retainGraph:createGraph:allowUnused:)-(([AnyTensor],_,_,_,_,_,_)``).
+/// `Double` parameter in one call (``gradients(of:wrt:cotangents:batched:retainGraph:createGraph:allowUnused:)->[AnyTensor]``).
 ///
-/// Layout: a shared contiguous ``Storage`` buffer (row-major), the shape, and the derivative state: the node that
+/// Layout: a shared contiguous `Storage` buffer (row-major), the shape, and the derivative state: the node that
 /// recorded how the tensor was made (reverse mode) and its tangents (forward mode). Constants carry neither, so an
 /// operation on them costs only its kernel.
 public struct AnyTensor: Sendable {

@@ -7,7 +7,7 @@ extension Tensor where Scalar: TensorScalar {
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { Tensor(unchecked: lhs.base + rhs.base) }
     /// Elementwise difference a − b, broadcasting. Primitive `subtract` (linear): ā = ȳ, b̄ = −ȳ.
     public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { Tensor(unchecked: lhs.base - rhs.base) }
-    /// Elementwise (Hadamard) product a ⊙ b, broadcasting; not the matrix product (see ``matmul(_:_:file:line:)``).
+    /// Elementwise (Hadamard) product a ⊙ b, broadcasting; not the matrix product (see ``Autograd/matmul(_:_:transposeA:transposeB:file:line:)``).
     /// Primitive `multiply`: ā = ȳ ⊙ b, b̄ = ȳ ⊙ a; ẏ = ȧ ⊙ b + a ⊙ ḃ.
     public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { Tensor(unchecked: lhs.base * rhs.base) }
     /// Elementwise quotient a / b, broadcasting. Primitive `divide`: ā = ȳ / b, b̄ = −ȳ ⊙ a / b².
@@ -17,35 +17,36 @@ extension Tensor where Scalar: TensorScalar {
 
     /// x + s for every element. Primitive `affine` (y = αx + β with α = 1): x̄ = ȳ.
     public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { Tensor(unchecked: lhs.base + rhs.doubleValue) }
-    /// s + x for every element.
+    /// s + x for every element; shaped like x. Primitive `affine` (α = 1, β = s): x̄ = ȳ, ẏ = ẋ.
     public static func + (lhs: Scalar, rhs: Tensor) -> Tensor { rhs + lhs }
-    /// x − s for every element.
+    /// x − s for every element; shaped like x. Primitive `affine` (α = 1, β = −s): x̄ = ȳ, ẏ = ẋ.
     public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { Tensor(unchecked: lhs.base - rhs.doubleValue) }
     /// s − x for every element. Primitive `affine` with α = −1: x̄ = −ȳ.
     public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(unchecked: lhs.doubleValue - rhs.base) }
     /// x · s for every element. Primitive `affine` (α = s): x̄ = s ȳ.
     public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { Tensor(unchecked: lhs.base * rhs.doubleValue) }
-    /// s · x for every element.
+    /// s · x for every element; shaped like x. Primitive `affine` (α = s): x̄ = s ȳ, ẏ = s ẋ.
     public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { rhs * lhs }
-    /// x / s for every element (multiplication by 1/s).
+    /// x / s for every element (multiplication by 1/s); shaped like x. Primitive `affine` (α = 1/s): x̄ = ȳ / s.
     public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { Tensor(unchecked: lhs.base * (1 / rhs.doubleValue)) }
     /// s / x for every element. Composite: s · x⁻¹ (primitive `pow(scalar)` then `affine`).
     public static func / (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(unchecked: rhs.base.reciprocal() * lhs.doubleValue) }
 
-    /// lhs = lhs + rhs (a new value; records like `+`).
+    /// lhs = lhs + rhs: a new value assigned to `lhs` (tensors are values; nothing is modified in place), recorded
+    /// like `+`. Broadcasts, so `lhs` takes the broadcast shape.
     public static func += (lhs: inout Tensor, rhs: Tensor) { lhs = lhs + rhs }
-    /// lhs = lhs − rhs.
+    /// lhs = lhs − rhs (a new value, recorded like `-`; `lhs` takes the broadcast shape).
     public static func -= (lhs: inout Tensor, rhs: Tensor) { lhs = lhs - rhs }
-    /// lhs = lhs ⊙ rhs.
+    /// lhs = lhs ⊙ rhs, elementwise (a new value, recorded like `*`; `lhs` takes the broadcast shape).
     public static func *= (lhs: inout Tensor, rhs: Tensor) { lhs = lhs * rhs }
-    /// lhs = lhs / rhs.
+    /// lhs = lhs / rhs, elementwise (a new value, recorded like `/`; `lhs` takes the broadcast shape).
     public static func /= (lhs: inout Tensor, rhs: Tensor) { lhs = lhs / rhs }
-    /// lhs = lhs + s.
+    /// lhs = lhs + s for every element (a new value, recorded like `+`).
     public static func += (lhs: inout Tensor, rhs: Scalar) { lhs = lhs + rhs }
-    /// lhs = lhs − s.
+    /// lhs = lhs − s for every element (a new value, recorded like `-`).
     public static func -= (lhs: inout Tensor, rhs: Scalar) { lhs = lhs - rhs }
-    /// lhs = lhs · s.
+    /// lhs = lhs · s for every element (a new value, recorded like `*`).
     public static func *= (lhs: inout Tensor, rhs: Scalar) { lhs = lhs * rhs }
-    /// lhs = lhs / s.
+    /// lhs = lhs / s for every element (a new value, recorded like `/`).
     public static func /= (lhs: inout Tensor, rhs: Scalar) { lhs = lhs / rhs }
 }

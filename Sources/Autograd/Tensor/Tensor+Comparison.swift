@@ -20,17 +20,17 @@ extension Tensor where Scalar: TensorScalar {
     /// a >= b elementwise, broadcasting; a Bool mask.
     public static func .>= (a: Tensor, b: Tensor) -> Tensor<Bool> { compare(AG_COMPARE_GE, a, b, ".>=") }
 
-    /// x == s elementwise.
+    /// x == s elementwise: a Bool mask shaped like x (no derivative).
     public static func .== (a: Tensor, s: Scalar) -> Tensor<Bool> { a .== Tensor(s) }
-    /// x != s elementwise.
+    /// x != s elementwise: a Bool mask shaped like x (no derivative).
     public static func .!= (a: Tensor, s: Scalar) -> Tensor<Bool> { a .!= Tensor(s) }
-    /// x < s elementwise.
+    /// x < s elementwise: a Bool mask shaped like x (no derivative).
     public static func .< (a: Tensor, s: Scalar) -> Tensor<Bool> { a .< Tensor(s) }
-    /// x <= s elementwise.
+    /// x <= s elementwise: a Bool mask shaped like x (no derivative).
     public static func .<= (a: Tensor, s: Scalar) -> Tensor<Bool> { a .<= Tensor(s) }
-    /// x > s elementwise.
+    /// x > s elementwise: a Bool mask shaped like x (no derivative).
     public static func .> (a: Tensor, s: Scalar) -> Tensor<Bool> { a .> Tensor(s) }
-    /// x >= s elementwise.
+    /// x >= s elementwise: a Bool mask shaped like x (no derivative).
     public static func .>= (a: Tensor, s: Scalar) -> Tensor<Bool> { a .>= Tensor(s) }
 
     /// `condition ? a : b` elementwise (NumPy's `where`), broadcasting all three to a common shape.
@@ -68,15 +68,15 @@ extension Tensor where Scalar: TensorScalar {
 }
 
 extension Tensor where Scalar == Bool {
-    /// Elementwise logical not.
+    /// Elementwise logical not: a mask of the same shape.
     public static prefix func ! (mask: Tensor) -> Tensor {
         Tensor(shape: mask.shape, scalars: mask.scalars.map { !$0 })
     }
-    /// Elementwise logical and, broadcasting.
+    /// Elementwise logical and, broadcasting: a mask of the broadcast shape.
     public static func .& (a: Tensor, b: Tensor) -> Tensor {
         Tensor<Float>(a) * Tensor<Float>(b) .> Tensor<Float>(0)
     }
-    /// Elementwise logical or, broadcasting.
+    /// Elementwise logical or, broadcasting: a mask of the broadcast shape.
     public static func .| (a: Tensor, b: Tensor) -> Tensor {
         Tensor<Float>(a) + Tensor<Float>(b) .> Tensor<Float>(0)
     }

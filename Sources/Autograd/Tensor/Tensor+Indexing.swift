@@ -75,9 +75,9 @@ extension Tensor where Scalar: TensorScalar {
     ///
     /// ```swift
     /// let m = Tensor<Float>(shape: [3, 4], scalars: (0..<12).map(Float.init))
-    /// m[1]            // row 1, shape [4]
-    /// m[.all, 2]      // column 2, shape [3]
-    /// m[0..<2, 1...]  // shape [2, 3]
+    /// let row = m[1]                 // row 1, shape [4]
+    /// let column = m[.all, 2]        // column 2, shape [3]
+    /// let block = m[0..<2, 1...]     // shape [2, 3]
     /// ```
     public subscript(_ entries: any TensorIndexConvertible...) -> Tensor {
         indexed(entries.map(\.tensorIndex))

@@ -52,13 +52,14 @@ extension Tensor {
 }
 
 extension Tensor where Scalar: TensorScalar {
-    /// A tensor of zeros of the given shape.
+    /// A tensor of zeros of the given shape (a constant: it records nothing until used with recorded tensors).
     public init(zeros shape: [Int], file: StaticString = #fileID, line: UInt = #line) {
         _ = Shape.elementCount(shape, "Tensor(zeros:)", at: CallSite(file: file, line: line))
         self.init(unchecked: Kernel.filled(Scalar.scalarType, shape, 0))
     }
 
-    /// A tensor of ones of the given shape.
+    /// A tensor of ones of the given shape (a constant). `Tensor(ones: y.shape)` is the cotangent whose vᵀJ is the
+    /// gradient of `y.sum()`.
     public init(ones shape: [Int], file: StaticString = #fileID, line: UInt = #line) {
         _ = Shape.elementCount(shape, "Tensor(ones:)", at: CallSite(file: file, line: line))
         self.init(unchecked: Kernel.filled(Scalar.scalarType, shape, 1))

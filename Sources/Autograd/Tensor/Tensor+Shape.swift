@@ -78,7 +78,8 @@ extension Tensor where Scalar: TensorScalar {
         if !Shape.broadcasts(shape, to: newShape) {
             operationFailure("broadcasted(to:)", "shape \(describe(shape)) cannot be broadcast to "
                 + "\(describe(newShape)): aligned at the right, each dimension must equal the target's or be 1, "
-                + "and the target needs at least as many dimensions", at: loc)
+                + "and the target needs at least as many dimensions. See the article \"Broadcasting and "
+                + "un-broadcasting\".", at: loc)
         }
         return Tensor(unchecked: base.expanded(to: newShape, at: loc))
     }

@@ -65,7 +65,8 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
             if base.hasDerivativeState {
                 operationFailure("subscript(scalarAt:)", "cannot assign an element of a tensor that records "
                     + "derivatives (it was computed from a tensor marked requiringGradient(), or is one); its "
-                    + "recorded history would no longer match its value. Assign into detached() instead.", at: nil)
+                    + "recorded history would no longer match its value. Assign into detached() instead. See the "
+                    + "article \"Recording and leaves\".", at: nil)
             }
             let i = flatIndex(indices)
             if !isKnownUniquelyReferenced(&base.storage) { base.storage = base.storage.copy() }

@@ -34,13 +34,13 @@ public func jvpByDoubleBackward<Scalar: TensorScalar>(
         }
         // First reverse pass, recorded: g(v) = vᵀJ for a dummy cotangent v = 0 that is itself a leaf.
         let v = Tensor<Scalar>(zeros: y.shape).requiringGradient().base
-        let g = try ReversePass.run(roots: [(yNode, v)], targets: [input.node!], batchShape: [], retainGraph: true,
+        let g = try ReversePass.run(roots: [Root(node: yNode, cotangent: v)], targets: [input.node!], batchShape: [], retainGraph: true,
                                     createGraph: true, accumulateIntoLeaves: false)[0]
         guard let g, let gu = (g * u.base).sum().node else {
             return (Tensor(unchecked: y.withoutNode), Tensor(zeros: y.shape))
         }
         // Second reverse pass: ∂⟨g(v), u⟩/∂v = J·u.
-        let ju = try ReversePass.run(roots: [(gu, Kernel.filled(y.scalarType, [], 1))], targets: [v.node!],
+        let ju = try ReversePass.run(roots: [Root(node: gu, cotangent: Kernel.filled(y.scalarType, [], 1))], targets: [v.node!],
                                      batchShape: [], retainGraph: false, createGraph: false,
                                      accumulateIntoLeaves: false)[0]
         return (Tensor(unchecked: y.withoutNode), ju.map { Tensor(unchecked: $0) } ?? Tensor(zeros: y.shape))

@@ -26,11 +26,11 @@ enum Functional {
             }
             batchShape = Array(first.shape.dropLast(y.rank))
         }
-        var roots: [(node: GradNode, cotangent: AnyTensor)] = []
+        var roots: [Root] = []
         for (k, y) in outputs.enumerated() {
             let v = try Derivatives.checkedCotangent(cotangents?[k], for: y, index: k, batchShape: batchShape,
                                                      inputShapes: points.map(\.shape), call: call)
-            if let node = y.node { roots.append((node, v)) }
+            if let node = y.node { roots.append(Root(node: node, cotangent: v)) }
         }
         let batch = batchShape ?? []
         let results = try ReversePass.run(roots: roots, targets: inputs.map { $0.node! }, batchShape: batch,

@@ -44,12 +44,12 @@ enum Derivatives {
             }
             batchShape = Array(first.shape.dropLast(y.rank))
         }
-        var roots: [(node: GradNode, cotangent: AnyTensor)] = []
+        var roots: [Root] = []
         for (k, y) in outputs.enumerated() {
             let v = try checkedCotangent(cotangents?[k], for: y, index: k, batchShape: batchShape,
                                          inputShapes: inputs.map(\.shape), call: call)
             guard let node = y.node else { throw AutogradError.outputNotRecorded(output: k, shape: y.shape) }
-            roots.append((node, v))
+            roots.append(Root(node: node, cotangent: v))
         }
         let batch = batchShape ?? []
         let pass = ReversePass(roots: roots.map(\.node), targets: targets, accumulateIntoLeaves: false)

@@ -19,7 +19,7 @@ public enum JacobianStrategy: String, Sendable, CaseIterable {
 
 /// A Jacobian with the value it was computed at and the strategy that built it.
 public struct JacobianResult<Scalar: TensorScalar>: Sendable {
-    /// f(x).
+    /// f(x), with the output shape (the leading part of the Jacobian's shape).
     public let value: Tensor<Scalar>
     /// J = ∂f/∂x, shape f(x).shape + x.shape: `jacobian[i…, j…] = ∂f(x)[i…] / ∂x[j…]`.
     public let jacobian: Tensor<Scalar>
@@ -152,7 +152,7 @@ enum Jacobians {
                             strategy: .reverse, batchSize: m)
         }
         let eye = identity(type, yShape)
-        let results = try ReversePass.run(roots: [(root, eye)], targets: inputs.map { $0.node! }, batchShape: [m],
+        let results = try ReversePass.run(roots: [Root(node: root, cotangent: eye)], targets: inputs.map { $0.node! }, batchShape: [m],
                                           retainGraph: nested, createGraph: nested, accumulateIntoLeaves: false)
         let parts = zip(results, xs).map { r, x in
             (r ?? Kernel.filled(type, [m] + x.shape, 0)).reshaped(yShape + x.shape)

@@ -113,7 +113,7 @@ public struct LinearMap<Scalar: TensorScalar>: Sendable {
     /// One reverse pass over the kept graph from `v`.
     private func pull(_ v: AnyTensor, batchShape: [Int]) throws -> AnyTensor {
         guard let root = output.node else { return Kernel.filled(Scalar.scalarType, batchShape + inputShape, 0) }
-        let r = try ReversePass.run(roots: [(root, v)], targets: [input], batchShape: batchShape, retainGraph: true,
+        let r = try ReversePass.run(roots: [Root(node: root, cotangent: v)], targets: [input], batchShape: batchShape, retainGraph: true,
                                     createGraph: false, accumulateIntoLeaves: false)
         return r[0] ?? Kernel.filled(Scalar.scalarType, batchShape + inputShape, 0)
     }
@@ -121,10 +121,12 @@ public struct LinearMap<Scalar: TensorScalar>: Sendable {
 
 /// Evaluates f once at x and returns its value with the linear map u ↦ J·u (J = ∂f/∂x), as JAX's `linearize`.
 ///
-///     let (y, J) = try linearize(of: f, at: x)
-///     try J(u)             // J·u, shaped like y: no new evaluation of f
-///     try J.transpose(v)   // vᵀJ, shaped like x
-///     try J.materialize()  // J, shape y.shape + x.shape
+/// ```swift
+/// let (y, J) = try linearize(of: f, at: x)
+/// let ju = try J(u)                   // J·u, shaped like y: no new evaluation of f
+/// let vj = try J.transpose(v)         // vᵀJ, shaped like x
+/// let matrix = try J.materialize()    // J, shape y.shape + x.shape
+/// ```
 ///
 /// Use it when J·u is needed for many u at the same point (a Gauss–Newton or Krylov iteration): each product then
 /// costs only the forward rules, not a forward evaluation. It keeps every intermediate value of f in memory

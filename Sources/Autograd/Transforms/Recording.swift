@@ -1,6 +1,6 @@
 extension Tensor where Scalar: TensorScalar {
     /// This tensor as a *leaf* that derivatives can be taken with respect to: operations on it (and on anything
-    /// computed from it) record what they did, and ``gradients(of:wrt:cotangents:batched:retainGraph:createGraph:allowUnused:)``
+    /// computed from it) record what they did, and ``gradients(of:wrt:cotangents:batched:retainGraph:createGraph:allowUnused:)->[Tensor<Scalar>]``
     /// or ``backward(cotangent:retainGraph:createGraph:)`` walk that record back. Shares the buffer (no copy).
     ///
     /// The result is a new leaf: if this tensor was itself computed from recorded tensors, that earlier history is
@@ -36,6 +36,7 @@ extension Tensor where Scalar: TensorScalar {
     /// `cotangent` (v) must have y's shape; it may be omitted only when y has one element (then v = 1).
     /// Cost: one reverse pass, about 2–3 times the forward computation.
     /// - Parameters:
+    ///   - cotangent: v, shaped like this tensor; nil only when it has one element (then v = 1).
     ///   - retainGraph: keep the recorded graph so it can be walked again (otherwise it is released as it is walked).
     ///   - createGraph: record the backward computation itself, so the accumulated gradients can be differentiated
     ///     again (implies `retainGraph`).
@@ -45,7 +46,7 @@ extension Tensor where Scalar: TensorScalar {
         guard let node = base.node else { throw AutogradError.outputNotRecorded(output: 0, shape: shape) }
         let v = try Derivatives.checkedCotangent(cotangent?.base, for: base, index: 0, batchShape: nil,
                                                  inputShapes: [], call: call)
-        _ = try ReversePass.run(roots: [(node, v)], targets: [], batchShape: [],
+        _ = try ReversePass.run(roots: [Root(node: node, cotangent: v)], targets: [], batchShape: [],
                                 retainGraph: retainGraph || createGraph, createGraph: createGraph,
                                 accumulateIntoLeaves: true)
     }

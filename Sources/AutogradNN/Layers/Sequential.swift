@@ -9,7 +9,7 @@ import Autograd
 ///     ReLU<Float>()
 ///     Linear<Float>(inputSize: 16, outputSize: 1, using: &rng)
 /// }
-/// mlp.parameterNames   // ["0.weight", "0.bias", "2.weight", "2.bias"], as PyTorch names them
+/// print(mlp.parameterNames)   // ["0.weight", "0.bias", "2.weight", "2.bias"], as PyTorch names them
 /// ```
 ///
 /// The list is built by ``LayerBuilder`` into nested ``Chain`` values, so every layer keeps its static type: no

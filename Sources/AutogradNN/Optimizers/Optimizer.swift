@@ -5,7 +5,7 @@ import Autograd
 /// ```swift
 /// var optimizer = Adam<Float>(learningRate: 1e-3)
 /// for _ in 0..<100 {
-///     let (loss, g) = try valueWithGradients(at: model) { m in binaryCrossEntropy(logits: m(x), targets: y) }
+///     let g = try gradients(at: model) { m in binaryCrossEntropy(logits: m(x), targets: y) }
 ///     optimizer.update(&model, along: g)
 /// }
 /// ```

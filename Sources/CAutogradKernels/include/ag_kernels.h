@@ -21,7 +21,8 @@ extern "C" {
 
 /// 0 = portable C, 1 = AVX2 + FMA, 2 = AVX-512F. Decided once, on first use.
 int ag_cpu_level(void);
-/// Caps the CPU level used by the kernels (for testing the fallbacks). Values above what the CPU has are ignored.
+/// Caps the CPU level used by the kernels called from the calling thread (for testing the fallbacks). Values above
+/// what the CPU has are ignored. Per thread: other threads keep their own cap (by default, none).
 void ag_set_max_cpu_level(int level);
 
 /// Number of threads the large kernels (matrix product) may use. Default: the number of online CPUs.

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Autograd
+
+/// `autograd explain`: what each derivative call computes on the motivating problem, in words and shapes.
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Say what a derivative call computes on the motivating problem: formula, shapes, steps, cost.",
+        discussion: """
+            With no options, explains the three calls of the motivating problem (100 per-example losses of \
+            weights w [1, 2]): vᵀJ by vjp(of:at:cotangent:), J·u by jvp(of:at:tangent:), and the whole Jacobian \
+            by jacobian(of:at:). Each explanation gives the formula with the concrete shapes, the recorded \
+            operations the cotangent (or tangent) passes through with its shape at each step, and the passes the \
+            call costs. --dot prints the recorded computation as a Graphviz graph instead:
+              autograd explain --dot | dot -Tsvg > losses.svg
+            """
+    )
+
+    /// The calls `--call` accepts.
+    enum Call: String, ExpressibleByArgument, CaseIterable {
+        case vjp, jvp, jacobian, gradient, all
+    }
+
+    @Option(help: "Which call to explain: vjp, jvp, jacobian, gradient (of the mean loss) or all.")
+    var call: Call = .all
+
+    @Flag(help: "Print the recorded computation of the losses as Graphviz DOT text instead.")
+    var dot = false
+
+    func run() throws {
+        print(try Self.text(call: call, dot: dot), terminator: "")
+    }
+
+    /// What the command prints.
+    static func text(call: Call, dot: Bool) throws -> String {
+        let p = MotivatingProblem()
+        if dot { return try explain(.vjp, of: p.losses, at: p.w).dot }
+        var parts: [String] = []
+        if call == .all {
+            parts.append("""
+                The motivating problem: 100 per-example losses of weights w [1, 2]
+                  losses(w) = binaryCrossEntropy(sigmoid(x · wᵀ), y, reduction: .none)
+                  with data x [100, 2] and targets y [100]
+                Three calls, three different products with J = ∂losses/∂w [100, 1, 2]:
+                """)
+        }
+        let calls: [DerivativeCall] = switch call {
+        case .vjp: [.vjp]
+        case .jvp: [.jvp]
+        case .jacobian: [.jacobian()]
+        case .gradient: [.gradient]
+        case .all: [.vjp, .jvp, .jacobian()]
+        }
+        for c in calls {
+            if c == .gradient {
+                parts.append("Of the mean loss, losses(w).mean() (one element):\n"
+                    + "\(try explain(c, of: { p.losses($0).mean() }, at: p.w))")
+            } else {
+                parts.append("\(try explain(c, of: p.losses, at: p.w))")
+            }
+        }
+        return parts.joined(separator: "\n\n") + "\n"
+    }
+}

@@ -1,0 +1,288 @@
+// Template for the matrix-product driver of one element type; gemm.c includes it for float and double after
+// defining T, DN(name) (name mangling), KIT (kit struct type) and KIT_FOR_LEVEL(level).
+//
+// Blocking (GotoBLAS / BLIS style, with the roles of A and B chosen for row-major C):
+//
+//   for ic in steps of MC rows:
+//     for pc in steps of KC:                         (beta applies on the first pc only)
+//       pack A[ic:ic+mc, pc:pc+kc] into MR-row micro-panels   (A is packed exactly once)
+//       for jc in steps of NC columns:
+//         pack B[pc:pc+kc, jc:jc+nc] into 2VL-wide micro-panels  (kc x nc block, kept in L2)
+//         for ir in steps of MR rows:                A micro-panel (MR x kc) read into L1, reused across jr
+//           for jr in steps of 2VL columns:         B micro-panels stream from L2 (prefetched in the kernel)
+//             microkernel: C[ir:ir+MR, jr:jr+2VL] += A-panel * B-panel
+//
+// Threads split C into column ranges (whole micro-panels of B) or, when C is narrow, row ranges; each thread
+// runs the blocked product on its part with its own packing buffers, so no synchronization is needed inside.
+// Small products skip packing (direct loops), and products with one row or one column are matrix-vector
+// loops: neither can reuse packed data.
+
+typedef struct {
+    int64_t m, n, k;
+    T alpha, beta;
+    const T *a, *b;
+    int64_t rsa, csa, rsb, csb, ldc;
+    T *c;
+    int ct;  // computing C^T = B^T A^T: C(i, j) at c[i + j * ldc]
+    const KIT *kit;
+    int split_n;
+} DN(job);
+
+/// Splits `total` into equal blocks of at most `max` (rounded up to a multiple of `unit`): k = 784 with KC = 384
+/// gives 2 x 392 rather than 384 + 384 + 16.
+static int64_t DN(even_block)(int64_t total, int64_t max, int64_t unit) {
+    int64_t blocks = (total + max - 1) / max;
+    int64_t size = (total + blocks - 1) / blocks;
+    return (size + unit - 1) / unit * unit;
+}
+
+/// The blocked product on one thread. C(i, j) is at c[i * ldc + j], or at c[i + j * ldc] when ct.
+static void DN(blocked)(const KIT *kit, int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa,
+                        int64_t csa, const T *b, int64_t rsb, int64_t csb, T beta, T *c, int64_t ldc, int ct) {
+    const int64_t rsc = ct ? 1 : ldc, csc = ct ? ldc : 1;
+    const int MRk = kit->mr, VLk = kit->vl, NR = 2 * kit->vl;
+    int64_t kcb = DN(even_block)(k, kit->kc, 1);
+    int64_t mcb = DN(even_block)(m, kit->mc, MRk);
+    int64_t ncb = DN(even_block)(n, kit->nc, NR);
+    T *ap = (T *)ag_thread_scratch(0, (size_t)(mcb * kcb) * sizeof(T));
+    T *bp = (T *)ag_thread_scratch(1, (size_t)(kcb * ncb) * sizeof(T));
+    for (int64_t ic = 0; ic < m; ic += mcb) {
+        int64_t mc = ag_min64(mcb, m - ic);
+        for (int64_t pc = 0; pc < k; pc += kcb) {
+            int64_t kc = ag_min64(kcb, k - pc);
+            T beta_pc = pc == 0 ? beta : 1;
+            for (int64_t ir = 0; ir < mc; ir += MRk)
+                kit->pack_a(kc, (int)ag_min64(MRk, mc - ir), a + (ic + ir) * rsa + pc * csa, rsa, csa, alpha,
+                            ap + ir * kc);
+            for (int64_t jc = 0; jc < n; jc += ncb) {
+                int64_t nc = ag_min64(ncb, n - jc);
+                kit->pack_b(kc, nc, b + pc * rsb + jc * csb, rsb, csb, bp);
+                for (int64_t ir = 0; ir < mc; ir += MRk) {
+                    int mr = (int)ag_min64(MRk, mc - ir);
+                    T *crow = c + (ic + ir) * rsc + jc * csc;
+                    for (int64_t jr = 0; jr < nc; jr += NR) {
+                        int nr = (int)ag_min64(NR, nc - jr);
+                        T *ctile = crow + jr * csc;
+                        if (nr <= VLk) kit->kernel_narrow(kc, ap + ir * kc, bp + jr * kc, ctile, ldc, beta_pc, mr, nr, ct);
+                        else kit->kernel(kc, ap + ir * kc, bp + jr * kc, ctile, ldc, beta_pc, mr, nr, ct);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void DN(task)(void *ctx, int tid, int nt) {
+    const DN(job) *j = (const DN(job) *)ctx;
+    const KIT *kit = j->kit;
+    const int64_t rsc = j->ct ? 1 : j->ldc, csc = j->ct ? j->ldc : 1;
+    if (j->split_n) {
+        int64_t unit = 2 * kit->vl, units = (j->n + unit - 1) / unit;
+        int64_t c0 = ag_min64(units * tid / nt * unit, j->n), c1 = ag_min64(units * (tid + 1) / nt * unit, j->n);
+        if (c0 < c1)
+            DN(blocked)(kit, j->m, c1 - c0, j->k, j->alpha, j->a, j->rsa, j->csa, j->b + c0 * j->csb, j->rsb,
+                        j->csb, j->beta, j->c + c0 * csc, j->ldc, j->ct);
+    } else {
+        int64_t unit = kit->mr, units = (j->m + unit - 1) / unit;
+        int64_t r0 = ag_min64(units * tid / nt * unit, j->m), r1 = ag_min64(units * (tid + 1) / nt * unit, j->m);
+        if (r0 < r1)
+            DN(blocked)(kit, r1 - r0, j->n, j->k, j->alpha, j->a + r0 * j->rsa, j->rsa, j->csa, j->b, j->rsb,
+                        j->csb, j->beta, j->c + r0 * rsc, j->ldc, j->ct);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Direct loops (no packing) for small products and matrix-vector shapes. Written as plain C and compiled once
+// per instruction set (the compiler vectorizes the inner loops with that set's vector width).
+// ---------------------------------------------------------------------------------------------------------
+
+/// Dot product of two strided vectors. The pragma lets the compiler reorder the sum into vector lanes.
+AG_INLINE T DN(dot_strided)(int64_t k, const T *x, int64_t sx, const T *y, int64_t sy) {
+    T s = 0;
+    if (sx == 1 && sy == 1) {
+#pragma clang loop vectorize(enable) interleave(enable)
+        for (int64_t p = 0; p < k; p++) s += x[p] * y[p];
+    } else {
+        for (int64_t p = 0; p < k; p++) s += x[p * sx] * y[p * sy];
+    }
+    return s;
+}
+
+AG_INLINE void DN(direct_body)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa, int64_t csa,
+                               const T *b, int64_t rsb, int64_t csb, T beta, T *c, int64_t ldc) {
+    if (csb == 1 && (n >= 8 || !((csa == 1 && rsb == 1) || rsa == 1))) {
+        // Rows of B are contiguous: each row of C is a sum of scaled rows of B (vectorized along n).
+        for (int64_t i = 0; i < m; i++) {
+            T *restrict ci = c + i * ldc;
+            if (beta == 0) for (int64_t j = 0; j < n; j++) ci[j] = 0;
+            else if (beta != 1) for (int64_t j = 0; j < n; j++) ci[j] *= beta;
+            for (int64_t p = 0; p < k; p++) {
+                T t = alpha * a[i * rsa + p * csa];
+                const T *restrict bp = b + p * rsb;
+                for (int64_t j = 0; j < n; j++) ci[j] += t * bp[j];
+            }
+        }
+    } else if (rsa == 1 && !(csa == 1 && rsb == 1)) {
+        // Columns of A are contiguous: each column of C is a sum of scaled columns of A, accumulated in a
+        // small buffer (C's column is strided) 256 rows at a time.
+        T buf[256];
+        for (int64_t j = 0; j < n; j++)
+            for (int64_t i0 = 0; i0 < m; i0 += 256) {
+                int64_t len = ag_min64(256, m - i0);
+                for (int64_t i = 0; i < len; i++) buf[i] = 0;
+                for (int64_t p = 0; p < k; p++) {
+                    T t = b[p * rsb + j * csb];
+                    const T *restrict ap = a + i0 + p * csa;
+                    for (int64_t i = 0; i < len; i++) buf[i] += ap[i] * t;
+                }
+                T *cj = c + i0 * ldc + j;
+                if (beta == 0) for (int64_t i = 0; i < len; i++) cj[i * ldc] = alpha * buf[i];
+                else for (int64_t i = 0; i < len; i++) cj[i * ldc] = alpha * buf[i] + beta * cj[i * ldc];
+            }
+    } else {
+        // Dot products (contiguous when A has contiguous rows and B contiguous columns).
+        for (int64_t i = 0; i < m; i++) {
+            T *ci = c + i * ldc;
+            for (int64_t j = 0; j < n; j++) {
+                T s = DN(dot_strided)(k, a + i * rsa, csa, b + j * csb, rsb);
+                ci[j] = beta == 0 ? alpha * s : alpha * s + beta * ci[j];
+            }
+        }
+    }
+}
+
+static AG_TARGET_AVX512 void DN(direct_avx512)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa,
+                                               int64_t csa, const T *b, int64_t rsb, int64_t csb, T beta, T *c,
+                                               int64_t ldc) {
+    DN(direct_body)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc);
+}
+static AG_TARGET_AVX2 void DN(direct_avx2)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa,
+                                           int64_t csa, const T *b, int64_t rsb, int64_t csb, T beta, T *c,
+                                           int64_t ldc) {
+    DN(direct_body)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc);
+}
+static void DN(direct_portable)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa, int64_t csa,
+                                const T *b, int64_t rsb, int64_t csb, T beta, T *c, int64_t ldc) {
+    DN(direct_body)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc);
+}
+
+/// C = beta * C (k == 0 or alpha == 0: A and B are not read).
+static void DN(scale_c)(int64_t m, int64_t n, T beta, T *c, int64_t ldc) {
+    for (int64_t i = 0; i < m; i++) {
+        T *ci = c + i * ldc;
+        if (beta == 0) for (int64_t j = 0; j < n; j++) ci[j] = 0;
+        else if (beta != 1) for (int64_t j = 0; j < n; j++) ci[j] *= beta;
+    }
+}
+
+typedef struct {
+    int64_t m, n, k;
+    T alpha, beta;
+    const T *a, *bt;
+    int64_t rsa, ldb, ldc;
+    T *c;
+    const KIT *kit;
+} DN(dot_job);
+
+static void DN(dot_task)(void *ctx, int tid, int nt) {
+    const DN(dot_job) *j = (const DN(dot_job) *)ctx;
+    int64_t units = (j->m + 3) / 4;  // rows in fours (the largest row count of a dot tile)
+    int64_t r0 = ag_min64(units * tid / nt * 4, j->m), r1 = ag_min64(units * (tid + 1) / nt * 4, j->m);
+    if (r0 < r1)
+        j->kit->dot_kernel(r1 - r0, j->n, j->k, j->alpha, j->a + r0 * j->rsa, j->rsa, j->bt, j->ldb, j->beta,
+                           j->c + r0 * j->ldc, j->ldc);
+}
+
+/// Narrow C (n <= 2VL) with contiguous rows of A: dot products along k (see dot_kernel). The columns of B are
+/// used in place when contiguous, else copied once (n x k, small).
+static void DN(dot_path)(int max_threads, const KIT *kit, int64_t m, int64_t n, int64_t k, T alpha, const T *a,
+                         int64_t rsa, const T *b, int64_t rsb, int64_t csb, T beta, T *c, int64_t ldc) {
+    DN(dot_job) j = {m, n, k, alpha, beta, a, b, rsa, csb, ldc, c, kit};
+    if (rsb != 1) {
+        T *bt = (T *)ag_thread_scratch(1, (size_t)(n * k) * sizeof(T));
+        for (int64_t q = 0; q < n; q++)
+            for (int64_t p = 0; p < k; p++) bt[q * k + p] = b[p * rsb + q * csb];
+        j.bt = bt;
+        j.ldb = k;
+    }
+    int64_t nt = ag_min64(ag_min64(max_threads, (m + 3) / 4), ag_max64(1, m * n * k / GEMM_THREAD_WORK));
+    if (nt > 1) ag_parallel_run(DN(dot_task), &j, (int)nt);
+    else DN(dot_task)(&j, 0, 1);
+}
+
+/// The matrix product with at most `max_threads` threads.
+static void DN(gemm)(int max_threads, int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa,
+                     int64_t csa, const T *b, int64_t rsb, int64_t csb, T beta, T *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0) {
+        DN(scale_c)(m, n, beta, c, ldc);
+        return;
+    }
+    int level = ag_level();
+    if (m == 1 || n == 1 || m * n * k <= GEMM_DIRECT_MAX) {
+        if (level >= AG_LEVEL_AVX512) DN(direct_avx512)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc);
+        else if (level >= AG_LEVEL_AVX2) DN(direct_avx2)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc);
+        else DN(direct_portable)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc);
+        return;
+    }
+    const KIT *kit = KIT_FOR_LEVEL(level);
+    if (csa == 1 && n <= 2 * kit->vl && k >= 2 * kit->vl) {
+        DN(dot_path)(max_threads, kit, m, n, k, alpha, a, rsa, b, rsb, csb, beta, c, ldc);
+        return;
+    }
+    DN(job) j = {m, n, k, alpha, beta, a, b, rsa, csa, rsb, csb, ldc, c, 0, kit, 1};
+    // A narrow C wastes most of each 2VL-wide register tile; C^T = B^T A^T (MR rows of C^T per tile) fills
+    // them. Compare the padded tile areas of both orientations.
+    int64_t mr = j.kit->mr, nr = 2 * j.kit->vl;
+    int64_t area = (m + mr - 1) / mr * mr * ((n + nr - 1) / nr * nr);
+    int64_t area_t = (n + mr - 1) / mr * mr * ((m + nr - 1) / nr * nr);
+    if (5 * area_t < 4 * area) {
+        j = (DN(job)){n, m, k, alpha, beta, b, a, csb, rsb, csa, rsa, ldc, c, 1, j.kit, 1};
+        m = j.m, n = j.n;
+    }
+    // Threads: one per GEMM_THREAD_WORK multiply-adds, and enough whole micro-panels for each.
+    int64_t nt = max_threads;
+    if (nt > 1) nt = ag_min64(nt, ag_max64(1, m * n * k / GEMM_THREAD_WORK));
+    if (nt > 1) {
+        int64_t col_units = (n + 2 * j.kit->vl - 1) / (2 * j.kit->vl), row_units = (m + j.kit->mr - 1) / j.kit->mr;
+        if (col_units >= 2 * nt) j.split_n = 1;
+        else if (row_units >= 2 * nt) j.split_n = 0;
+        else nt = ag_min64(nt, ag_max64(col_units, row_units) / 2), j.split_n = col_units >= row_units;
+    }
+    if (nt > 1) ag_parallel_run(DN(task), &j, (int)nt);
+    else DN(task)(&j, 0, 1);
+}
+
+typedef struct {
+    int64_t batch, m, n, k;
+    const T *a, *b;
+    const int64_t *ao, *bo;
+    int64_t rsa, csa, rsb, csb;
+    T *c;
+} DN(batch_job);
+
+static void DN(batch_task)(void *ctx, int tid, int nt) {
+    const DN(batch_job) *j = (const DN(batch_job) *)ctx;
+    int64_t t0 = j->batch * tid / nt, t1 = j->batch * (tid + 1) / nt;
+    for (int64_t t = t0; t < t1; t++)
+        DN(gemm)(1, j->m, j->n, j->k, 1, j->a + j->ao[t], j->rsa, j->csa, j->b + j->bo[t], j->rsb, j->csb, 0,
+                 j->c + t * j->m * j->n, j->n);
+}
+
+static void DN(batched)(int64_t batch, int64_t m, int64_t n, int64_t k, const T *a, const int64_t *ao,
+                        int64_t rsa, int64_t csa, const T *b, const int64_t *bo, int64_t rsb, int64_t csb, T *c) {
+    if (batch <= 0 || m <= 0 || n <= 0) return;
+    int nt = ag_num_threads();
+    int64_t work = m * n * k;
+    if (nt <= 1 || batch == 1 || work >= 2 * GEMM_THREAD_WORK) {
+        // Large items: each product uses all threads itself.
+        for (int64_t t = 0; t < batch; t++)
+            DN(gemm)(nt, m, n, k, 1, a + ao[t], rsa, csa, b + bo[t], rsb, csb, 0, c + t * m * n, n);
+        return;
+    }
+    // Small items: threads take contiguous ranges of items.
+    int64_t want = ag_min64(ag_min64(nt, batch), ag_max64(1, batch * ag_max64(work, 64) / GEMM_THREAD_WORK));
+    DN(batch_job) j = {batch, m, n, k, a, b, ao, bo, rsa, csa, rsb, csb, c};
+    if (want > 1) ag_parallel_run(DN(batch_task), &j, (int)want);
+    else DN(batch_task)(&j, 0, 1);
+}

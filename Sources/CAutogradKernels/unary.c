@@ -1,0 +1,182 @@
+// Elementwise maps: ag_unary_*, ag_affine_*, ag_bce_*.
+//
+// float: vectorized math from vmath.h (AVX-512 and AVX2 builds of the same code); level 0 is portable.c.
+// double: the transcendental functions stay with the C library (the gradient checker wants its accuracy);
+// the simple ones are plain loops the compiler vectorizes for each instruction set.
+#include "internal.h"
+#include <math.h>
+#include <string.h>
+
+// Only the fused multiply-adds written out explicitly: no contraction of a * b + c behind our back, so the
+// vector code rounds as designed and affine maps give the same bits at every CPU level.
+#pragma clang fp contract(off)
+
+// ---------------------------------------------------------------------------------------------------------
+// sin and cos of large floats (|x| > 2^16, inf, NaN): exact reduction modulo pi/2 (Payne-Hanek), then the
+// Taylor series in double. Rare in practice, so scalar and simple.
+// ---------------------------------------------------------------------------------------------------------
+
+// The binary digits of 2/pi after the point, 32 per word: 2/pi = 0.A2F9836E 4E441529 ... (hexadecimal).
+static const uint32_t two_over_pi_bits[] = {
+    0xA2F9836E, 0x4E441529, 0xFC2757D1, 0xF534DDC0, 0xDB629599, 0x3C439041,
+    0xFE5163AB, 0xDEBBC561, 0xB7246E3A, 0x424DD2E0, 0x06492EEA, 0x09D1921C,
+};
+
+/// Word w of the digits (w < 0: the zero integer part, so callers may start before the point).
+static uint64_t two_over_pi_word(int w) {
+    return w < 0 || w >= (int)(sizeof two_over_pi_bits / sizeof two_over_pi_bits[0]) ? 0 : two_over_pi_bits[w];
+}
+
+/// sin x (cosine = 0) or cos x (cosine = 1), correctly reduced for any float.
+static float sincosf_big(float x, int cosine) {
+    if (!isfinite(x)) return x - x;  // NaN
+    // x = m 2^E with m a 24-bit integer. x (2/pi) mod 4 needs the digits of 2/pi from position E - 1 on (the
+    // earlier ones contribute multiples of 4): take 128 of them as an integer W, then
+    // x (2/pi) = m W 2^-126 (mod 4), i.e. the low 128 bits of m W hold the quadrant (top 2 bits) and the
+    // fraction (the rest), with an error below 2^-100.
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int biased = (int)((bits >> 23) & 0xff);
+    uint64_t m = (bits & 0x7fffff) | 0x800000;
+    int e = biased - 150;   // x = m 2^e (x is normal here: |x| > 2^16)
+    int start = e - 2;      // 0-based index of digit position e - 1
+    int w = start >= 0 ? start / 32 : -((31 - start) / 32), sh = start - 32 * w;
+    uint64_t a0 = two_over_pi_word(w) << 32 | two_over_pi_word(w + 1);
+    uint64_t a1 = two_over_pi_word(w + 2) << 32 | two_over_pi_word(w + 3);
+    uint64_t a2 = two_over_pi_word(w + 4) << 32;
+    uint64_t hi = sh ? a0 << sh | a1 >> (64 - sh) : a0;
+    uint64_t lo = sh ? a1 << sh | a2 >> (64 - sh) : a1;
+    unsigned __int128 p = (unsigned __int128)m * lo + ((unsigned __int128)(m * hi) << 64);
+    // Round to the nearest quadrant: the fraction, read as a signed number, is then in [-1/2, 1/2).
+    int quadrant = (int)(p >> 126) + (int)((p >> 125) & 1);
+    __int128 frac = (__int128)(p << 2);
+    double r = (double)frac * 0x1p-128 * 1.57079632679489661923;
+    if (bits >> 31) r = -r, quadrant = -quadrant;
+    quadrant = (quadrant + cosine) & 3;
+    // |r| <= pi/4: the series to r^13 (r^14) are accurate to 1e-11, far beyond float.
+    double z = r * r;
+    double s = r * (1 + z * (-1.0 / 6 + z * (1.0 / 120 + z * (-1.0 / 5040 + z * (1.0 / 362880 +
+               z * (-1.0 / 39916800 + z * (1.0 / 6227020800.0)))))));
+    double c = 1 + z * (-0.5 + z * (1.0 / 24 + z * (-1.0 / 720 + z * (1.0 / 40320 + z * (-1.0 / 3628800 +
+               z * (1.0 / 479001600 + z * (-1.0 / 87178291200.0)))))));
+    double y = quadrant & 1 ? c : s;
+    return (float)(quadrant & 2 ? -y : y);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Vector math instantiations
+// ---------------------------------------------------------------------------------------------------------
+
+#if defined(__x86_64__) || defined(__i386__)
+#define HAVE_VMATH 1
+#define VW 16
+#define VN(name) name##_avx512
+#define VTARGET AG_TARGET_AVX512
+#include "vmath.h"
+#undef VW
+#undef VN
+#undef VTARGET
+
+#define VW 8
+#define VN(name) name##_avx2
+#define VTARGET AG_TARGET_AVX2
+#include "vmath.h"
+#undef VW
+#undef VN
+#undef VTARGET
+#endif
+
+void ag_unary_f32(ag_unary_op op, int64_t n, const float *x, float *y) {
+    if (n <= 0) return;
+#ifdef HAVE_VMATH
+    int level = ag_level();
+    if (level >= AG_LEVEL_AVX512) return unary_f32_avx512(op, n, x, y);
+    if (level >= AG_LEVEL_AVX2) return unary_f32_avx2(op, n, x, y);
+#endif
+    ag_ref_unary_f32(op, n, x, y);
+}
+
+void ag_bce_f32(int64_t n, const float *p, const float *t, float *l) {
+    if (n <= 0) return;
+#ifdef HAVE_VMATH
+    int level = ag_level();
+    if (level >= AG_LEVEL_AVX512) return bce_f32_avx512(n, p, t, l);
+    if (level >= AG_LEVEL_AVX2) return bce_f32_avx2(n, p, t, l);
+#endif
+    ag_ref_bce_f32(n, p, t, l);
+}
+
+void ag_bce_f64(int64_t n, const double *p, const double *t, double *l) { ag_ref_bce_f64(n, p, t, l); }
+
+// ---------------------------------------------------------------------------------------------------------
+// double maps and affine maps: plain loops, compiled per instruction set (the compiler vectorizes them).
+// The operations are the same as in portable.c, so every level gives the same bits.
+// ---------------------------------------------------------------------------------------------------------
+
+/// The ops of ag_unary_f64 done here (the others go to the C library through portable.c).
+AG_INLINE int simple_f64(ag_unary_op op) {
+    return op == AG_UNARY_NEG || op == AG_UNARY_SQRT || op == AG_UNARY_ABS || op == AG_UNARY_SIGN ||
+           op == AG_UNARY_RELU || op == AG_UNARY_SQUARE || op == AG_UNARY_RECIPROCAL;
+}
+
+AG_INLINE void unary_f64_body(ag_unary_op op, int64_t n, const double *x, double *y) {
+    switch (op) {
+    case AG_UNARY_NEG: for (int64_t i = 0; i < n; i++) y[i] = -x[i]; break;
+    case AG_UNARY_SQRT: for (int64_t i = 0; i < n; i++) y[i] = __builtin_sqrt(x[i]); break;
+    case AG_UNARY_ABS: for (int64_t i = 0; i < n; i++) y[i] = __builtin_fabs(x[i]); break;
+    case AG_UNARY_SIGN:
+        for (int64_t i = 0; i < n; i++) { double v = x[i]; y[i] = v > 0 ? 1 : (v < 0 ? -1 : v); }
+        break;
+    case AG_UNARY_RELU:
+        for (int64_t i = 0; i < n; i++) { double v = x[i]; y[i] = v > 0 ? v : (v != v ? v : 0); }
+        break;
+    case AG_UNARY_SQUARE: for (int64_t i = 0; i < n; i++) y[i] = x[i] * x[i]; break;
+    case AG_UNARY_RECIPROCAL: for (int64_t i = 0; i < n; i++) y[i] = 1 / x[i]; break;
+    default: ag_ref_unary_f64(op, n, x, y); break;
+    }
+}
+
+#define AFFINE_BODY(T) for (int64_t i = 0; i < n; i++) y[i] = alpha * x[i] + beta
+
+static AG_TARGET_AVX512 void unary_f64_avx512(ag_unary_op op, int64_t n, const double *x, double *y) {
+    unary_f64_body(op, n, x, y);
+}
+static AG_TARGET_AVX2 void unary_f64_avx2(ag_unary_op op, int64_t n, const double *x, double *y) {
+    unary_f64_body(op, n, x, y);
+}
+static AG_TARGET_AVX512 void affine_f32_avx512(int64_t n, const float *x, float alpha, float beta, float *y) {
+    AFFINE_BODY(float);
+}
+static AG_TARGET_AVX2 void affine_f32_avx2(int64_t n, const float *x, float alpha, float beta, float *y) {
+    AFFINE_BODY(float);
+}
+static AG_TARGET_AVX512 void affine_f64_avx512(int64_t n, const double *x, double alpha, double beta, double *y) {
+    AFFINE_BODY(double);
+}
+static AG_TARGET_AVX2 void affine_f64_avx2(int64_t n, const double *x, double alpha, double beta, double *y) {
+    AFFINE_BODY(double);
+}
+
+void ag_unary_f64(ag_unary_op op, int64_t n, const double *x, double *y) {
+    if (n <= 0) return;
+    int level = ag_level();
+    if (!simple_f64(op) || level == AG_LEVEL_PORTABLE) return ag_ref_unary_f64(op, n, x, y);
+    if (level >= AG_LEVEL_AVX512) unary_f64_avx512(op, n, x, y);
+    else unary_f64_avx2(op, n, x, y);
+}
+
+void ag_affine_f32(int64_t n, const float *x, float alpha, float beta, float *y) {
+    if (n <= 0) return;
+    int level = ag_level();
+    if (level >= AG_LEVEL_AVX512) affine_f32_avx512(n, x, alpha, beta, y);
+    else if (level >= AG_LEVEL_AVX2) affine_f32_avx2(n, x, alpha, beta, y);
+    else ag_ref_affine_f32(n, x, alpha, beta, y);
+}
+
+void ag_affine_f64(int64_t n, const double *x, double alpha, double beta, double *y) {
+    if (n <= 0) return;
+    int level = ag_level();
+    if (level >= AG_LEVEL_AVX512) affine_f64_avx512(n, x, alpha, beta, y);
+    else if (level >= AG_LEVEL_AVX2) affine_f64_avx2(n, x, alpha, beta, y);
+    else ag_ref_affine_f64(n, x, alpha, beta, y);
+}

@@ -1,0 +1,37 @@
+import Testing
+@testable import AutogradTool
+
+/// `autograd explain`: with no options it explains the motivating problem's three calls; `--dot` prints a graph.
+/// Whether `text` contains `piece`, with runs of whitespace collapsed (the explanations wrap long lines).
+private func says(_ text: String, _ piece: String) -> Bool {
+    func collapse(_ s: String) -> String { s.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+    return collapse(text).contains(collapse(piece))
+}
+
+@Suite struct ExplainCommandTests {
+    @Test func withoutOptionsItExplainsTheThreeCalls() throws {
+        let text = try Explain.text(call: .all, dot: false)
+        for piece in ["vjp(of:at:cotangent:): the vector-Jacobian product vᵀJ",
+                      "jvp(of:at:tangent:): the Jacobian-vector product J·u",
+                      "jacobian(of:at:strategy: .automatic): the whole Jacobian J",
+                      "v: [100], like the OUTPUT y  →  result: [1, 2], like the INPUT x",
+                      "u: [1, 2], like the INPUT x  →  result: [100], like the OUTPUT y",
+                      "[100] + [1, 2] = [100, 1, 2]", ".automatic chose .forward because n = 2 ≤ m = 100"] {
+            #expect(says(text, piece), "missing \"\(piece)\"")
+        }
+        #expect(!says(text, "gradient(at:of:)"))
+    }
+
+    @Test func oneCallAtATime() throws {
+        let gradient = try Explain.text(call: .gradient, dot: false)
+        #expect(says(gradient, "gradient(at:of:): the gradient ∇f(x)") && !says(gradient, "J·u,"))
+        let jvp = try Explain.text(call: .jvp, dot: false)
+        #expect(says(jvp, "by forward mode") && !says(jvp, "by reverse mode"))
+    }
+
+    @Test func dotPrintsTheRecordedLosses() throws {
+        let dot = try Explain.text(call: .all, dot: true)
+        #expect(dot.hasPrefix("digraph computation {") && dot.hasSuffix("}\n"))
+        #expect(says(dot, "n4 -> n5") && says(dot, "binaryCrossEntropy"))
+    }
+}
