@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `swift package generate-documentation`: builds the DocC catalog in Sources/Autograd/Autograd.docc.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // Test only: property-based tests (random shapes, broadcasts, axes) in AutogradTests.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // Numeric kernels in C: matrix product, elementwise math, reductions, strided copies.
@@ -41,7 +43,10 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "AutogradCLI", dependencies: ["AutogradTool"]),
-        .testTarget(name: "AutogradTests", dependencies: ["Autograd"]),
+        .testTarget(
+            name: "AutogradTests",
+            dependencies: ["Autograd", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "AutogradNNTests", dependencies: ["AutogradNN", "Autograd"]),
         .testTarget(name: "AutogradToolTests", dependencies: ["AutogradTool", "Autograd", "AutogradNN"]),
         .testTarget(name: "KernelTests", dependencies: ["CAutogradKernels"]),

@@ -64,7 +64,7 @@ do {
         try gradient(at: Tensor<Double>([-1])) { sqrt($0).sum() }
     }
 } catch {
-    // anomaly detected: 'sqrt' produced nan ...
+    // anomaly detected in the forward pass: 'sqrt' produced nan ...
     print(error)
 }
 // snippet.end

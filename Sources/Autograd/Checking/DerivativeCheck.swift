@@ -36,8 +36,10 @@ public struct DerivativeCheckResult: Sendable, CustomStringConvertible, Codable 
     /// The element type the derivative was computed in (finite differences are always in Double).
     public let scalarType: String
     /// The largest error found. For `.reverse` and `.forward`: max over entries of |ad − fd| / (1 + |fd|), a
-    /// relative error that turns absolute near zero. For `.dotProduct`: |⟨v, J·u⟩ − ⟨vᵀJ, u⟩| divided by
-    /// Σ|vᵢ (J·u)ᵢ| (the size of the terms summed, so cancellation does not inflate it).
+    /// relative error that turns absolute near zero. For `.dotProduct`: |⟨v, J·u⟩ − ⟨vᵀJ, u⟩| divided by the size
+    /// of the terms summed, Σ|vᵢ (J·u)ᵢ| (so cancellation does not inflate it), or by ‖v‖·‖u‖ where the terms are
+    /// smaller: then, like the mixed error of the other modes, it is absolute, and a Jacobian that is exactly zero
+    /// but comes out of the two modes as different rounding noise (10⁻¹⁷) passes.
     public let maxError: Double
     /// The largest error allowed.
     public let tolerance: Double
@@ -178,7 +180,10 @@ struct DerivativeChecker<Scalar: TensorScalar> {
                 let left = zip(vs, ju).map { $0 * $1 }
                 let vjp = try reverse().map { Tensor<Double>(converting: $0).scalars }
                 let right = zip(vjp, u64).flatMap { zip($0, $1.scalars).map { $0 * $1 } }
-                let scale = Swift.max(left.reduce(0) { $0 + Swift.abs($1) }, right.reduce(0) { $0 + Swift.abs($1) }, 1e-300)
+                let norms = (vs.reduce(0) { $0 + $1 * $1 } * u64.reduce(0) { $0 + $1.scalars.reduce(0) { $0 + $1 * $1 } })
+                    .squareRoot()
+                let scale = Swift.max(left.reduce(0) { $0 + Swift.abs($1) }, right.reduce(0) { $0 + Swift.abs($1) },
+                                      norms, 1e-300)
                 error = Swift.abs(left.reduce(0, +) - right.reduce(0, +)) / scale
             }
             if error.isNaN { error = .infinity }

@@ -20,7 +20,8 @@ public enum Reduction: String, Sendable, CaseIterable {
 /// raises an error. For raw scores (logits) use a sigmoid first, or the numerically safer logits form in the
 /// neural-network module.
 ///
-/// Primitive `binaryCrossEntropy`: ∂ℓ/∂p = (p − t) / max(p(1 − p), 10⁻¹²), ∂ℓ/∂t = ln(1 − p) − ln p.
+/// Primitive `binaryCrossEntropy`: ∂ℓ/∂p = (p − t) / (p(1 − p)), ∂ℓ/∂t = ln(1 − p) − ln p, each logarithm's
+/// term dropped (a constant) where it is clamped, so the derivative is finite at p = 0 and p = 1.
 public func binaryCrossEntropy<Scalar: TensorScalar>(
     probabilities p: Tensor<Scalar>, targets t: Tensor<Scalar>, reduction: Reduction = .mean,
     file: StaticString = #fileID, line: UInt = #line

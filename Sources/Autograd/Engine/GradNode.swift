@@ -46,7 +46,7 @@ final class GradNode: @unchecked Sendable {
         self.outputShape = output.shape
         self.scalarType = output.scalarType
         self.location = location
-        self.saved = Saved(inputs: primitive.savesInputs || savesEverything ? inputs : [],
+        self.saved = Saved(inputs: savesEverything ? inputs : primitive.savedInputs(inputs),
                            output: primitive.savesOutput || savesEverything ? output.storage : nil, outputTangents: nil)
     }
 

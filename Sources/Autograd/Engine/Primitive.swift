@@ -14,6 +14,10 @@ protocol Primitive: Sendable {
     var name: String { get }
     /// Whether the VJP rule reads the inputs' values (then they are kept until the rule has run).
     var savesInputs: Bool { get }
+    /// The inputs the node keeps for the VJP rule, released with the node's other saved values after the rule has
+    /// run (all of them if `savesInputs`, else none). A rule that reads only some returns those, first ones first:
+    /// it then sees them as `ctx.input(0)`, `ctx.input(1)`, ...
+    func savedInputs(_ inputs: [AnyTensor]) -> [AnyTensor]
     /// Whether the VJP rule reads the output's value.
     var savesOutput: Bool { get }
     /// Reverse rule: given `ȳ` (shape `batch + y.shape`), the cotangent of each input (shape `batch + x.shape`),
@@ -27,6 +31,7 @@ protocol Primitive: Sendable {
 extension Primitive {
     var savesInputs: Bool { true }
     var savesOutput: Bool { false }
+    func savedInputs(_ inputs: [AnyTensor]) -> [AnyTensor] { savesInputs ? inputs : [] }
 }
 
 /// A primitive that is linear in its inputs: `f(x)` for a single input, or jointly linear like `a + b`.

@@ -1,7 +1,8 @@
 /// Attaches derivative state to the value an operation computed.
 ///
 /// Every primitive's forward function computes its value with a kernel and then calls `record`. If no input carries
-/// derivative state, the value is returned untouched (the common, fast case, with no allocation). Otherwise:
+/// derivative state, the value is returned untouched (the common, fast case, with no allocation; while some task has
+/// anomaly detection on, the value is checked too). Otherwise:
 /// - **reverse mode**: if recording is on and some input has a node, a node is made that remembers the primitive,
 ///   the input nodes and what the VJP rule needs;
 /// - **forward mode**: for every open forward level some input is perturbed at (innermost last), the JVP rule maps
@@ -10,19 +11,24 @@
 ///   forward-over-forward, forward-over-reverse and reverse-over-forward compose.
 @inline(__always)
 func record<P: Primitive>(_ primitive: P, _ x: AnyTensor, _ value: AnyTensor, at location: CallSite? = nil) -> AnyTensor {
-    x.hasDerivativeState ? recordWithState(primitive, [x], value, location) : value
+    if x.hasDerivativeState { return recordWithState(primitive, [x], value, location) }
+    if AnomalyDetection.isOnAnywhere { checkConstant(primitive, [x], value, location) }
+    return value
 }
 
 @inline(__always)
 func record<P: Primitive>(_ primitive: P, _ a: AnyTensor, _ b: AnyTensor, _ value: AnyTensor,
                           at location: CallSite? = nil) -> AnyTensor {
-    a.hasDerivativeState || b.hasDerivativeState ? recordWithState(primitive, [a, b], value, location) : value
+    if a.hasDerivativeState || b.hasDerivativeState { return recordWithState(primitive, [a, b], value, location) }
+    if AnomalyDetection.isOnAnywhere { checkConstant(primitive, [a, b], value, location) }
+    return value
 }
 
 @inline(__always)
 func record<P: Primitive>(_ primitive: P, _ inputs: [AnyTensor], _ value: AnyTensor,
                           at location: CallSite? = nil) -> AnyTensor {
     for x in inputs where x.hasDerivativeState { return recordWithState(primitive, inputs, value, location) }
+    if AnomalyDetection.isOnAnywhere { checkConstant(primitive, inputs, value, location) }
     return value
 }
 
@@ -35,13 +41,15 @@ func recordWithState(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value
     if scope.recording && inputs.contains(where: { $0.node != nil }) {
         node = GradNode(primitive: primitive, inputs: inputs, output: value, location: location,
                         savesEverything: scope.savesEverything)
+        if location == nil, let anomalies = scope.anomalies { anomalies.noteCreation(of: node!) }
     }
+    // Checked before the JVP rules run: an operation's own value comes first.
+    scope.anomalies?.check(value, operation: primitive.name, pass: .forward, at: location, inputs: inputs)
 
     var tangents: [LevelTangent]?
     if !scope.levels.isEmpty && inputs.contains(where: { $0.tangents != nil }) {
         tangents = pushForward(primitive, inputs, value, node, scope, location)
     }
-    if let anomalies = scope.anomalies { anomalies.check(value, operation: primitive.name, pass: .forward, at: location) }
     if node == nil && tangents == nil { return value }
     return AnyTensor(storage: value.storage, shape: value.shape, node: node, tangents: tangents)
 }
@@ -84,9 +92,12 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
         let ctx = RuleContext(inputs: primals, node: nil, outputValue: outputView,
                               outputShape: value.shape, batchShape: level.batchShape, needs: 0,
                               isDifferentiable: differentiable)
-        guard let t = primitive.jvp(ctx, tin) else { continue }
+        // With anomaly detection on, the rule's own operations are not checked (they are not the user's); its result is.
+        let rule = { primitive.jvp(ctx, tin) }
+        guard let t = scope.anomalies == nil ? rule() : scope.with(anomalies: .some(nil)).run(rule) else { continue }
         checkRuleShape(t, batch: level.batchShape, shape: value.shape, primitive.name, "JVP")
-        scope.anomalies?.check(t, operation: primitive.name, pass: .tangent, at: location)
+        scope.anomalies?.check(t, operation: primitive.name, pass: .tangent, at: location,
+                               inputs: tin.map { $0 ?? .zero(like: value) })
         tangents.append(LevelTangent(level: id, tangent: t))
     }
     if tangents.isEmpty { return nil }

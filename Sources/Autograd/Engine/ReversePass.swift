@@ -106,7 +106,8 @@ struct ReversePass {
         var results = [AnyTensor?](repeating: nil, count: targetCount)
         let outer = ADScope.current
         let anomalies = outer.anomalies
-        try outer.with(recording: createGraph).run {
+        // Rules run with anomaly detection off: their own operations are not the user's; what they return is checked.
+        try outer.with(recording: createGraph, anomalies: .some(nil)).run {
             for i in stride(from: order.count - 1, through: 0, by: -1) {
                 guard needed[i], let g = slots[i] else { continue }
                 slots[i] = nil
@@ -141,7 +142,7 @@ struct ReversePass {
                     guard k >= 0, needed[k], let r = pulled[input] else { continue }
                     checkRuleShape(r, batch: batchShape, shape: node.inputs[input].shape, node.name, "VJP")
                     if let anomalies {
-                        anomalies.check(r, operation: node.name, pass: .reverse, at: node.location)
+                        anomalies.check(r, operation: node.name, pass: .reverse, at: node.location, node: node)
                         if let error = anomalies.error { throw error }
                     }
                     slots[k] = slots[k].map { $0 + r } ?? r

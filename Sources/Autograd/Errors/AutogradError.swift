@@ -24,8 +24,14 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
     case mixedScalarTypes(what: String, expected: ScalarType, actual: ScalarType)
     /// A list of the wrong length (cotangents for outputs, tangents for inputs, ...).
     case countMismatch(what: String, expected: Int, actual: Int)
-    /// A NaN or infinity found by anomaly detection.
-    case anomaly(operation: String, pass: String, value: Double, index: [Int], shape: [Int], location: String?)
+    /// A NaN or infinity found by anomaly detection: the operation whose value (`pass` "forward pass"),
+    /// forward-mode tangent ("forward-mode tangent") or VJP rule result ("reverse pass") first held one, the value
+    /// and its index in a tensor of `shape`; where the operation was called: the file and line its call captured
+    /// (`location`), else the innermost frames of the user's code on the call stack (`callStack`, each
+    /// "function at file:line:column"); and, if an input of the operation already held such a value
+    /// (`carriedByInput`), which one.
+    case anomaly(operation: String, pass: String, value: Double, index: [Int], shape: [Int], location: String?,
+                 callStack: [String] = [], carriedByInput: Int? = nil)
     /// Batched cotangents or tangents whose leading (batch) dimensions disagree.
     case batchShapeMismatch(what: String, expected: [Int], actual: [Int])
     /// A function whose output does not have the shape a call needs.
@@ -37,8 +43,10 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .cotangentShapeMismatch(output, v, y, inputs, call):
             var text = "cotangent for output \(output) has shape \(describe(v)) but the output has shape "
                 + "\(describe(y)). \(call) computes the vector-Jacobian product vᵀJ: v must be shaped like the "
-                + "output (\(describe(y))) and the result is shaped like the input"
-                + (inputs.count == 1 ? " (\(describe(inputs[0])))" : "s (\(inputs.map(describe).joined(separator: ", ")))")
+                + "output (\(describe(y))) and the result is shaped like "
+                + (inputs.isEmpty ? "each leaf it is added to (its gradient)"
+                    : inputs.count == 1 ? "the input (\(describe(inputs[0])))"
+                    : "the inputs (\(inputs.map(describe).joined(separator: ", ")))")
                 + "."
             if inputs.contains(v) {
                 text += " Your v is shaped like the input: for the Jacobian-vector product J·v, use "
@@ -98,14 +106,30 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .countMismatch(what, expected, actual):
             return "expected \(expected) \(what), got \(actual): give exactly one for each. See the article "
                 + "\"What a derivative call computes\"."
-        case let .anomaly(operation, pass, value, index, shape, location):
-            return "anomaly detected: '\(operation)' produced \(value) at index \(index) of a tensor of shape "
-                + "\(describe(shape)) during the \(pass)"
-                + (location.map { ", called at \($0)" } ?? " (called through an operator, which cannot record its "
-                    + "caller's line; use the named method form to get one)")
-                + ". Look for a division by zero, a logarithm of 0 or a negative number, a square root of a "
-                + "negative number, or an overflow in exp. See the article \"Derivatives at non-differentiable "
-                + "points\"."
+        case let .anomaly(operation, pass, value, index, shape, location, callStack, input):
+            let what = pass == "reverse pass" ? "the VJP rule of '\(operation)' returned" : "'\(operation)' produced"
+            let tensor = pass == "reverse pass" ? "cotangent" : pass == "forward-mode tangent" ? "tangent" : "value"
+            var text = "anomaly detected in the \(pass): \(what) \(value) at index \(index) of a \(tensor) of shape "
+                + "\(describe(shape))"
+            if let location {
+                text += ", for the operation called at \(location)."
+            } else if !callStack.isEmpty {
+                text += ". The operation was called from (innermost first):\n"
+                    + callStack.map { "    \($0)\n" }.joined()
+            } else {
+                text += pass == "reverse pass"
+                    ? " (the operation was recorded without a call site and outside withAnomalyDetection, so its call "
+                        + "stack is unknown; run the forward pass inside withAnomalyDetection to get it)."
+                    : " (no call site or call stack is available)."
+            }
+            if let input {
+                text += (text.hasSuffix("\n") ? "" : " ") + "Its input \(input) already held a NaN or an infinity, so "
+                    + "it came from outside the checked operations: from the data, or from a tensor computed before "
+                    + "withAnomalyDetection."
+            }
+            return text + (text.hasSuffix("\n") ? "" : " ") + "Look for a division by zero, a logarithm of 0 or a "
+                + "negative number, a square root of a negative number, or an overflow in exp. See the article "
+                + "\"Derivatives at non-differentiable points\"."
         case let .outputShapeMismatch(call, expected, actual):
             return "\(call) needs a function returning \(expected), but it returned shape \(describe(actual)). "
                 + "For the derivatives of a function of any output shape use jacobian(of:at:); for a one-element "

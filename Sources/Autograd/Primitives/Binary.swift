@@ -128,24 +128,27 @@ struct Extremum: Primitive {
     }
 }
 
-/// y = condition ? a : b, with a constant Bool `condition` broadcast with a and b. Linear in (a, b):
+/// y = condition ? a : b, with a constant Bool `condition` (input 0, no derivative) broadcast with a and b (inputs
+/// 1 and 2). Linear in (a, b):
 ///     ẏ = select(c, ȧ, ḃ);   ā = unbroadcast(select(c, ȳ, 0)),  b̄ = unbroadcast(select(c, 0, ȳ)).
+/// The condition is an input rather than a stored property so that the node keeps it only until the rule has run,
+/// like any saved tensor (a property would keep it as long as the graph).
 struct Select: LinearPrimitive {
-    let condition: AnyTensor
     var name: String { "where" }
+    func savedInputs(_ inputs: [AnyTensor]) -> [AnyTensor] { [inputs[0]] }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         let r = ctx.outputShape.count
-        guard t[0] != nil || t[1] != nil else { return nil }
-        let zero = AnyTensor.zero(like: (t[0] ?? t[1])!)
-        let full = select(condition, t[0].map { ctx.aligned($0, input: 0, rank: r) } ?? zero,
-                          t[1].map { ctx.aligned($0, input: 1, rank: r) } ?? zero)
+        guard t[1] != nil || t[2] != nil else { return nil }
+        let zero = AnyTensor.zero(like: (t[1] ?? t[2])!)
+        let full = select(ctx.input(0), t[1].map { ctx.aligned($0, input: 1, rank: r) } ?? zero,
+                          t[2].map { ctx.aligned($0, input: 2, rank: r) } ?? zero)
         let target = ctx.batchShape + ctx.outputShape
         return full.shape == target ? full : full.expanded(to: target)
     }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
-        let zero = AnyTensor.zero(like: g)
-        return [ctx.needs(0) ? ctx.unbroadcast(select(condition, g, zero), toInput: 0) : nil,
-                ctx.needs(1) ? ctx.unbroadcast(select(condition, zero, g), toInput: 1) : nil]
+        let zero = AnyTensor.zero(like: g), condition = ctx.input(0)
+        return [nil, ctx.needs(1) ? ctx.unbroadcast(select(condition, g, zero), toInput: 1) : nil,
+                ctx.needs(2) ? ctx.unbroadcast(select(condition, zero, g), toInput: 2) : nil]
     }
 }
 
@@ -175,5 +178,5 @@ func minimum(_ a: AnyTensor, _ b: AnyTensor, at loc: CallSite? = nil) -> AnyTens
 }
 /// condition ? a : b; `condition` is a Bool tensor (constant).
 func select(_ condition: AnyTensor, _ a: AnyTensor, _ b: AnyTensor, at loc: CallSite? = nil) -> AnyTensor {
-    record(Select(condition: condition.value), [a, b], Kernel.select(condition, a, b, "where", at: loc), at: loc)
+    record(Select(), [condition.value, a, b], Kernel.select(condition, a, b, "where", at: loc), at: loc)
 }

@@ -5,21 +5,43 @@ import CAutogradKernels
 ///     ℓ(p, t) = −(t · max(ln p, −100) + (1 − t) · max(ln(1 − p), −100))
 ///
 /// A primitive rather than a composite of `log`, because the composite's derivative at p ∈ {0, 1} would be 0 / 0.
-/// The rules use PyTorch's guarded form:
-///     ∂ℓ/∂p = (p − t) / max(p (1 − p), ε),  ε = 10⁻¹²
+/// The rules are the exact derivatives of ℓ as computed, a clamped logarithm being a constant:
+///     ∂ℓ/∂p = −t/p + (1 − t)/(1 − p), each term dropped where its logarithm is clamped; where neither is, the same
+///             as (p − t) / (p (1 − p)), the form used there because it keeps its accuracy when p ≈ t
 ///     ∂ℓ/∂t = max(ln(1 − p), −100) − max(ln p, −100)
 ///     ẏ = ṗ ∂ℓ/∂p + ṫ ∂ℓ/∂t;   p̄ = ȳ ∂ℓ/∂p,  t̄ = ȳ ∂ℓ/∂t.
+/// (PyTorch's rule, (p − t) / max(p (1 − p), 10⁻¹²), gives −t·10¹² instead of 1 − t at p = 0, and for
+/// 0 < p < 10⁻¹² only p / 10⁻¹² of the true derivative, although the loss is not clamped there.)
 struct BinaryCrossEntropy: Primitive {
     var name: String { "binaryCrossEntropy" }
 
+    /// p, t, and where ln p and ln(1 − p) are not clamped (constant masks, from the values).
+    private func parts(_ ctx: RuleContext) -> (p: AnyTensor, t: AnyTensor, inP: AnyTensor, inQ: AnyTensor) {
+        let p = ctx.input(0), floor = AnyTensor.filled(-100, like: p, shape: [])
+        let lp = Kernel.unary(AG_UNARY_LOG, p.value)
+        let lq = Kernel.unary(AG_UNARY_LOG1P, Kernel.unary(AG_UNARY_NEG, p.value))
+        return (p, ctx.input(1), Kernel.compare(AG_COMPARE_GE, lp, floor, name, at: nil),
+                Kernel.compare(AG_COMPARE_GE, lq, floor, name, at: nil))
+    }
+
+    /// p and 1 − p, each replaced by 1 where its logarithm is clamped: no branch below divides by zero (its NaN
+    /// would reach second derivatives through `where`, whose unselected side still gets a zero cotangent).
+    private func safe(_ p: AnyTensor, _ inP: AnyTensor, _ inQ: AnyTensor) -> (AnyTensor, AnyTensor) {
+        let one = AnyTensor.filled(1, like: p, shape: [])
+        return (select(inP, p, one), select(inQ, 1 - p, one))
+    }
+
     private func dp(_ ctx: RuleContext) -> AnyTensor {
-        let p = ctx.input(0), t = ctx.input(1)
-        return (p - t) / maximum(p * (1 - p), .filled(1e-12, like: p, shape: []))
+        let (p, t, inP, inQ) = parts(ctx)
+        let (ps, qs) = safe(p, inP, inQ)
+        let bothOrP = select(inQ, (p - t) / (ps * qs), -t / ps)
+        return select(inP, bothOrP, select(inQ, (1 - t) / qs, .zero(like: p)))
     }
     private func dt(_ ctx: RuleContext) -> AnyTensor {
-        let p = ctx.input(0)
+        let (p, _, inP, inQ) = parts(ctx)
+        let (ps, qs) = safe(p, inP, inQ)
         let floor = AnyTensor.filled(-100, like: p, shape: [])
-        return maximum(log1p(-p), floor) - maximum(log(p), floor)
+        return select(inQ, log(qs), floor) - select(inP, log(ps), floor)
     }
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         if !ctx.isDifferentiable {

@@ -73,7 +73,7 @@ enum FusedDerivative: Sendable {
 }
 
 /// The two partial derivatives of binary cross-entropy, fused into one pass over p and t:
-///     ∂ℓ/∂p = (p − t) / max(p (1 − p), 10⁻¹²),   ∂ℓ/∂t = max(ln(1 − p), −100) − max(ln p, −100),
+///     ∂ℓ/∂p = (p − t) / (p (1 − p)) (a clamped logarithm's term dropped),   ∂ℓ/∂t = max(ln(1 − p), −100) − max(ln p, −100),
 /// each multiplied by a tangent or cotangent (nil: that partial is not needed). Same values as the differentiable
 /// formulas in `BinaryCrossEntropy`, used when the rule's result will not be differentiated.
 enum FusedBinaryCrossEntropy {
@@ -100,7 +100,14 @@ enum FusedBinaryCrossEntropy {
         var base = 0
         while base < total {
             if let gp, let dp {
-                for i in 0..<n { dp[base + i] = gp[base + i] * (p[i] - t[i]) / Swift.max(p[i] * (1 - p[i]), 1e-12) }
+                // The exact derivative of the clamped loss (see `BinaryCrossEntropy`): a clamped logarithm's term is
+                // a constant, so it drops; where neither is clamped, (p − t) / (p (1 − p)).
+                for i in 0..<n {
+                    let inP = Foundation.log(Double(p[i])) >= -100, inQ = Foundation.log1p(-Double(p[i])) >= -100
+                    let d: T = inP ? (inQ ? (p[i] - t[i]) / (p[i] * (1 - p[i])) : -t[i] / p[i])
+                                   : (inQ ? (1 - t[i]) / (1 - p[i]) : 0)
+                    dp[base + i] = gp[base + i] * d
+                }
             }
             if let gt, let dt {
                 for i in 0..<n {

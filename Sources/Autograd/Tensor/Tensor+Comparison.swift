@@ -53,8 +53,12 @@ extension Tensor where Scalar: TensorScalar {
         Tensor.where(condition, Tensor(s), b, file: file, line: line)
     }
 
-    /// A mask that is true where the element is neither NaN nor infinite.
-    public var isFinite: Tensor<Bool> { abs(self.detached()) .< Tensor(Scalar.infinity) }
+    /// A mask that is true where the element is neither NaN nor infinite. (Computed with kernels only, so anomaly
+    /// detection does not report the infinities it looks for.)
+    public var isFinite: Tensor<Bool> {
+        Tensor<Bool>(unchecked: Kernel.compare(AG_COMPARE_LT, Kernel.unary(AG_UNARY_ABS, base.value),
+                                               .filled(.infinity, like: base, shape: []), "isFinite", at: nil))
+    }
 
     /// A mask that is true where the element is NaN.
     public var isNaN: Tensor<Bool> { self.detached() .!= self.detached() }

@@ -72,27 +72,43 @@ extension Tensor where Scalar: TensorScalar {
     public init(onesLike other: Tensor) { self.init(ones: other.shape) }
 
     /// The 1-d tensor `[start, start + stride, …]` of values below `end` (NumPy's `arange`).
-    /// Shape `[⌈(end − start) / stride⌉]`, or `[0]` if that is negative.
+    /// Shape `[⌈(end − start) / stride⌉]`, or `[0]` if that is negative. Stops if a bound is not finite, the stride
+    /// is 0, or the count does not fit in `Int`.
     public init(rangeFrom start: Scalar, to end: Scalar, stride: Scalar = 1,
                 file: StaticString = #fileID, line: UInt = #line) {
+        let loc = CallSite(file: file, line: line), name = "Tensor(rangeFrom:to:stride:)"
         if stride == 0 || !stride.isFinite {
-            operationFailure("Tensor(rangeFrom:to:stride:)", "stride must be finite and nonzero, got \(stride)",
-                             at: CallSite(file: file, line: line))
+            operationFailure(name, "stride must be finite and nonzero, got \(stride)", at: loc)
         }
-        let n = Swift.max(0, Int(((end - start) / stride).rounded(.up)))
+        if !start.isFinite || !end.isFinite {
+            operationFailure(name, "start and end must be finite, got \(start) and \(end)", at: loc)
+        }
+        let steps = ((end - start) / stride).rounded(.up)
+        if steps >= Scalar(Int.max) {
+            operationFailure(name, "from \(start) to \(end) in steps of \(stride) makes \(steps) elements, more than Int "
+                + "can count", at: loc)
+        }
+        let n = Swift.max(0, Int(steps))
         self.init((0..<n).map { start + Scalar($0) * stride })
     }
 
     /// `count` evenly spaced values from `start` to `end`, both included (NumPy's `linspace`). Shape `[count]`.
-    public init(linearSpaceFrom start: Scalar, to end: Scalar, count: Int) {
+    /// Stops if `count` is negative.
+    public init(linearSpaceFrom start: Scalar, to end: Scalar, count: Int,
+                file: StaticString = #fileID, line: UInt = #line) {
+        if count < 0 {
+            operationFailure("Tensor(linearSpaceFrom:to:count:)", "count must be 0 or more, got \(count)",
+                             at: CallSite(file: file, line: line))
+        }
         if count == 1 { self.init([start]); return }
         let step = count > 1 ? (end - start) / Scalar(count - 1) : 0
         self.init((0..<Swift.max(count, 0)).map { $0 == count - 1 ? end : start + Scalar($0) * step })
     }
 
-    /// The n × n identity matrix. Shape `[n, n]`.
-    public init(identity n: Int) {
-        var s = [Scalar](repeating: 0, count: n * n)
+    /// The n × n identity matrix. Shape `[n, n]`. Stops if n is negative or n² does not fit in `Int`.
+    public init(identity n: Int, file: StaticString = #fileID, line: UInt = #line) {
+        var s = [Scalar](repeating: 0, count: Shape.elementCount([n, n], "Tensor(identity:)",
+                                                                 at: CallSite(file: file, line: line)))
         for i in 0..<n { s[i * n + i] = 1 }
         self.init(shape: [n, n], scalars: s)
     }

@@ -81,16 +81,38 @@ extension Tensor where Scalar: TensorScalar {
     public func logSumExp() -> Tensor { logSumExp(alongAxes: Array(0..<rank)) }
 
     /// ln Σ eˣ along the given axes, computed without overflow as m + ln Σ e^(x − m) with m the (detached)
-    /// maximum, so it is finite whenever the true value is (inputs of magnitude 1000 and more are fine).
-    /// Composite of `max`, `exp`, `sum`, `log`; its derivative is softmax along the axes.
+    /// maximum, so it is finite whenever the true value is (inputs of magnitude 1000 and more are fine), and
+    /// accurate to a few rounding errors even when one element dominates (ln(e⁰ + e⁻³⁰) = 9.4·10⁻¹⁴, not 0).
+    /// Composite of `max`, `exp`, `where`, `sum`, `log`, `log1p`; its derivative is softmax along the axes.
     public func logSumExp(alongAxes axes: [Int], keepingDimensions: Bool = false,
                           file: StaticString = #fileID, line: UInt = #line) -> Tensor {
         let a = self.axes(axes, "logSumExp(alongAxes:)", file, line)
-        let m0 = max(alongAxes: a, keepingDimensions: true).detached()
-        // A row that is all −∞ (or has +∞) would make x − m NaN; shift by 0 there instead.
-        let m = Tensor.where(m0.isFinite, m0, 0)
-        let lse = log(exp(self - m).sum(alongAxes: a, keepingDimensions: true)) + m
+        let (m, rest) = logSumExpParts(a, file: file, line: line)
+        let lse = m + rest
         return keepingDimensions ? lse : lse.squeezed(alongAxes: a)
+    }
+
+    /// ln Σ eˣ along normalized axes `a` (kept as size 1), in two parts, lse = m + r, so that `logSoftmax` can
+    /// subtract m from x exactly and r from the difference.
+    ///
+    /// m is the detached maximum (0 where it is not finite: a row that is empty, all −∞, or holds +∞ or NaN, whose
+    /// result ±∞ or NaN then comes out of r). r = ln Σ e^(x − m) is computed as ln T + ln(1 + S/T), where T sums
+    /// the terms of the elements equal to the maximum (each e⁰ = 1, so T is their count) and S the terms of the
+    /// others (each below 1). Taking ln(1 + S/T) with `log1p` keeps r accurate when S is tiny; the plain
+    /// ln(T + S) would round 1 + e⁻³⁰ to 1 and return 0 for a loss of 9.4·10⁻¹⁴, and would pass the rounding
+    /// error of m + ln 2 (an ulp of m) on to softmax. T and S are sums of the same exponentials, so derivatives
+    /// flow to every element, ties included: ∂r/∂xᵢ = e^(xᵢ − m) / (T + S), the softmax.
+    /// Cost: about a dozen elementwise kernels and three reductions.
+    func logSumExpParts(_ a: [Int], file: StaticString, line: UInt) -> (shift: Tensor, rest: Tensor) {
+        let m0 = max(alongAxes: a, keepingDimensions: true).detached()
+        let m = Tensor.where(m0.isFinite, m0, 0)
+        let e = exp(self - m, file: file, line: line)
+        let isTop = self .== m0
+        let top = Tensor.where(isTop, e, 0).sum(alongAxes: a, keepingDimensions: true)
+        let others = Tensor.where(isTop, 0, e).sum(alongAxes: a, keepingDimensions: true)
+        // T is 0 only for a row that is empty or all −∞; S is 0 there too, and r = ln 0 + ln(1 + 0) = −∞.
+        let safeTop = Tensor.where(top .> 0, top, 1)
+        return (m, log(top, file: file, line: line) + log1p(others / safeTop, file: file, line: line))
     }
 
     /// ln Σ eˣ along the given axes (variadic form).

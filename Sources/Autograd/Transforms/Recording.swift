@@ -59,15 +59,27 @@ public func withoutRecording<R>(_ body: () throws -> R) rethrows -> R {
     try ADScope.current.with(recording: false).run(body)
 }
 
-/// Runs `body` with anomaly detection: every operation's value, every forward-mode tangent and every reverse-mode
-/// cotangent is checked for NaN and infinity, and the first one found is thrown as
-/// ``AutogradError/anomaly(operation:pass:value:index:shape:location:)``, naming the operation and, where the
-/// call captured it, the file and line that called it (PyTorch's `detect_anomaly`). Costs a scan of every result.
-/// A reverse pass inside `body` throws as soon as a rule produces one; a forward-pass anomaly is thrown when
-/// `body` returns (operations cannot throw).
+/// Runs `body` with anomaly detection (PyTorch's `detect_anomaly`): every operation's value, every forward-mode
+/// tangent and every reverse-mode cotangent is checked for NaN and infinity, and the first one found is thrown as
+/// ``AutogradError/anomaly(operation:pass:value:index:shape:location:callStack:carriedByInput:)``.
+///
+/// The error names the operation, the pass, the first bad value with its index, and where the operation was called:
+/// the file and line its call captured (named functions and methods capture one), or else the innermost frames of
+/// your code on the call stack, with file and line where the program has debug information (operators such as `+`
+/// capture none). For an anomaly in the reverse pass that is the call stack of the forward operation whose VJP rule
+/// produced it, kept when the operation was recorded. If an input of the operation already held the bad value, the
+/// error says so: it came from the data or from outside the checked computation.
+///
+/// A reverse pass inside `body` throws as soon as a rule returns such a value; a forward-pass anomaly is thrown when
+/// `body` returns (operations cannot throw). Operations on constants are checked too. Derivative rules' own
+/// operations are not: what they return is.
+///
+/// Cost while on: a scan of every result, plus about 6 µs per recorded operation that has no call site (to keep its
+/// call stack). Off, it costs one relaxed atomic load per operation on constants (a process-wide count of open
+/// scopes), and nothing per recorded operation. Scopes are per task: other tasks are not checked.
 public func withAnomalyDetection<R>(_ body: () throws -> R) throws -> R {
     let log = AnomalyLog()
-    let result = try ADScope.current.with(anomalies: .some(log)).run(body)
+    let result = try AnomalyDetection.counting { try ADScope.current.with(anomalies: .some(log)).run(body) }
     if let error = log.error { throw error }
     return result
 }
