@@ -7,8 +7,11 @@ import Synchronization
 /// graph is retained, so memory falls as the reverse pass walks back.
 @usableFromInline
 final class GradNode: @unchecked Sendable {
-    /// The primitive that produced this node's tensor; nil for a leaf.
-    let primitive: (any Primitive)?
+    /// The primitive that produced this node's tensor (`LeafMarker` for a leaf). Not optional: calling a method on
+    /// an optional existential copies it out of the node first.
+    let primitive: any Primitive
+    /// Whether this node is a leaf (a tensor derivatives are taken for) rather than an operation.
+    let isLeaf: Bool
     /// For each input, the node that produced it (nil if that input carries no reverse history) and its shape.
     /// (Mutable only so that `deinit` can unlink the nodes; see there.)
     @exclusivity(unchecked) private(set) var inputs: [NodeInput]
@@ -42,6 +45,7 @@ final class GradNode: @unchecked Sendable {
     init(primitive: any Primitive, inputs: [AnyTensor], output: AnyTensor, location: CallSite?,
          savesEverything: Bool = false) {
         self.primitive = primitive
+        self.isLeaf = false
         self.inputs = inputs.map { NodeInput(node: $0.node, shape: $0.shape) }
         self.outputShape = output.shape
         self.scalarType = output.scalarType
@@ -52,7 +56,8 @@ final class GradNode: @unchecked Sendable {
 
     /// A leaf: a tensor the user asked derivatives for.
     init(leafShape shape: [Int], scalarType: ScalarType, location: CallSite?) {
-        primitive = nil
+        primitive = LeafMarker()
+        isLeaf = true
         inputs = []
         outputShape = shape
         self.scalarType = scalarType
@@ -62,6 +67,7 @@ final class GradNode: @unchecked Sendable {
 
     private init(twinOf other: GradNode, saved: Saved) {
         primitive = other.primitive
+        isLeaf = other.isLeaf
         inputs = other.inputs
         outputShape = other.outputShape
         scalarType = other.scalarType
@@ -92,8 +98,7 @@ final class GradNode: @unchecked Sendable {
         }
     }
 
-    var isLeaf: Bool { primitive == nil }
-    var name: String { primitive?.name ?? "leaf" }
+    var name: String { primitive.name }
 
     /// The node that forward-mode tangent formulas see for this operation's output: same primitive, edges and
     /// saved inputs, but it does not own the output's tangents. (If the real node owned them while the tangents'
@@ -136,4 +141,12 @@ final class GradNode: @unchecked Sendable {
     var accumulatedGradient: AnyTensor? { locked { accumulated } }
 
     func clearAccumulatedGradient() { locked { accumulated = nil } }
+}
+
+/// The primitive of a leaf node: a leaf is not computed by an operation, so its rules are never called.
+struct LeafMarker: Primitive {
+    var name: String { "leaf" }
+    var savesInputs: Bool { false }
+    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [] }
+    func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { nil }
 }

@@ -20,6 +20,12 @@ struct NodeTable {
         Int(truncatingIfNeeded: (key >> 4) &* 0x9E37_79B9_7F4A_7C15 >> 20) & mask
     }
 
+    /// A set of nodes (each mapped to its position in `nodes`).
+    init(nodes: [GradNode]) {
+        self.init(capacity: nodes.count)
+        for (i, node) in nodes.enumerated() { insert(node, i) }
+    }
+
     /// The value stored for `node`, if any.
     @inline(__always) func get(_ node: GradNode) -> Int? {
         let key = UInt(bitPattern: Unmanaged.passUnretained(node).toOpaque())

@@ -12,15 +12,17 @@ struct Root {
     let cotangent: AnyTensor
 }
 
-/// A node on the depth-first stack, with the index of the next input to visit. (A struct rather than a tuple: an
-/// array of tuples needs its type metadata built at run time, on every pass.)
+/// A node on the depth-first stack, with the index of the next input to visit.
 private struct Frame {
-    let node: GradNode
+    let node: Unmanaged<GradNode>
     var next: Int
 }
 
 struct ReversePass {
-    private let order: [GradNode]
+    // Nodes are held unretained: the roots keep the whole graph alive for as long as a pass runs (`execute` keeps
+    // them alive explicitly), and skipping a retain/release pair per visit is a large part of the cost of walking
+    // graphs of small tensors.
+    private let order: [Unmanaged<GradNode>]
     private let edgeStart: [Int]
     private let edgeIndex: [Int]
     private let needed: [Bool]
@@ -30,49 +32,60 @@ struct ReversePass {
     private let table: NodeTable
     private let targetCount: Int
     private let accumulateIntoLeaves: Bool
+    private let roots: [GradNode]
 
     /// Plans a pass from `roots` to `targets` (or, with `accumulateIntoLeaves`, to every leaf reached).
     init(roots: [GradNode], targets: [GradNode], accumulateIntoLeaves: Bool) {
         var table = NodeTable()
-        var order: [GradNode] = []
+        var order: [Unmanaged<GradNode>] = []
+        var edgeStart: [Int] = []
+        var edgeIndex: [Int] = []
+        var needed: [Bool] = []
         var stack: [Frame] = []
+        let targetSet = NodeTable(nodes: targets)
+        // Post-order: a node is appended after all its inputs, so its inputs' positions are known by then and the
+        // edge list and the "leads to a target" flag can be filled in the same walk.
         for root in roots where table.insert(root, -1) {
-            stack.append(Frame(node: root, next: 0))
+            stack.append(Frame(node: .passUnretained(root), next: 0))
             while !stack.isEmpty {
-                let node = stack[stack.count - 1].node, next = stack[stack.count - 1].next
-                if next < node.inputs.count {
-                    stack[stack.count - 1].next = next + 1
-                    if let child = node.inputs[next].node, table.insert(child, -1) { stack.append(Frame(node: child, next: 0)) }
-                } else {
-                    table.update(node, order.count)
-                    order.append(node)
-                    stack.removeLast()
+                let top = stack[stack.count - 1]
+                let child: Unmanaged<GradNode>?? = top.node._withUnsafeGuaranteedRef { node in
+                    guard top.next < node.inputs.count else { return .none }
+                    return .some(node.inputs[top.next].node.map { .passUnretained($0) })
                 }
+                if let child {
+                    stack[stack.count - 1].next += 1
+                    if let child, child._withUnsafeGuaranteedRef({ table.insert($0, -1) }) {
+                        stack.append(Frame(node: child, next: 0))
+                    }
+                    continue
+                }
+                stack.removeLast()
+                let position = order.count
+                top.node._withUnsafeGuaranteedRef { node in
+                    table.update(node, position)
+                    edgeStart.append(edgeIndex.count)
+                    var leads = targetSet.get(node) != nil || (accumulateIntoLeaves && node.isLeaf)
+                    for j in 0..<node.inputs.count {
+                        var k = -1
+                        if let input = node.inputs[j].node { k = table.get(input)! }
+                        edgeIndex.append(k)
+                        if k >= 0 && needed[k] { leads = true }
+                    }
+                    needed.append(leads)
+                }
+                order.append(top.node)
             }
         }
+        edgeStart.append(edgeIndex.count)
         var firstTarget = [Int](repeating: -1, count: order.count)
         var nextTarget = [Int](repeating: -1, count: targets.count)
-        for (t, node) in targets.enumerated().reversed() {
-            if let i = table.get(node) {
+        for t in stride(from: targets.count - 1, through: 0, by: -1) {
+            if let i = table.get(targets[t]) {
                 nextTarget[t] = firstTarget[i]
                 firstTarget[i] = t
             }
         }
-        var edgeStart = [Int](repeating: 0, count: order.count + 1)
-        var edgeIndex: [Int] = []
-        edgeIndex.reserveCapacity(order.count * 2)
-        var needed = [Bool](repeating: false, count: order.count)
-        for (i, node) in order.enumerated() {
-            edgeStart[i] = edgeIndex.count
-            var leads = firstTarget[i] >= 0 || (accumulateIntoLeaves && node.isLeaf)
-            for input in node.inputs {
-                let k = input.node.map { table.get($0)! } ?? -1
-                edgeIndex.append(k)
-                if k >= 0 && needed[k] { leads = true }
-            }
-            needed[i] = leads
-        }
-        edgeStart[order.count] = edgeIndex.count
         self.order = order
         self.edgeStart = edgeStart
         self.edgeIndex = edgeIndex
@@ -82,6 +95,7 @@ struct ReversePass {
         self.table = table
         self.targetCount = targets.count
         self.accumulateIntoLeaves = accumulateIntoLeaves
+        self.roots = roots
     }
 
     /// Targets no root depends on (their derivatives are zero).
@@ -111,7 +125,7 @@ struct ReversePass {
             for i in stride(from: order.count - 1, through: 0, by: -1) {
                 guard needed[i], let g = slots[i] else { continue }
                 slots[i] = nil
-                let node = order[i]
+                let node = order[i].takeUnretainedValue()
                 var t = firstTarget[i]
                 while t >= 0 { results[t] = g; t = nextTarget[t] }
                 if node.isLeaf {
@@ -136,7 +150,7 @@ struct ReversePass {
                 let ctx = RuleContext(inputs: saved.inputs, node: node, outputValue: output,
                                       outputShape: node.outputShape, batchShape: batchShape, needs: needs,
                                       isDifferentiable: differentiable)
-                let pulled = node.primitive!.vjp(ctx, g)
+                let pulled = node.primitive.vjp(ctx, g)
                 for j in start..<end {
                     let k = edgeIndex[j], input = j - start
                     guard k >= 0, needed[k], let r = pulled[input] else { continue }

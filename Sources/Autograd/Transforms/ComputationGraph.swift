@@ -83,7 +83,7 @@ public struct ComputationGraph: Sendable, CustomStringConvertible {
             }
         }
         nodes = order.enumerated().map { id, node in
-            Node(id: id, operation: node.primitive?.name ?? ComputationGraph.inputName, shape: node.outputShape,
+            Node(id: id, operation: (node.isLeaf ? ComputationGraph.inputName : node.primitive.name), shape: node.outputShape,
                  inputs: node.inputs.map { Edge(source: $0.node.map { ids[ObjectIdentifier($0)]! }, shape: $0.shape) })
         }
         outputs = roots.map { ids[ObjectIdentifier($0)]! }

@@ -95,7 +95,8 @@ public struct LinearMap<Scalar: TensorScalar>: Sendable {
         var tangents: [ObjectIdentifier: AnyTensor] = [ObjectIdentifier(input): u]
         withoutRecording {
             walk { node in
-                guard let primitive = node.primitive else { return }
+                guard !node.isLeaf else { return }
+                let primitive = node.primitive
                 let incoming = node.inputs.map { $0.node.flatMap { tangents[ObjectIdentifier($0)] } }
                 guard incoming.contains(where: { $0 != nil }) else { return }
                 let saved = node.peekSaved()
