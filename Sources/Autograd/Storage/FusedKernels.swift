@@ -57,17 +57,33 @@ enum FusedDerivative: Sendable {
 
     private func run<T: BinaryFloatingPoint>(_ g: UnsafeMutablePointer<T>, _ s: UnsafeMutablePointer<T>,
                                              _ y: UnsafeMutablePointer<T>, _ n: Int, _ batches: Int) {
-        // Evaluate f′ once per element of s, then scale every batch.
+        // f′ evaluated into y (one pass, one case at a time so the loops vectorize), then scaled by g.
         if batches == 1 {
-            for i in 0..<n { y[i] = g[i] * value(s[i]) }
+            derivative(s, into: y, n)
+            for i in 0..<n { y[i] *= g[i] }
             return
         }
         let d = UnsafeMutablePointer<T>.allocate(capacity: n)
         defer { d.deallocate() }
-        for i in 0..<n { d[i] = value(s[i]) }
+        derivative(s, into: d, n)
         for b in 0..<batches {
             let o = b * n
             for i in 0..<n { y[o + i] = g[o + i] * d[i] }
+        }
+    }
+
+    /// d[i] = f′(s[i]), with the case chosen once outside the loop.
+    private func derivative<T: BinaryFloatingPoint>(_ s: UnsafeMutablePointer<T>, into d: UnsafeMutablePointer<T>,
+                                                    _ n: Int) {
+        switch self {
+        case .tanhOfOutput: for i in 0..<n { d[i] = 1 - s[i] * s[i] }
+        case .sigmoidOfOutput: for i in 0..<n { d[i] = s[i] * (1 - s[i]) }
+        case .identityOfOutput: for i in 0..<n { d[i] = s[i] }
+        case .reciprocalOfInput: for i in 0..<n { d[i] = 1 / s[i] }
+        case .log1pOfInput: for i in 0..<n { d[i] = 1 / (1 + s[i]) }
+        case .sqrtOfOutput: for i in 0..<n { d[i] = 0.5 / s[i] }
+        case .stepOfInput: for i in 0..<n { d[i] = s[i] > 0 ? 1 : 0 }
+        default: for i in 0..<n { d[i] = value(s[i]) }
         }
     }
 }
