@@ -40,11 +40,15 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
         let object = create(minimumCapacity: inline ? (bytes + 7) / 8 : 0) { buffer in
             var base = buffer.withUnsafeMutablePointerToElements { UnsafeMutableRawPointer($0) }
             if !inline {
-                var raw: UnsafeMutableRawPointer?
-                guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
-                    fatalError("Autograd: could not allocate \(bytes) bytes for a tensor of \(count) \(type) elements")
+                if let cached = BufferCache.shared.take(bytes: bytes) {
+                    base = cached
+                } else {
+                    var raw: UnsafeMutableRawPointer?
+                    guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
+                        fatalError("Autograd: could not allocate \(bytes) bytes for a tensor of \(count) \(type) elements")
+                    }
+                    base = raw
                 }
-                base = raw
             }
             return StorageHeader(base: base, count: count, type: type, bytes: bytes, external: !inline)
         }
@@ -56,7 +60,7 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
 
     deinit {
         let h = withUnsafeMutablePointerToHeader { $0.pointee }
-        if h.external { free(h.base) }
+        if h.external { BufferCache.shared.give(h.base, bytes: h.bytes) }
         Storage.liveCount.subtract(1, ordering: .relaxed)
         Storage.liveBytes.subtract(h.bytes, ordering: .relaxed)
     }
@@ -85,7 +89,8 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
 /// How many tensor buffers are alive in this process, and how many bytes they hold.
 ///
 /// Useful to check that memory is released: after a derivative call that does not retain its graph, the graph's
-/// saved tensors are freed, so these numbers return to where they were.
+/// saved tensors are freed, so these numbers return to where they were. Large freed buffers kept for reuse by the
+/// library's allocator cache (at most 256 MiB) are not counted: they belong to no tensor.
 public enum StorageStatistics {
     /// Number of live tensor buffers.
     public static var liveBuffers: Int { Storage.liveCount.load(ordering: .relaxed) }
@@ -95,4 +100,45 @@ public enum StorageStatistics {
     public static var peakBytes: Int { Storage.peakBytes.load(ordering: .relaxed) }
     /// Restarts peak tracking from the current `liveBytes` (to measure the peak of one computation).
     public static func resetPeak() { Storage.peakBytes.store(liveBytes, ordering: .relaxed) }
+}
+
+/// Recently freed large buffers, kept for reuse.
+///
+/// Derivative computations on big tensors allocate and free buffers of the same few sizes over and over (one set
+/// per training step). Returned to the C library, large buffers go back to the system and come back as fresh pages
+/// that must be faulted in and zeroed; kept here, they are reused as they are. At most `capacity` bytes are kept;
+/// beyond that, buffers are freed. (A smaller version of what PyTorch's caching allocator does.)
+final class BufferCache: @unchecked Sendable {
+    static let shared = BufferCache()
+    /// Bytes of free buffers kept at most.
+    let capacity = 256 << 20
+    private let lock = Atomic<Bool>(false)
+    private var buffers: [Int: [UnsafeMutableRawPointer]] = [:]
+    private var kept = 0
+
+    @inline(__always) private func locked<R>(_ body: () -> R) -> R {
+        while !lock.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {}
+        defer { lock.store(false, ordering: .releasing) }
+        return body()
+    }
+
+    /// A kept buffer of exactly `bytes` bytes, if any.
+    func take(bytes: Int) -> UnsafeMutableRawPointer? {
+        locked {
+            guard let p = buffers[bytes]?.popLast() else { return nil }
+            kept -= bytes
+            return p
+        }
+    }
+
+    /// Keeps `pointer` (of `bytes` bytes) for reuse, or frees it if the cache is full.
+    func give(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
+        let keep = locked {
+            guard kept + bytes <= capacity else { return false }
+            buffers[bytes, default: []].append(pointer)
+            kept += bytes
+            return true
+        }
+        if !keep { free(pointer) }
+    }
 }
