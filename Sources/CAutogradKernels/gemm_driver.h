@@ -12,10 +12,16 @@
 //           for jr in steps of 2VL columns:         B micro-panels stream from L2 (prefetched in the kernel)
 //             microkernel: C[ir:ir+MR, jr:jr+2VL] += A-panel * B-panel
 //
-// Threads split C into column ranges (whole micro-panels of B) or, when C is narrow, row ranges; each thread
-// runs the blocked product on its part with its own packing buffers, so no synchronization is needed inside.
-// Small products skip packing (direct loops), and products with one row or one column are matrix-vector
-// loops: neither can reuse packed data.
+// Which path a product takes (DN(gemm)):
+//   - k == 0 or alpha == 0: C = beta C.
+//   - narrow C (n <= 4, or n <= VL with k >= 256) with contiguous rows of A: dot products along k, vectorized
+//     over k (dot_kernel), A read in place: packing A would cost as much as the product.
+//   - one row or one column (matrix-vector), or at most GEMM_DIRECT_MAX multiply-adds: direct loops.
+//   - otherwise the blocked product above; when C is narrow its transpose C^T = B^T A^T is computed instead
+//     (the kernel then stores its tile transposed), which fills the MR x 2VL register tiles far better.
+// Threads split C into ranges of whole micro-panels of columns (or of rows when C is narrow); each part runs
+// the blocked product with its own packing buffers, so no synchronization is needed inside. Splitting never
+// changes how an element is computed, so results are the same for any number of threads.
 
 typedef struct {
     int64_t m, n, k;
@@ -72,19 +78,21 @@ static void DN(blocked)(const KIT *kit, int64_t m, int64_t n, int64_t k, T alpha
     }
 }
 
-static void DN(task)(void *ctx, int tid, int nt) {
+static void DN(task)(void *ctx, int part, int nparts) {
     const DN(job) *j = (const DN(job) *)ctx;
     const KIT *kit = j->kit;
     const int64_t rsc = j->ct ? 1 : j->ldc, csc = j->ct ? j->ldc : 1;
     if (j->split_n) {
         int64_t unit = 2 * kit->vl, units = (j->n + unit - 1) / unit;
-        int64_t c0 = ag_min64(units * tid / nt * unit, j->n), c1 = ag_min64(units * (tid + 1) / nt * unit, j->n);
+        int64_t c0 = ag_min64(units * part / nparts * unit, j->n);
+        int64_t c1 = ag_min64(units * (part + 1) / nparts * unit, j->n);
         if (c0 < c1)
             DN(blocked)(kit, j->m, c1 - c0, j->k, j->alpha, j->a, j->rsa, j->csa, j->b + c0 * j->csb, j->rsb,
                         j->csb, j->beta, j->c + c0 * csc, j->ldc, j->ct);
     } else {
         int64_t unit = kit->mr, units = (j->m + unit - 1) / unit;
-        int64_t r0 = ag_min64(units * tid / nt * unit, j->m), r1 = ag_min64(units * (tid + 1) / nt * unit, j->m);
+        int64_t r0 = ag_min64(units * part / nparts * unit, j->m);
+        int64_t r1 = ag_min64(units * (part + 1) / nparts * unit, j->m);
         if (r0 < r1)
             DN(blocked)(kit, r1 - r0, j->n, j->k, j->alpha, j->a + r0 * j->rsa, j->rsa, j->csa, j->b, j->rsb,
                         j->csb, j->beta, j->c + r0 * rsc, j->ldc, j->ct);
@@ -229,10 +237,10 @@ typedef struct {
     const KIT *kit;
 } DN(dot_job);
 
-static void DN(dot_task)(void *ctx, int tid, int nt) {
+static void DN(dot_task)(void *ctx, int part, int nparts) {
     const DN(dot_job) *j = (const DN(dot_job) *)ctx;
     int64_t units = (j->m + 3) / 4;  // rows in fours (the largest row count of a dot tile)
-    int64_t r0 = ag_min64(units * tid / nt * 4, j->m), r1 = ag_min64(units * (tid + 1) / nt * 4, j->m);
+    int64_t r0 = ag_min64(units * part / nparts * 4, j->m), r1 = ag_min64(units * (part + 1) / nparts * 4, j->m);
     if (r0 < r1)
         j->kit->dot_kernel(r1 - r0, j->n, j->k, j->alpha, j->a + r0 * j->rsa, j->rsa, j->bt, j->ldb, j->beta,
                            j->c + r0 * j->ldc, j->ldc);
@@ -312,9 +320,9 @@ typedef struct {
     T *c;
 } DN(batch_job);
 
-static void DN(batch_task)(void *ctx, int tid, int nt) {
+static void DN(batch_task)(void *ctx, int part, int nparts) {
     const DN(batch_job) *j = (const DN(batch_job) *)ctx;
-    int64_t t0 = j->batch * tid / nt, t1 = j->batch * (tid + 1) / nt;
+    int64_t t0 = j->batch * part / nparts, t1 = j->batch * (part + 1) / nparts;
     for (int64_t t = t0; t < t1; t++)
         DN(gemm)(1, j->m, j->n, j->k, 1, j->a + j->ao[t], j->rsa, j->csa, j->b + j->bo[t], j->rsb, j->csb, 0,
                  j->c + t * j->m * j->n, j->n);
