@@ -188,6 +188,41 @@ static void bench_misc(void) {
     }
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Batched products
+// ---------------------------------------------------------------------------------------------------------
+
+typedef struct {
+    int64_t batch, m, n, k;
+    float *a, *b, *c;
+    int64_t *ao, *bo;
+} batch_ctx;
+
+static void run_batch(void *p) {
+    batch_ctx *g = p;
+    ag_gemm_batched_f32(g->batch, g->m, g->n, g->k, g->a, g->ao, g->k, 1, g->b, g->bo, g->n, 1, g->c);
+}
+
+static void bench_batched(void) {
+    int64_t cases[][4] = {{100, 1, 1, 2}, {1000, 4, 4, 4}, {64, 32, 32, 32}, {8, 256, 256, 256}};
+    for (int s = 0; s < 4; s++) {
+        batch_ctx g = {cases[s][0], cases[s][1], cases[s][2], cases[s][3], 0, 0, 0, 0, 0};
+        g.a = rand_floats(g.batch * g.m * g.k);
+        g.b = rand_floats(g.batch * g.k * g.n);
+        g.c = rand_floats(g.batch * g.m * g.n);
+        g.ao = malloc(sizeof(int64_t) * (size_t)g.batch);
+        g.bo = malloc(sizeof(int64_t) * (size_t)g.batch);
+        for (int64_t t = 0; t < g.batch; t++) g.ao[t] = t * g.m * g.k, g.bo[t] = t * g.k * g.n;
+        double best, med;
+        timeit(run_batch, &g, 15, &best, &med);
+        double fl = 2.0 * g.batch * g.m * g.n * g.k;
+        printf("batch %4lld of %lldx%lld * %lldx%lld: best %8.2f us (%.1f GFLOP/s), med %8.2f us\n",
+               (long long)g.batch, (long long)g.m, (long long)g.k, (long long)g.k, (long long)g.n, best * 1e6,
+               fl / best / 1e9, med * 1e6);
+        free(g.a); free(g.b); free(g.c); free(g.ao); free(g.bo);
+    }
+}
+
 int main(int argc, char **argv) {
     const char *what = argc > 1 ? argv[1] : "gemm";
     printf("cpu level %d, threads %d\n", ag_cpu_level(), ag_num_threads());
@@ -200,6 +235,8 @@ int main(int argc, char **argv) {
         bench_unary();
     } else if (!strcmp(what, "misc")) {
         bench_misc();
+    } else if (!strcmp(what, "batched")) {
+        bench_batched();
     }
     return 0;
 }

@@ -183,7 +183,11 @@ AG_INLINE VTARGET vf VN(tanh)(vf x) {
 AG_INLINE VTARGET vf VN(sigmoid)(vf x) {
     // 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) for x < 0: the exponential never overflows.
     vf e = VN(exp)((vf)((vi)x | I(0x80000000)));  // e^-|x|
-    return SEL(x >= F(0.0f), F(1.0f), e) * VN(recip)(F(1.0f) + e);
+    // 1 + e = d + dlo exactly (Fast2Sum, 1 >= e); 1/(d + dlo) ~ r - dlo r^2 with r ~ 1/d.
+    vf d = F(1.0f) + e, dlo = (F(1.0f) - d) + e;
+    vf r = VN(recip)(d);
+    r = FMA(-dlo * r, r, r);
+    return SEL(x >= F(0.0f), F(1.0f), e) * r;
 }
 
 AG_INLINE VTARGET vf VN(softplus)(vf x) {
