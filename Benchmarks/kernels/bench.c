@@ -113,6 +113,37 @@ static void bench_gemm(int nthreads_list[], int nt) {
     }
 }
 
+typedef struct {
+    int64_t n;
+    double *a, *b, *c;
+} gemm64_ctx;
+
+static void run_gemm64(void *p) {
+    gemm64_ctx *g = p;
+    ag_gemm_f64(g->n, g->n, g->n, 1, g->a, g->n, 1, g->b, g->n, 1, 0, g->c, g->n);
+}
+
+static void bench_gemm64(int nthreads_list[], int nt) {
+    int64_t sizes[] = {256, 1024};
+    for (int s = 0; s < 2; s++) {
+        gemm64_ctx g = {sizes[s], 0, 0, 0};
+        size_t bytes = sizeof(double) * (size_t)(g.n * g.n);
+        g.a = malloc(bytes), g.b = malloc(bytes), g.c = malloc(bytes);
+        for (int64_t i = 0; i < g.n * g.n; i++) g.a[i] = (double)rand() / RAND_MAX - 0.5, g.b[i] = (double)rand() / RAND_MAX - 0.5;
+        char label[32];
+        snprintf(label, sizeof label, "f64 %lld^3", (long long)g.n);
+        printf("%-24s", label);
+        for (int t = 0; t < nt; t++) {
+            ag_set_num_threads(nthreads_list[t]);
+            double best, med, fl = 2.0 * g.n * g.n * g.n;
+            timeit(run_gemm64, &g, 11, &best, &med);
+            printf("  T=%d best %6.1f med %6.1f", nthreads_list[t], fl / best / 1e9, fl / med / 1e9);
+        }
+        printf("  GFLOP/s\n");
+        free(g.a); free(g.b); free(g.c);
+    }
+}
+
 typedef struct { ag_unary_op op; int64_t n; float *x, *y; } unary_ctx;
 static void run_unary(void *p) { unary_ctx *u = p; ag_unary_f32(u->op, u->n, u->x, u->y); }
 
@@ -231,6 +262,7 @@ int main(int argc, char **argv) {
         for (int i = 2; i < argc && nt < 8; i++) list[nt++] = atoi(argv[i]);
         if (nt == 0) { list[0] = 1; list[1] = 2; nt = 2; }
         bench_gemm(list, nt);
+        bench_gemm64(list, nt);
     } else if (!strcmp(what, "unary")) {
         bench_unary();
     } else if (!strcmp(what, "misc")) {
