@@ -142,7 +142,7 @@ func checkGemmCases(_ cases: [GemmCase], double: Bool, seed: UInt64, label: Stri
 
 extension KernelTests {
     @Suite struct Gemm {
-        static let edgeSizes = [0, 1, 2, 3, 5, 7, 11, 12, 13, 15, 16, 17, 31, 32, 33, 47, 65]
+        static let edgeSizes = [0, 1, 2, 3, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17, 31, 32, 33, 47, 65]
 
         @Test(arguments: [false, true])
         func edgeShapesAllLayouts(double: Bool) {
