@@ -1,5 +1,6 @@
-// Template for one instruction set and element type of the packed matrix product: the register-tile
-// microkernel and the two packing routines. gemm.c includes this file once per (ISA, type) after defining:
+// Template for one instruction set and element type of the matrix product: the register-tile microkernel, the
+// two packing routines, and the dot-product kernel for narrow products. gemm.c includes this file once per
+// (ISA, type) after defining:
 //
 //   T            element type                    KN(name)       name mangling, e.g. name##_avx512_f32
 //   TARGET       function attribute (target(...))
@@ -12,8 +13,8 @@
 //   PREFETCH(p)  prefetch into L1 (or nothing); PREFETCH_STEPS how many k steps ahead the B panel is fetched
 //
 // The register tile is MR x (2 VL): C rows are contiguous, so each row of the tile is two vectors, and each
-// step p of the inner loop does two vector loads of packed B, MR broadcasts of packed A (memory operands of
-// the FMA on AVX-512), and 2 MR FMAs into 2 MR accumulator registers.
+// step p of the inner loop does two vector loads of packed B, MR broadcasts of packed A, and 2 MR FMAs into
+// 2 MR accumulator registers.
 // A narrow variant (MR x VL) serves the last column panel when at most VL columns remain (e.g. n = 10).
 //
 // Packed layouts (both zero-padded to full tiles, so the kernel never branches on edges until the store):
