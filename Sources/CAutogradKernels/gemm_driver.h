@@ -165,8 +165,28 @@ AG_INLINE void DN(direct_body)(int64_t m, int64_t n, int64_t k, T alpha, const T
             }
     } else {
         // Dot products: vectorized when A has contiguous rows and B contiguous columns, else short scalar
-        // sums (the tiny products this path gets).
-        for (int64_t i = 0; i < m; i++) {
+        // sums (the tiny products this path gets). Matrix-vector products take four rows per pass over the
+        // vector (more loads in flight; the vector is loaded once for four rows).
+        int64_t i = 0;
+        if (n == 1 && csa == 1 && rsb == 1 && k >= 16)
+            for (; i + 4 <= m; i += 4) {
+                const T *a0 = a + i * rsa, *a1 = a0 + rsa, *a2 = a1 + rsa, *a3 = a2 + rsa;
+                T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+#pragma clang loop vectorize(enable)
+                for (int64_t p = 0; p < k; p++) {
+                    T x = b[p];
+                    s0 += a0[p] * x;
+                    s1 += a1[p] * x;
+                    s2 += a2[p] * x;
+                    s3 += a3[p] * x;
+                }
+                T s[4] = {s0, s1, s2, s3};
+                for (int r = 0; r < 4; r++) {
+                    T *cr = c + (i + r) * ldc;
+                    *cr = beta == 0 ? alpha * s[r] : alpha * s[r] + beta * *cr;
+                }
+            }
+        for (; i < m; i++) {
             T *ci = c + i * ldc;
             for (int64_t j = 0; j < n; j++) {
                 T s = DN(dot_strided)(k, a + i * rsa, csa, b + j * csb, rsb);
