@@ -239,6 +239,7 @@ AG_INLINE VTARGET vf VN(sincos)(vf x, int cosine) {
 #define VN_MAP(FN)                                                 \
     do {                                                           \
         int64_t i_ = 0;                                            \
+        _Pragma("clang loop unroll_count(2)")                      \
         for (; i_ + VW <= n; i_ += VW) VN(store)(y + i_, FN(VN(load)(x + i_))); \
         if (i_ < n) {                                              \
             float buf_[VW] = {0};                                  \
