@@ -157,11 +157,11 @@ static void bench_unary(void) {
         int positive = op == AG_UNARY_LOG || op == AG_UNARY_SQRT || op == AG_UNARY_LOG1P;
         unary_ctx u = {(ag_unary_op)op, n, positive ? xp : x, y};
         printf("%-11s", names[op]);
-        for (int level = 2; level >= 0; level -= 2) {
+        for (int level = 2; level >= 0; level--) {
             ag_set_max_cpu_level(level);
             double best, med;
             timeit(run_unary, &u, 11, &best, &med);
-            printf("  level %d: best %7.3f med %7.3f ns/elem", level, best / n * 1e9, med / n * 1e9);
+            printf("  L%d %6.3f (med %6.3f)", level, best / n * 1e9, med / n * 1e9);
         }
         ag_set_max_cpu_level(2);
         printf("\n");
@@ -257,6 +257,7 @@ static void bench_batched(void) {
 int main(int argc, char **argv) {
     const char *what = argc > 1 ? argv[1] : "gemm";
     printf("cpu level %d, threads %d\n", ag_cpu_level(), ag_num_threads());
+    if (!strcmp(what, "unary")) printf("ns per float, best (median), at CPU levels 2 (AVX-512), 1 (AVX2), 0 (portable)\n");
     if (!strcmp(what, "gemm")) {
         int list[8], nt = 0;
         for (int i = 2; i < argc && nt < 8; i++) list[nt++] = atoi(argv[i]);
