@@ -58,6 +58,11 @@ typedef struct {
 // (f32, kc = 384) stays in L1; a B block kc x nc = 384 x 384 floats (576 KB) stays in the 1 MB L2.
 // ---------------------------------------------------------------------------------------------------------
 
+// B panels stream from L2: the kernels prefetch them PREFETCH_STEPS steps of k ahead (12 x 128 bytes).
+#define PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#define PREFETCH_STEPS 12
+#define K_UNROLL "clang loop unroll_count(4)"
+
 #define T float
 #define KN(name) name##_avx512_f32
 #define KIT gemm_kit_f32
@@ -151,6 +156,8 @@ AG_INLINE AG_TARGET_AVX2 __m256i mask4_pd(int n) {
     return _mm256_loadu_si256((const __m256i *)(mask_table_64 + 4 - n));
 }
 
+#undef K_UNROLL
+#define K_UNROLL "clang loop unroll_count(2)"
 #define T float
 #define KN(name) name##_avx2_f32
 #define KIT gemm_kit_f32
@@ -269,6 +276,8 @@ AG_INLINE void pvd_transpose(pvd r[2]) {
 #ifndef PREFETCH_STEPS
 #define PREFETCH_STEPS 8
 #endif
+#undef K_UNROLL
+#define K_UNROLL "clang loop unroll_count(2)"
 #define TARGET
 #define T float
 #define KN(name) name##_portable_f32

@@ -11,6 +11,8 @@
 //   V_TRANSPOSE(r)                      transposes the VL x VL block held in V r[VL]
 //   KC, MC, NC   cache blocking (see gemm_driver.h), KIT the kit struct type of T
 //   PREFETCH(p)  prefetch into L1 (or nothing); PREFETCH_STEPS how many k steps ahead the B panel is fetched
+//   K_UNROLL     the loop pragma for the k loop of the tile (an unroll count: 4 suits AVX-512's 32
+//                registers, while on AVX2's 16 it makes the compiler spill and rotate accumulators, 40% slower)
 //
 // The register tile is MR x (2 VL): C rows are contiguous, so each row of the tile is two vectors, and each
 // step p of the inner loop does two vector loads of packed B, MR broadcasts of packed A, and 2 MR FMAs into
@@ -35,7 +37,7 @@ AG_INLINE TARGET void KN(tile)(int nv, int64_t kc, const T *restrict a, const T 
         a += MR;
         b += nv * VL;
     }
-#pragma clang loop unroll_count(4)
+_Pragma(K_UNROLL)
     for (int64_t p = 1; p < kc; p++) {
         V b0 = V_LOADU(b), b1 = nv == 2 ? V_LOADU(b + VL) : V_ZERO();
         // The B panels stream from L2: fetch a few steps ahead.
