@@ -113,6 +113,37 @@ static void bench_gemm(int nthreads_list[], int nt) {
     }
 }
 
+typedef struct {
+    int64_t n;
+    double *a, *b, *c;
+} gemm64_ctx;
+
+static void run_gemm64(void *p) {
+    gemm64_ctx *g = p;
+    ag_gemm_f64(g->n, g->n, g->n, 1, g->a, g->n, 1, g->b, g->n, 1, 0, g->c, g->n);
+}
+
+static void bench_gemm64(int nthreads_list[], int nt) {
+    int64_t sizes[] = {256, 1024};
+    for (int s = 0; s < 2; s++) {
+        gemm64_ctx g = {sizes[s], 0, 0, 0};
+        size_t bytes = sizeof(double) * (size_t)(g.n * g.n);
+        g.a = malloc(bytes), g.b = malloc(bytes), g.c = malloc(bytes);
+        for (int64_t i = 0; i < g.n * g.n; i++) g.a[i] = (double)rand() / RAND_MAX - 0.5, g.b[i] = (double)rand() / RAND_MAX - 0.5;
+        char label[32];
+        snprintf(label, sizeof label, "f64 %lld^3", (long long)g.n);
+        printf("%-24s", label);
+        for (int t = 0; t < nt; t++) {
+            ag_set_num_threads(nthreads_list[t]);
+            double best, med, fl = 2.0 * g.n * g.n * g.n;
+            timeit(run_gemm64, &g, 11, &best, &med);
+            printf("  T=%d best %6.1f med %6.1f", nthreads_list[t], fl / best / 1e9, fl / med / 1e9);
+        }
+        printf("  GFLOP/s\n");
+        free(g.a); free(g.b); free(g.c);
+    }
+}
+
 typedef struct { ag_unary_op op; int64_t n; float *x, *y; } unary_ctx;
 static void run_unary(void *p) { unary_ctx *u = p; ag_unary_f32(u->op, u->n, u->x, u->y); }
 
@@ -126,11 +157,11 @@ static void bench_unary(void) {
         int positive = op == AG_UNARY_LOG || op == AG_UNARY_SQRT || op == AG_UNARY_LOG1P;
         unary_ctx u = {(ag_unary_op)op, n, positive ? xp : x, y};
         printf("%-11s", names[op]);
-        for (int level = 2; level >= 0; level -= 2) {
+        for (int level = 2; level >= 0; level--) {
             ag_set_max_cpu_level(level);
             double best, med;
             timeit(run_unary, &u, 11, &best, &med);
-            printf("  level %d: best %7.3f med %7.3f ns/elem", level, best / n * 1e9, med / n * 1e9);
+            printf("  L%d %6.3f (med %6.3f)", level, best / n * 1e9, med / n * 1e9);
         }
         ag_set_max_cpu_level(2);
         printf("\n");
@@ -188,18 +219,57 @@ static void bench_misc(void) {
     }
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Batched products
+// ---------------------------------------------------------------------------------------------------------
+
+typedef struct {
+    int64_t batch, m, n, k;
+    float *a, *b, *c;
+    int64_t *ao, *bo;
+} batch_ctx;
+
+static void run_batch(void *p) {
+    batch_ctx *g = p;
+    ag_gemm_batched_f32(g->batch, g->m, g->n, g->k, g->a, g->ao, g->k, 1, g->b, g->bo, g->n, 1, g->c);
+}
+
+static void bench_batched(void) {
+    int64_t cases[][4] = {{100, 1, 1, 2}, {1000, 4, 4, 4}, {64, 32, 32, 32}, {8, 256, 256, 256}};
+    for (int s = 0; s < 4; s++) {
+        batch_ctx g = {cases[s][0], cases[s][1], cases[s][2], cases[s][3], 0, 0, 0, 0, 0};
+        g.a = rand_floats(g.batch * g.m * g.k);
+        g.b = rand_floats(g.batch * g.k * g.n);
+        g.c = rand_floats(g.batch * g.m * g.n);
+        g.ao = malloc(sizeof(int64_t) * (size_t)g.batch);
+        g.bo = malloc(sizeof(int64_t) * (size_t)g.batch);
+        for (int64_t t = 0; t < g.batch; t++) g.ao[t] = t * g.m * g.k, g.bo[t] = t * g.k * g.n;
+        double best, med;
+        timeit(run_batch, &g, 15, &best, &med);
+        double fl = 2.0 * g.batch * g.m * g.n * g.k;
+        printf("batch %4lld of %lldx%lld * %lldx%lld: best %8.2f us (%.1f GFLOP/s), med %8.2f us\n",
+               (long long)g.batch, (long long)g.m, (long long)g.k, (long long)g.k, (long long)g.n, best * 1e6,
+               fl / best / 1e9, med * 1e6);
+        free(g.a); free(g.b); free(g.c); free(g.ao); free(g.bo);
+    }
+}
+
 int main(int argc, char **argv) {
     const char *what = argc > 1 ? argv[1] : "gemm";
     printf("cpu level %d, threads %d\n", ag_cpu_level(), ag_num_threads());
+    if (!strcmp(what, "unary")) printf("ns per float, best (median), at CPU levels 2 (AVX-512), 1 (AVX2), 0 (portable)\n");
     if (!strcmp(what, "gemm")) {
         int list[8], nt = 0;
         for (int i = 2; i < argc && nt < 8; i++) list[nt++] = atoi(argv[i]);
         if (nt == 0) { list[0] = 1; list[1] = 2; nt = 2; }
         bench_gemm(list, nt);
+        bench_gemm64(list, nt);
     } else if (!strcmp(what, "unary")) {
         bench_unary();
     } else if (!strcmp(what, "misc")) {
         bench_misc();
+    } else if (!strcmp(what, "batched")) {
+        bench_batched();
     }
     return 0;
 }

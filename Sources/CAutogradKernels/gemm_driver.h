@@ -12,10 +12,16 @@
 //           for jr in steps of 2VL columns:         B micro-panels stream from L2 (prefetched in the kernel)
 //             microkernel: C[ir:ir+MR, jr:jr+2VL] += A-panel * B-panel
 //
-// Threads split C into column ranges (whole micro-panels of B) or, when C is narrow, row ranges; each thread
-// runs the blocked product on its part with its own packing buffers, so no synchronization is needed inside.
-// Small products skip packing (direct loops), and products with one row or one column are matrix-vector
-// loops: neither can reuse packed data.
+// Which path a product takes (DN(gemm)):
+//   - k == 0 or alpha == 0: C = beta C.
+//   - narrow C (n <= 4, or n <= VL with k >= 256) with contiguous rows of A: dot products along k, vectorized
+//     over k (dot_kernel), A read in place: packing A would cost as much as the product.
+//   - one row or one column (matrix-vector), or at most GEMM_DIRECT_MAX multiply-adds: direct loops.
+//   - otherwise the blocked product above; when C is narrow its transpose C^T = B^T A^T is computed instead
+//     (the kernel then stores its tile transposed), which fills the MR x 2VL register tiles far better.
+// Threads split C into ranges of whole micro-panels of columns (or of rows when C is narrow); each part runs
+// the blocked product with its own packing buffers, so no synchronization is needed inside. Splitting never
+// changes how an element is computed, so results are the same for any number of threads.
 
 typedef struct {
     int64_t m, n, k;
@@ -72,19 +78,21 @@ static void DN(blocked)(const KIT *kit, int64_t m, int64_t n, int64_t k, T alpha
     }
 }
 
-static void DN(task)(void *ctx, int tid, int nt) {
+static void DN(task)(void *ctx, int part, int nparts) {
     const DN(job) *j = (const DN(job) *)ctx;
     const KIT *kit = j->kit;
     const int64_t rsc = j->ct ? 1 : j->ldc, csc = j->ct ? j->ldc : 1;
     if (j->split_n) {
         int64_t unit = 2 * kit->vl, units = (j->n + unit - 1) / unit;
-        int64_t c0 = ag_min64(units * tid / nt * unit, j->n), c1 = ag_min64(units * (tid + 1) / nt * unit, j->n);
+        int64_t c0 = ag_min64(units * part / nparts * unit, j->n);
+        int64_t c1 = ag_min64(units * (part + 1) / nparts * unit, j->n);
         if (c0 < c1)
             DN(blocked)(kit, j->m, c1 - c0, j->k, j->alpha, j->a, j->rsa, j->csa, j->b + c0 * j->csb, j->rsb,
                         j->csb, j->beta, j->c + c0 * csc, j->ldc, j->ct);
     } else {
         int64_t unit = kit->mr, units = (j->m + unit - 1) / unit;
-        int64_t r0 = ag_min64(units * tid / nt * unit, j->m), r1 = ag_min64(units * (tid + 1) / nt * unit, j->m);
+        int64_t r0 = ag_min64(units * part / nparts * unit, j->m);
+        int64_t r1 = ag_min64(units * (part + 1) / nparts * unit, j->m);
         if (r0 < r1)
             DN(blocked)(kit, r1 - r0, j->n, j->k, j->alpha, j->a + r0 * j->rsa, j->rsa, j->csa, j->b, j->rsb,
                         j->csb, j->beta, j->c + r0 * rsc, j->ldc, j->ct);
@@ -110,19 +118,27 @@ AG_INLINE T DN(dot_strided)(int64_t k, const T *x, int64_t sx, const T *y, int64
 
 AG_INLINE void DN(direct_body)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa, int64_t csa,
                                const T *b, int64_t rsb, int64_t csb, T beta, T *c, int64_t ldc) {
-    if (csb == 1 && (n >= 8 || !((csa == 1 && rsb == 1) || rsa == 1))) {
-        // Rows of B are contiguous: each row of C is a sum of scaled rows of B (vectorized along n).
+    if (csb == 1 && n >= 8) {
+        // Rows of B are contiguous and long enough for vectors: each row of C is a sum of scaled rows of B.
         for (int64_t i = 0; i < m; i++) {
             T *restrict ci = c + i * ldc;
             if (beta == 0) for (int64_t j = 0; j < n; j++) ci[j] = 0;
             else if (beta != 1) for (int64_t j = 0; j < n; j++) ci[j] *= beta;
-            for (int64_t p = 0; p < k; p++) {
+            int64_t p = 0;
+            for (; p + 4 <= k; p += 4) {  // four rows of B per pass over the row of C
+                const T *ai = a + i * rsa + p * csa;
+                T t0 = alpha * ai[0], t1 = alpha * ai[csa], t2 = alpha * ai[2 * csa], t3 = alpha * ai[3 * csa];
+                const T *restrict b0 = b + p * rsb, *restrict b1 = b0 + rsb, *restrict b2 = b1 + rsb,
+                        *restrict b3 = b2 + rsb;
+                for (int64_t j = 0; j < n; j++) ci[j] += (t0 * b0[j] + t1 * b1[j]) + (t2 * b2[j] + t3 * b3[j]);
+            }
+            for (; p < k; p++) {
                 T t = alpha * a[i * rsa + p * csa];
                 const T *restrict bp = b + p * rsb;
                 for (int64_t j = 0; j < n; j++) ci[j] += t * bp[j];
             }
         }
-    } else if (rsa == 1 && !(csa == 1 && rsb == 1)) {
+    } else if (rsa == 1 && csa != 1 && k >= 8) {
         // Columns of A are contiguous: each column of C is a sum of scaled columns of A, accumulated in a
         // small buffer (C's column is strided) 256 rows at a time.
         T buf[256];
@@ -130,7 +146,15 @@ AG_INLINE void DN(direct_body)(int64_t m, int64_t n, int64_t k, T alpha, const T
             for (int64_t i0 = 0; i0 < m; i0 += 256) {
                 int64_t len = ag_min64(256, m - i0);
                 for (int64_t i = 0; i < len; i++) buf[i] = 0;
-                for (int64_t p = 0; p < k; p++) {
+                int64_t p = 0;
+                for (; p + 4 <= k; p += 4) {  // four columns of A per pass over the buffer
+                    const T *bj = b + p * rsb + j * csb;
+                    T t0 = bj[0], t1 = bj[rsb], t2 = bj[2 * rsb], t3 = bj[3 * rsb];
+                    const T *restrict a0 = a + i0 + p * csa, *restrict a1 = a0 + csa, *restrict a2 = a1 + csa,
+                            *restrict a3 = a2 + csa;
+                    for (int64_t i = 0; i < len; i++) buf[i] += (a0[i] * t0 + a1[i] * t1) + (a2[i] * t2 + a3[i] * t3);
+                }
+                for (; p < k; p++) {
                     T t = b[p * rsb + j * csb];
                     const T *restrict ap = a + i0 + p * csa;
                     for (int64_t i = 0; i < len; i++) buf[i] += ap[i] * t;
@@ -140,8 +164,29 @@ AG_INLINE void DN(direct_body)(int64_t m, int64_t n, int64_t k, T alpha, const T
                 else for (int64_t i = 0; i < len; i++) cj[i * ldc] = alpha * buf[i] + beta * cj[i * ldc];
             }
     } else {
-        // Dot products (contiguous when A has contiguous rows and B contiguous columns).
-        for (int64_t i = 0; i < m; i++) {
+        // Dot products: vectorized when A has contiguous rows and B contiguous columns, else short scalar
+        // sums (the tiny products this path gets). Matrix-vector products take four rows per pass over the
+        // vector (more loads in flight; the vector is loaded once for four rows).
+        int64_t i = 0;
+        if (n == 1 && csa == 1 && rsb == 1 && k >= 16)
+            for (; i + 4 <= m; i += 4) {
+                const T *a0 = a + i * rsa, *a1 = a0 + rsa, *a2 = a1 + rsa, *a3 = a2 + rsa;
+                T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+#pragma clang loop vectorize(enable)
+                for (int64_t p = 0; p < k; p++) {
+                    T x = b[p];
+                    s0 += a0[p] * x;
+                    s1 += a1[p] * x;
+                    s2 += a2[p] * x;
+                    s3 += a3[p] * x;
+                }
+                T s[4] = {s0, s1, s2, s3};
+                for (int r = 0; r < 4; r++) {
+                    T *cr = c + (i + r) * ldc;
+                    *cr = beta == 0 ? alpha * s[r] : alpha * s[r] + beta * *cr;
+                }
+            }
+        for (; i < m; i++) {
             T *ci = c + i * ldc;
             for (int64_t j = 0; j < n; j++) {
                 T s = DN(dot_strided)(k, a + i * rsa, csa, b + j * csb, rsb);
@@ -166,6 +211,34 @@ static void DN(direct_portable)(int64_t m, int64_t n, int64_t k, T alpha, const 
     DN(direct_body)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc);
 }
 
+typedef struct {
+    int64_t m, n, k;
+    T alpha, beta;
+    const T *a, *b;
+    int64_t rsa, csa, rsb, csb, ldc;
+    T *c;
+    int level;
+} DN(direct_job);
+
+/// One part of a direct product: a range of rows (or of columns when C is a single row).
+static void DN(direct_task)(void *ctx, int part, int nparts) {
+    const DN(direct_job) *j = (const DN(direct_job) *)ctx;
+    int64_t m = j->m, n = j->n;
+    const T *a = j->a, *b = j->b;
+    T *c = j->c;
+    if (m > 1) {
+        int64_t r0 = m * part / nparts, r1 = m * (part + 1) / nparts;
+        m = r1 - r0, a += r0 * j->rsa, c += r0 * j->ldc;
+    } else {
+        int64_t c0 = n * part / nparts, c1 = n * (part + 1) / nparts;
+        n = c1 - c0, b += c0 * j->csb, c += c0;
+    }
+    if (m <= 0 || n <= 0) return;
+    if (j->level >= AG_LEVEL_AVX512) DN(direct_avx512)(m, n, j->k, j->alpha, a, j->rsa, j->csa, b, j->rsb, j->csb, j->beta, c, j->ldc);
+    else if (j->level >= AG_LEVEL_AVX2) DN(direct_avx2)(m, n, j->k, j->alpha, a, j->rsa, j->csa, b, j->rsb, j->csb, j->beta, c, j->ldc);
+    else DN(direct_portable)(m, n, j->k, j->alpha, a, j->rsa, j->csa, b, j->rsb, j->csb, j->beta, c, j->ldc);
+}
+
 /// C = beta * C (k == 0 or alpha == 0: A and B are not read).
 static void DN(scale_c)(int64_t m, int64_t n, T beta, T *c, int64_t ldc) {
     for (int64_t i = 0; i < m; i++) {
@@ -184,10 +257,10 @@ typedef struct {
     const KIT *kit;
 } DN(dot_job);
 
-static void DN(dot_task)(void *ctx, int tid, int nt) {
+static void DN(dot_task)(void *ctx, int part, int nparts) {
     const DN(dot_job) *j = (const DN(dot_job) *)ctx;
     int64_t units = (j->m + 3) / 4;  // rows in fours (the largest row count of a dot tile)
-    int64_t r0 = ag_min64(units * tid / nt * 4, j->m), r1 = ag_min64(units * (tid + 1) / nt * 4, j->m);
+    int64_t r0 = ag_min64(units * part / nparts * 4, j->m), r1 = ag_min64(units * (part + 1) / nparts * 4, j->m);
     if (r0 < r1)
         j->kit->dot_kernel(r1 - r0, j->n, j->k, j->alpha, j->a + r0 * j->rsa, j->rsa, j->bt, j->ldb, j->beta,
                            j->c + r0 * j->ldc, j->ldc);
@@ -219,15 +292,21 @@ static void DN(gemm)(int max_threads, int64_t m, int64_t n, int64_t k, T alpha, 
         return;
     }
     int level = ag_level();
-    if (m == 1 || n == 1 || m * n * k <= GEMM_DIRECT_MAX) {
-        if (level >= AG_LEVEL_AVX512) DN(direct_avx512)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc);
-        else if (level >= AG_LEVEL_AVX2) DN(direct_avx2)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc);
-        else DN(direct_portable)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc);
+    const KIT *kit = KIT_FOR_LEVEL(level);
+    // Narrow C with contiguous rows of A and a long k: dot products along k, no packing of A (measured: better
+    // than the packed paths for n <= 4, and for n <= VL once k >= 256). Matrix-vector products (n == 1) are
+    // memory bound and faster as the plain row dots below.
+    if (csa == 1 && n >= 2 && k >= 4 * kit->vl && m * n * k > GEMM_DIRECT_MAX &&
+        (n <= 4 || (n <= GEMM_DOT_MAX_N(kit) && k >= 256))) {
+        DN(dot_path)(max_threads, kit, m, n, k, alpha, a, rsa, b, rsb, csb, beta, c, ldc);
         return;
     }
-    const KIT *kit = KIT_FOR_LEVEL(level);
-    if (csa == 1 && n <= 2 * kit->vl && k >= 2 * kit->vl) {
-        DN(dot_path)(max_threads, kit, m, n, k, alpha, a, rsa, b, rsb, csb, beta, c, ldc);
+    if (m == 1 || n == 1 || m * n * k <= GEMM_DIRECT_MAX) {
+        // Memory bound: more threads help only when the matrix is large (several MB).
+        DN(direct_job) dj = {m, n, k, alpha, beta, a, b, rsa, csa, rsb, csb, ldc, c, level};
+        int64_t nt = ag_min64(max_threads, ag_max64(1, m * n * k / GEMM_DIRECT_THREAD_WORK));
+        if (nt > 1) ag_parallel_run(DN(direct_task), &dj, (int)nt);
+        else DN(direct_task)(&dj, 0, 1);
         return;
     }
     DN(job) j = {m, n, k, alpha, beta, a, b, rsa, csa, rsb, csb, ldc, c, 0, kit, 1};
@@ -261,9 +340,9 @@ typedef struct {
     T *c;
 } DN(batch_job);
 
-static void DN(batch_task)(void *ctx, int tid, int nt) {
+static void DN(batch_task)(void *ctx, int part, int nparts) {
     const DN(batch_job) *j = (const DN(batch_job) *)ctx;
-    int64_t t0 = j->batch * tid / nt, t1 = j->batch * (tid + 1) / nt;
+    int64_t t0 = j->batch * part / nparts, t1 = j->batch * (part + 1) / nparts;
     for (int64_t t = t0; t < t1; t++)
         DN(gemm)(1, j->m, j->n, j->k, 1, j->a + j->ao[t], j->rsa, j->csa, j->b + j->bo[t], j->rsb, j->csb, 0,
                  j->c + t * j->m * j->n, j->n);

@@ -1,5 +1,6 @@
-// Template for one instruction set and element type of the packed matrix product: the register-tile
-// microkernel and the two packing routines. gemm.c includes this file once per (ISA, type) after defining:
+// Template for one instruction set and element type of the matrix product: the register-tile microkernel, the
+// two packing routines, and the dot-product kernel for narrow products. gemm.c includes this file once per
+// (ISA, type) after defining:
 //
 //   T            element type                    KN(name)       name mangling, e.g. name##_avx512_f32
 //   TARGET       function attribute (target(...))
@@ -10,10 +11,12 @@
 //   V_TRANSPOSE(r)                      transposes the VL x VL block held in V r[VL]
 //   KC, MC, NC   cache blocking (see gemm_driver.h), KIT the kit struct type of T
 //   PREFETCH(p)  prefetch into L1 (or nothing); PREFETCH_STEPS how many k steps ahead the B panel is fetched
+//   K_UNROLL     the loop pragma for the k loop of the tile (an unroll count: 4 suits AVX-512's 32
+//                registers, while on AVX2's 16 it makes the compiler spill and rotate accumulators, 40% slower)
 //
 // The register tile is MR x (2 VL): C rows are contiguous, so each row of the tile is two vectors, and each
-// step p of the inner loop does two vector loads of packed B, MR broadcasts of packed A (memory operands of
-// the FMA on AVX-512), and 2 MR FMAs into 2 MR accumulator registers.
+// step p of the inner loop does two vector loads of packed B, MR broadcasts of packed A, and 2 MR FMAs into
+// 2 MR accumulator registers.
 // A narrow variant (MR x VL) serves the last column panel when at most VL columns remain (e.g. n = 10).
 //
 // Packed layouts (both zero-padded to full tiles, so the kernel never branches on edges until the store):
@@ -34,7 +37,7 @@ AG_INLINE TARGET void KN(tile)(int nv, int64_t kc, const T *restrict a, const T 
         a += MR;
         b += nv * VL;
     }
-#pragma clang loop unroll_count(4)
+_Pragma(K_UNROLL)
     for (int64_t p = 1; p < kc; p++) {
         V b0 = V_LOADU(b), b1 = nv == 2 ? V_LOADU(b + VL) : V_ZERO();
         // The B panels stream from L2: fetch a few steps ahead.

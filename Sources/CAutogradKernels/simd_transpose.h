@@ -49,8 +49,6 @@ AG_INLINE AG_TARGET_AVX512 void transpose8_pd(__m512d r[8]) {
     }
 }
 
-#define PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
-#define PREFETCH_STEPS 12
 
 AG_INLINE AG_TARGET_AVX2 void transpose8_ps(__m256 r[8]) {
     __m256 t[8], u[8];

@@ -72,22 +72,31 @@ static void run_parts(int first) {
     }
 }
 
+/// Returns when the worker's mailbox holds a post: spins about 50 us, then sleeps until signaled, and after any
+/// wake-up spins again. (A worker that went back to sleep right after a late wake-up, because the post had
+/// been retracted meanwhile, would be late for every following post as well.)
+static void wait_for_post(worker *w) {
+    for (;;) {
+        int64_t spin_end = now_ns() + SPIN_NANOSECONDS;
+        for (int spin = 1;; spin++) {
+            if (atomic_load_explicit(&w->state, memory_order_acquire) == POSTED) return;
+            CPU_RELAX();
+            if (spin % 64 == 0 && now_ns() > spin_end) break;
+        }
+        // Announce the sleep first (seq_cst), then check under the mutex: the poster sets POSTED (seq_cst) and
+        // then reads `sleeping`, so one of the two always sees the other and no signal is lost.
+        atomic_store(&w->sleeping, 1);
+        pthread_mutex_lock(&w->m);
+        if (atomic_load(&w->state) != POSTED) pthread_cond_wait(&w->cv, &w->m);
+        pthread_mutex_unlock(&w->m);
+        atomic_store(&w->sleeping, 0);
+    }
+}
+
 static void *worker_main(void *arg) {
     worker *w = (worker *)arg;
     for (;;) {
-        int64_t spin_end = now_ns() + SPIN_NANOSECONDS;
-        for (int spin = 1; atomic_load_explicit(&w->state, memory_order_acquire) != POSTED; spin++) {
-            CPU_RELAX();
-            if (spin % 64 == 0 && now_ns() > spin_end) {
-                // Announce the sleep first (seq_cst), then re-check under the mutex: the poster sets POSTED
-                // (seq_cst) and then reads `sleeping`, so one of the two always sees the other.
-                atomic_store(&w->sleeping, 1);
-                pthread_mutex_lock(&w->m);
-                while (atomic_load(&w->state) != POSTED) pthread_cond_wait(&w->cv, &w->m);
-                pthread_mutex_unlock(&w->m);
-                atomic_store(&w->sleeping, 0);
-            }
-        }
+        wait_for_post(w);
         int expected = POSTED;
         if (!atomic_compare_exchange_strong(&w->state, &expected, RUNNING)) continue;  // retracted
         run_parts(w->index + 1);

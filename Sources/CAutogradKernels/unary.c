@@ -68,6 +68,7 @@ static float sincosf_big(float x, int cosine) {
 // ---------------------------------------------------------------------------------------------------------
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
 #define HAVE_VMATH 1
 #define VW 16
 #define VN(name) name##_avx512

@@ -6,7 +6,9 @@
 // measure the maximum error against double-precision libm on dense sweeps and random bit patterns), and gets
 // the special values right: NaN propagates, infinities and zeros (with their sign) follow the C library,
 // subnormal inputs and outputs are handled. Polynomial coefficients are minimax fits (relative error) made for
-// this code; the range reductions are the classical ones, described at each function.
+// this code (Benchmarks/kernels/fit_polynomials.py); the range reductions are the classical ones, described at
+// each function. Two steps use an instruction of the set where it helps (#if VW == 16): the scaling by 2^n
+// (vscalefps) and the reciprocal estimate.
 
 #define vf VN(vf)
 #define vi VN(vi)
@@ -27,6 +29,18 @@ AG_INLINE VTARGET vf VN(select)(vi m, vf a, vf b) { return (vf)((m & (vi)a) | (~
 AG_INLINE VTARGET vf VN(load)(const float *p) { return *(const VN(vf_unaligned) *)p; }
 AG_INLINE VTARGET void VN(store)(float *p, vf v) { *(VN(vf_unaligned) *)p = v; }
 AG_INLINE VTARGET vf VN(abs)(vf x) { return (vf)((vi)x & I(0x7fffffff)); }
+
+/// 1/d for d in [1, 2^30] (finite, well away from 0): the hardware estimate (14 bits on AVX-512, 12 on AVX2)
+/// refined by Newton steps r += r (1 - d r) to a relative error below 2^-27, much cheaper than a division.
+AG_INLINE VTARGET vf VN(recip)(vf d) {
+#if VW == 16
+    vf r = (vf)_mm512_rcp14_ps((__m512)d);
+#else
+    vf r = (vf)_mm256_rcp_ps((__m256)d);
+    r = FMA(r, FMA(-d, r, F(1.0f)), r);
+#endif
+    return FMA(r, FMA(-d, r, F(1.0f)), r);
+}
 AG_INLINE VTARGET vi VN(sign_bit)(vf x) { return (vi)x & I(0x80000000); }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -60,11 +74,16 @@ AG_INLINE VTARGET vf VN(exp)(vf x) {
     x = SEL(x < F(-104.0f), F(-104.0f), x);
     vf n = ROUND(x * F(LOG2E_F));
     vf p = F(1.0f) + VN(expm1_poly)(VN(reduce_ln2)(x, n));
-    // 2^n for n in [-150, 128] as two normal factors 2^n1 * 2^n2: p * 2^n1 is exact, and the second product
-    // rounds once, also when the result overflows or is subnormal.
+    // p 2^n for n in [-150, 128]: AVX-512 has an instruction for it; otherwise 2^n as two normal factors
+    // 2^n1 2^n2, where p 2^n1 is exact and the second product rounds once, also when the result overflows or
+    // is subnormal.
+#if VW == 16
+    return (vf)_mm512_scalef_ps((__m512)p, (__m512)n);  // p 2^n, rounded once (overflow, subnormals)
+#else
     vi k = TO_INT(n);
     vi k1 = k >> 1, k2 = k - k1;
     return p * (vf)((k1 + 127) << 23) * (vf)((k2 + 127) << 23);
+#endif
 }
 
 AG_INLINE VTARGET vf VN(expm1)(vf x) {
@@ -155,7 +174,7 @@ AG_INLINE VTARGET vf VN(tanh)(vf x) {
     // Otherwise 1 - 2 / (e^(2|x|) + 1) >= 0.55, without cancellation; it rounds to exactly 1 from |x| = 9.01.
     vf a = VN(abs)(x);
     vf ac = SEL(a > F(10.0f), F(10.0f), a);
-    vf large = F(1.0f) - F(2.0f) / (VN(exp)(ac + ac) + F(1.0f));
+    vf large = F(1.0f) - F(2.0f) * VN(recip)(VN(exp)(ac + ac) + F(1.0f));
     large = (vf)((vi)large | VN(sign_bit)(x));
     vf y = SEL(a < F(0.625f), small, large);  // NaN takes the second branch and stays NaN
     return SEL(x == F(0.0f), x, y);           // keeps the sign of zero
@@ -164,7 +183,11 @@ AG_INLINE VTARGET vf VN(tanh)(vf x) {
 AG_INLINE VTARGET vf VN(sigmoid)(vf x) {
     // 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) for x < 0: the exponential never overflows.
     vf e = VN(exp)((vf)((vi)x | I(0x80000000)));  // e^-|x|
-    return SEL(x >= F(0.0f), F(1.0f), e) / (F(1.0f) + e);
+    // 1 + e = d + dlo exactly (Fast2Sum, 1 >= e); 1/(d + dlo) ~ r - dlo r^2 with r ~ 1/d.
+    vf d = F(1.0f) + e, dlo = (F(1.0f) - d) + e;
+    vf r = VN(recip)(d);
+    r = FMA(-dlo * r, r, r);
+    return SEL(x >= F(0.0f), F(1.0f), e) * r;
 }
 
 AG_INLINE VTARGET vf VN(softplus)(vf x) {
@@ -216,6 +239,7 @@ AG_INLINE VTARGET vf VN(sincos)(vf x, int cosine) {
 #define VN_MAP(FN)                                                 \
     do {                                                           \
         int64_t i_ = 0;                                            \
+        _Pragma("clang loop unroll_count(2)")                      \
         for (; i_ + VW <= n; i_ += VW) VN(store)(y + i_, FN(VN(load)(x + i_))); \
         if (i_ < n) {                                              \
             float buf_[VW] = {0};                                  \

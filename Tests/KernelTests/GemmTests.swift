@@ -142,7 +142,7 @@ func checkGemmCases(_ cases: [GemmCase], double: Bool, seed: UInt64, label: Stri
 
 extension KernelTests {
     @Suite struct Gemm {
-        static let edgeSizes = [0, 1, 2, 3, 5, 7, 11, 12, 13, 15, 16, 17, 31, 32, 33, 47, 65]
+        static let edgeSizes = [0, 1, 2, 3, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17, 31, 32, 33, 47, 65]
 
         @Test(arguments: [false, true])
         func edgeShapesAllLayouts(double: Bool) {
@@ -182,6 +182,9 @@ extension KernelTests {
                 GemmCase(m: 20, n: 900, k: 20, la: .rowMajor, lb: .transposed),
                 GemmCase(m: 1700, n: 20, k: 8, la: .transposed, lb: .rowMajor, alpha: 1, beta: 1),
                 GemmCase(m: 128, n: 10, k: 96, la: .rowMajor, lb: .rowMajor),
+                GemmCase(m: 70, n: 10, k: 300, la: .rowMajor, lb: .rowMajor, alpha: 0.5, beta: 2),  // dot path
+                GemmCase(m: 33, n: 3, k: 100, la: .rowMajor, lb: .transposed),                     // dot path
+                GemmCase(m: 21, n: 2, k: 257, la: .rowMajor, lb: .strided),                        // dot path
                 GemmCase(m: 96, n: 64, k: 128, la: .transposed, lb: .rowMajor),
                 GemmCase(m: 64, n: 96, k: 80, la: .rowMajor, lb: .transposed),
                 GemmCase(m: 131, n: 77, k: 401, la: .strided, lb: .transposed, alpha: -1, beta: 0),
@@ -195,6 +198,9 @@ extension KernelTests {
                 GemmCase(m: 200, n: 190, k: 150, la: .rowMajor, lb: .rowMajor),
                 GemmCase(m: 300, n: 20, k: 200, la: .transposed, lb: .rowMajor, alpha: 1, beta: 0.5),
                 GemmCase(m: 40, n: 333, k: 120, la: .rowMajor, lb: .transposed),
+                GemmCase(m: 300, n: 4, k: 600, la: .rowMajor, lb: .rowMajor),            // dot-product path
+                GemmCase(m: 1100, n: 1, k: 600, la: .rowMajor, lb: .rowMajor),           // threaded matrix-vector
+                GemmCase(m: 1, n: 1000, k: 700, la: .rowMajor, lb: .rowMajor, alpha: 2, beta: 1),
             ]
             let saved = ag_num_threads()
             defer { ag_set_num_threads(saved) }
