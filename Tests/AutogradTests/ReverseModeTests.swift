@@ -95,6 +95,14 @@ import Testing
         #expect(Swift.abs(try third({ tanh($0) }, 0.4) - (-2 * s2 * (s2 - 2 * t * t))) < 1e-12)
         #expect(Swift.abs(try third({ log($0) }, 2) - 2 / 8) < 1e-12)
         #expect(Swift.abs(try third({ $0 * $0 * $0 * $0 }, 1.5) - 36) < 1e-12)
+        // The elementwise rules whose derivative product is one fused primitive, through its own rules:
+        let sg = 1 / (1 + Foundation.exp(-0.6))
+        #expect(Swift.abs(try third({ sigmoid($0) }, 0.6) - sg * (1 - sg) * (1 - 6 * sg + 6 * sg * sg)) < 1e-12)
+        #expect(Swift.abs(try third({ softplus($0) }, 0.6) - sg * (1 - sg) * (1 - 2 * sg)) < 1e-12)
+        #expect(Swift.abs(try third({ sqrt($0) }, 1.3) - 0.375 * Foundation.pow(1.3, -2.5)) < 1e-12)
+        #expect(Swift.abs(try third({ log1p($0) }, 0.5) - 2 / (1.5 * 1.5 * 1.5)) < 1e-12)
+        #expect(Swift.abs(try third({ cos($0) }, 0.9) - Foundation.sin(0.9)) < 1e-12)
+        #expect(Swift.abs(try third({ 1 / $0 }, 1.2) + 6 / Foundation.pow(1.2, 4)) < 1e-12)
     }
 
     @Test func batchedCotangentsFlowThroughOnePass() throws {

@@ -22,7 +22,8 @@ public enum PrimitiveChecks {
         case sumAll, sumAxes, sumKeep, maxAxes, minAll, mean, logSumExp, softmax, logSoftmax
         case reshape, permute, transpose, expand, slice, index, gather, concatenate, stack, squeezeUnsqueeze
         case matmul, bce, convert
-        case secondOrderElementwise, secondOrderSlice, secondOrderGather, secondOrderMatmul
+        case secondOrderElementwise, secondOrderPositive, secondOrderPiecewise, secondOrderSlice, secondOrderGather
+        case secondOrderMatmul
 
         func evaluate<S: TensorScalar>(_ x: [Tensor<S>]) throws -> Tensor<S> {
             switch self {
@@ -78,6 +79,13 @@ public enum PrimitiveChecks {
             case .convert: return Tensor<S>(converting: Tensor<Double>(converting: x[0]) * 1.5) * x[0]
             case .secondOrderElementwise:
                 return try gradient(at: x[0]) { (Autograd.exp($0) * Autograd.sin($0) + Autograd.tanh($0) * $0).sum() }
+            case .secondOrderPositive:
+                return try gradient(at: x[0]) { x in
+                    let smooth = Autograd.log(x) * Autograd.sqrt(x) + Autograd.log1p(x) * Autograd.cos(x)
+                    return (smooth + Autograd.sigmoid(x) * Autograd.softplus(x) + 1 / x).sum()
+                }
+            case .secondOrderPiecewise:
+                return try gradient(at: x[0]) { x in (Autograd.abs(x) * x + Autograd.relu(x) * Autograd.sin(x)).sum() }
             case .secondOrderSlice:
                 return try gradient(at: x[0]) { $0[1..<3].squared().sum() + $0[0].squared().sum() * $0[.all, 1].sum() }
             case .secondOrderGather:
@@ -148,6 +156,9 @@ public enum PrimitiveChecks {
         Case(name: "binaryCrossEntropy", inputs: [([3, 4], .unit), ([3, 4], .unit)], body: .bce),
         Case(name: "converting (Float ↔ Double)", inputs: [([3, 4], .normal)], body: .convert),
         Case(name: "second order: exp, sin, tanh", inputs: [([4], .normal)], body: .secondOrderElementwise),
+        Case(name: "second order: log, sqrt, log1p, cos, sigmoid, softplus, 1/x", inputs: [([4], .positive)],
+             body: .secondOrderPositive),
+        Case(name: "second order: abs, relu", inputs: [([4], .normal)], body: .secondOrderPiecewise),
         Case(name: "second order: slice, index", inputs: [([4, 3], .normal)], body: .secondOrderSlice),
         Case(name: "second order: gathering", inputs: [([3, 2], .normal)], body: .secondOrderGather),
         Case(name: "second order: matmul, tanh", inputs: [([2, 3], .normal)], body: .secondOrderMatmul),

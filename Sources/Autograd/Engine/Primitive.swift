@@ -57,18 +57,17 @@ extension LinearPrimitive {
 protocol ElementwisePrimitive: Primitive {
     /// `f′(x)`, shaped like `x`, written with differentiable operations on `ctx.input(0)` and `ctx.output`.
     func derivative(_ ctx: RuleContext) -> AnyTensor
-    /// The same derivative as one fused kernel, used when the rule's result will not be differentiated.
+    /// The same derivative as one fused kernel: then both rules are the single primitive `DerivativeProduct`
+    /// (one kernel and one node, differentiable in turn) instead of the general formula.
     var fused: FusedDerivative? { get }
 }
 
 extension ElementwisePrimitive {
     var fused: FusedDerivative? { nil }
 
-    /// v ⊙ f′(x), fused into one kernel when nothing will differentiate it.
+    /// v ⊙ f′(x).
     private func scale(_ v: AnyTensor, _ ctx: RuleContext) -> AnyTensor {
-        if !ctx.isDifferentiable, let fused {
-            return fused.apply(v, fused.readsOutput ? ctx.output : ctx.input(0))
-        }
+        if let fused { return derivativeProduct(v, fused.readsOutput ? ctx.output : ctx.input(0), fused) }
         return v * derivative(ctx)
     }
     func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [scale(cotangent, ctx)] }
@@ -153,7 +152,7 @@ let allPrimitiveTypes: [any Primitive.Type] = [
     Add.self, Subtract.self, Multiply.self, Divide.self, Pow.self, Extremum.self, Select.self,
     Sum.self, ReduceExtremum.self,
     Reshape.self, Permute.self, Expand.self, Slice.self, Embed.self, Gather.self, ScatterAdd.self, Concatenate.self,
-    MatMul.self, BinaryCrossEntropy.self,
+    MatMul.self, BinaryCrossEntropy.self, DerivativeProduct.self,
 ]
 
 /// Records which primitive types ran with derivative state.
