@@ -118,8 +118,11 @@ enum FusedBinaryCrossEntropy {
             if let gp, let dp {
                 // The exact derivative of the clamped loss (see `BinaryCrossEntropy`): a clamped logarithm's term is
                 // a constant, so it drops; where neither is clamped, (p − t) / (p (1 − p)).
+                // log p ≥ −100 holds for every p > 1e-40 (e^−100 ≈ 3.7e-44), so the logarithm is taken only below
+                // that; log(1 − p) ≥ −100 holds exactly when p < 1 (the largest Float or Double below 1 gives −17
+                // or −37).
                 for i in 0..<n {
-                    let inP = Foundation.log(Double(p[i])) >= -100, inQ = Foundation.log1p(-Double(p[i])) >= -100
+                    let inP = p[i] > 1e-40 || Foundation.log(Double(p[i])) >= -100, inQ = p[i] < 1
                     let d: T = inP ? (inQ ? (p[i] - t[i]) / (p[i] * (1 - p[i])) : -t[i] / p[i])
                                    : (inQ ? (1 - t[i]) / (1 - p[i]) : 0)
                     dp[base + i] = gp[base + i] * d

@@ -317,6 +317,12 @@ enum Kernel {
     }
 
     static func permute(_ x: AnyTensor, _ permutation: [Int]) -> AnyTensor {
+        // Moving only axes of length 1 (a [1, n] matrix transposed, say) keeps every element where it is: share the
+        // buffer under the new shape, as a reshape does, instead of copying.
+        let moved = permutation.filter { x.shape[$0] != 1 }
+        if zip(moved, moved.dropFirst()).allSatisfy({ $0 < $1 }) {
+            return AnyTensor(storage: x.storage, shape: permutation.map { x.shape[$0] })
+        }
         let strides = Shape.strides(x.shape)
         return gatherStrided(x, shape: permutation.map { x.shape[$0] }, strides: permutation.map { strides[$0] })
     }
