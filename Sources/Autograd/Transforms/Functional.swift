@@ -15,17 +15,7 @@ enum Functional {
             let inputs = points.map { $0.markedForReverse() }
             return (inputs, try f(inputs))
         }
-        if let cotangents, cotangents.count != outputs.count {
-            throw AutogradError.countMismatch(what: "cotangents (one per output)", expected: outputs.count,
-                                              actual: cotangents.count)
-        }
-        var batchShape: [Int]?
-        if batched {
-            guard let first = cotangents?.first, let y = outputs.first else {
-                throw AutogradError.missingCotangent(output: 0, outputShape: outputs.first?.shape ?? [], call: call)
-            }
-            batchShape = Array(first.shape.dropLast(y.rank))
-        }
+        let batchShape = try Derivatives.cotangentBatchShape(cotangents, outputs: outputs, batched: batched, call: call)
         var roots: [Root] = []
         for (k, y) in outputs.enumerated() {
             let v = try Derivatives.checkedCotangent(cotangents?[k], for: y, index: k, batchShape: batchShape,

@@ -1,5 +1,20 @@
 /// Shared checks and plumbing of the reverse-mode calls.
 enum Derivatives {
+    /// Checks that there is one cotangent per output, and returns the leading batch dimensions the cotangents carry
+    /// (nil unless `batched`: then every cotangent has shape B + its output's shape, and B is read off the first).
+    static func cotangentBatchShape(_ cotangents: [AnyTensor]?, outputs: [AnyTensor], batched: Bool,
+                                    call: String) throws -> [Int]? {
+        if let cotangents, cotangents.count != outputs.count {
+            throw AutogradError.countMismatch(what: "cotangents (one per output)", expected: outputs.count,
+                                              actual: cotangents.count)
+        }
+        guard batched else { return nil }
+        guard let first = cotangents?.first, let y = outputs.first else {
+            throw AutogradError.missingCotangent(output: 0, outputShape: outputs.first?.shape ?? [], call: call)
+        }
+        return Array(first.shape.dropLast(y.rank))
+    }
+
     /// Validates (or, for a one-element output, creates) the cotangent of output `index`.
     static func checkedCotangent(_ v: AnyTensor?, for y: AnyTensor, index: Int, batchShape: [Int]?,
                                  inputShapes: [[Int]], call: String) throws -> AnyTensor {
@@ -28,21 +43,11 @@ enum Derivatives {
     /// The reverse-mode core behind every vᵀJ call: validates everything, then runs one reverse pass.
     static func reverse(outputs: [AnyTensor], inputs: [AnyTensor], cotangents: [AnyTensor]?, batched: Bool,
                         retainGraph: Bool, createGraph: Bool, allowUnused: Bool, call: String) throws -> [AnyTensor] {
-        if let cotangents, cotangents.count != outputs.count {
-            throw AutogradError.countMismatch(what: "cotangents (one per output)", expected: outputs.count,
-                                              actual: cotangents.count)
-        }
+        let batchShape = try cotangentBatchShape(cotangents, outputs: outputs, batched: batched, call: call)
         var targets: [GradNode] = []
         for (i, x) in inputs.enumerated() {
             guard let node = x.node else { throw AutogradError.inputNotRecorded(input: i, shape: x.shape) }
             targets.append(node)
-        }
-        var batchShape: [Int]?
-        if batched {
-            guard let first = cotangents?.first, let y = outputs.first else {
-                throw AutogradError.missingCotangent(output: 0, outputShape: outputs.first?.shape ?? [], call: call)
-            }
-            batchShape = Array(first.shape.dropLast(y.rank))
         }
         var roots: [Root] = []
         for (k, y) in outputs.enumerated() {
