@@ -82,25 +82,7 @@ typedef struct {
 #define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define V_MUL(a, b) _mm512_mul_ps(a, b)
 #define V_TRANSPOSE(r) transpose16_ps(r)
-#include "gemm_kernel.h"
-#undef T
-#undef KN
-#undef KIT
-#undef V
-#undef VL
-#undef MR
-#undef KC
-#undef MC
-#undef NC
-#undef V_ZERO
-#undef V_SET1
-#undef V_LOADU
-#undef V_STOREU
-#undef V_LOADN
-#undef V_STOREN
-#undef V_FMA
-#undef V_MUL
-#undef V_TRANSPOSE
+#include "gemm_kernel.h"  // undefines the parameters above at its end
 
 #define T double
 #define KN(name) name##_avx512_f64
@@ -120,26 +102,8 @@ typedef struct {
 #define V_FMA(a, b, c) _mm512_fmadd_pd(a, b, c)
 #define V_MUL(a, b) _mm512_mul_pd(a, b)
 #define V_TRANSPOSE(r) transpose8_pd(r)
-#include "gemm_kernel.h"
-#undef T
-#undef KN
-#undef KIT
+#include "gemm_kernel.h"  // undefines the parameters above at its end
 #undef TARGET
-#undef V
-#undef VL
-#undef MR
-#undef KC
-#undef MC
-#undef NC
-#undef V_ZERO
-#undef V_SET1
-#undef V_LOADU
-#undef V_STOREU
-#undef V_LOADN
-#undef V_STOREN
-#undef V_FMA
-#undef V_MUL
-#undef V_TRANSPOSE
 
 // ---------------------------------------------------------------------------------------------------------
 // AVX2 + FMA: 16 vector registers. Tile 6 x 16 floats (6 x 8 doubles): 12 accumulators, 2 for B, 1 broadcast.
@@ -177,25 +141,7 @@ AG_INLINE AG_TARGET_AVX2 __m256i mask4_pd(int n) {
 #define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define V_MUL(a, b) _mm256_mul_ps(a, b)
 #define V_TRANSPOSE(r) transpose8_ps(r)
-#include "gemm_kernel.h"
-#undef T
-#undef KN
-#undef KIT
-#undef V
-#undef VL
-#undef MR
-#undef KC
-#undef MC
-#undef NC
-#undef V_ZERO
-#undef V_SET1
-#undef V_LOADU
-#undef V_STOREU
-#undef V_LOADN
-#undef V_STOREN
-#undef V_FMA
-#undef V_MUL
-#undef V_TRANSPOSE
+#include "gemm_kernel.h"  // undefines the parameters above at its end
 
 #define T double
 #define KN(name) name##_avx2_f64
@@ -215,26 +161,8 @@ AG_INLINE AG_TARGET_AVX2 __m256i mask4_pd(int n) {
 #define V_FMA(a, b, c) _mm256_fmadd_pd(a, b, c)
 #define V_MUL(a, b) _mm256_mul_pd(a, b)
 #define V_TRANSPOSE(r) transpose4_pd(r)
-#include "gemm_kernel.h"
-#undef T
-#undef KN
-#undef KIT
+#include "gemm_kernel.h"  // undefines the parameters above at its end
 #undef TARGET
-#undef V
-#undef VL
-#undef MR
-#undef KC
-#undef MC
-#undef NC
-#undef V_ZERO
-#undef V_SET1
-#undef V_LOADU
-#undef V_STOREU
-#undef V_LOADN
-#undef V_STOREN
-#undef V_FMA
-#undef V_MUL
-#undef V_TRANSPOSE
 #endif  // AG_X86
 
 // ---------------------------------------------------------------------------------------------------------
@@ -297,25 +225,7 @@ AG_INLINE void pvd_transpose(pvd r[2]) {
 #define V_FMA(a, b, c) ((a) * (b) + (c))
 #define V_MUL(a, b) ((a) * (b))
 #define V_TRANSPOSE(r) pvf_transpose(r)
-#include "gemm_kernel.h"
-#undef T
-#undef KN
-#undef KIT
-#undef V
-#undef VL
-#undef MR
-#undef KC
-#undef MC
-#undef NC
-#undef V_ZERO
-#undef V_SET1
-#undef V_LOADU
-#undef V_STOREU
-#undef V_LOADN
-#undef V_STOREN
-#undef V_FMA
-#undef V_MUL
-#undef V_TRANSPOSE
+#include "gemm_kernel.h"  // undefines the parameters above at its end
 
 #define T double
 #define KN(name) name##_portable_f64
@@ -335,26 +245,8 @@ AG_INLINE void pvd_transpose(pvd r[2]) {
 #define V_FMA(a, b, c) ((a) * (b) + (c))
 #define V_MUL(a, b) ((a) * (b))
 #define V_TRANSPOSE(r) pvd_transpose(r)
-#include "gemm_kernel.h"
-#undef T
-#undef KN
-#undef KIT
+#include "gemm_kernel.h"  // undefines the parameters above at its end
 #undef TARGET
-#undef V
-#undef VL
-#undef MR
-#undef KC
-#undef MC
-#undef NC
-#undef V_ZERO
-#undef V_SET1
-#undef V_LOADU
-#undef V_STOREU
-#undef V_LOADN
-#undef V_STOREN
-#undef V_FMA
-#undef V_MUL
-#undef V_TRANSPOSE
 
 // ---------------------------------------------------------------------------------------------------------
 // Drivers and entry points

@@ -22,6 +22,9 @@
 // Packed layouts (both zero-padded to full tiles, so the kernel never branches on edges until the store):
 //   A micro-panel: MR rows x kc, stored column by column:  ap[p * MR + i] = alpha * A(i, p)
 //   B micro-panel: kc x w columns (w = 2 VL, or VL for the narrow tail), row by row: bp[p * w + j] = B(p, j)
+//
+// At its end it undefines T, KN, KIT, V, VL, MR, the blocking sizes and the V_ operations; TARGET, PREFETCH,
+// PREFETCH_STEPS and K_UNROLL are per instruction set and stay defined for the next (double) inclusion.
 
 AG_INLINE TARGET void KN(tile)(int nv, int64_t kc, const T *restrict a, const T *restrict b, T *c, int64_t ldc,
                                T beta, int mr, int nr, int ct) {
@@ -268,3 +271,23 @@ static const KIT KN(kit) = {
     .mr = MR, .vl = VL, .kc = KC, .mc = MC, .nc = NC, .kernel = KN(kernel), .kernel_narrow = KN(kernel_narrow),
     .pack_a = KN(pack_a), .pack_b = KN(pack_b), .dot_kernel = KN(dot_kernel),
 };
+
+// The parameters are per inclusion: undefine them so the next (ISA, type) starts clean.
+#undef T
+#undef KN
+#undef KIT
+#undef V
+#undef VL
+#undef MR
+#undef KC
+#undef MC
+#undef NC
+#undef V_ZERO
+#undef V_SET1
+#undef V_LOADU
+#undef V_STOREU
+#undef V_LOADN
+#undef V_STOREN
+#undef V_FMA
+#undef V_MUL
+#undef V_TRANSPOSE
