@@ -7,7 +7,9 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the benchmark workloads (issue 7) and print median seconds per call.",
         discussion: """
-            Workloads: \(BenchWorkloads.names.joined(separator: ", ")) (all of them if none is named). \
+            Workloads: \(BenchWorkloads.names.joined(separator: ", ")) (all of them if none is named), and, only \
+            when named, \(BenchWorkloads.extraNames.joined(separator: ", ")) (mlp-hvp reverse over reverse, for \
+            comparison). \
             Shapes and data are those of shared/bench/WORKLOADS.md, in Float. Each workload's inputs are made once; \
             its call is first checked against an independent computation (closed forms, finite differences of a \
             plain Double implementation, or naive dot products); a failed check is reported instead of a time.
@@ -44,10 +46,11 @@ struct Bench: ParsableCommand {
     var workloads: [String] = []
 
     func validate() throws {
-        let unknown = workloads.filter { !BenchWorkloads.names.contains($0) }
+        let known = BenchWorkloads.names + BenchWorkloads.extraNames
+        let unknown = workloads.filter { !known.contains($0) }
         if !unknown.isEmpty {
             throw ValidationError("unknown workload \(unknown.joined(separator: ", ")); the workloads are "
-                + BenchWorkloads.names.joined(separator: ", "))
+                + known.joined(separator: ", "))
         }
         if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
         if noVerify && loop == nil { throw ValidationError("--no-verify is only for --loop: timings are always checked") }
@@ -59,7 +62,8 @@ struct Bench: ParsableCommand {
             print(json ? report.jsonLine : report.text)
             return
         }
-        let names = workloads.isEmpty ? BenchWorkloads.names : BenchWorkloads.names.filter(workloads.contains)
+        let names = workloads.isEmpty ? BenchWorkloads.names
+            : (BenchWorkloads.names + BenchWorkloads.extraNames).filter(workloads.contains)
         if !json {
             print("autograd bench: median seconds per call, \(ProcessInfo.processInfo.activeProcessorCount) cores, "
                 + "load average \(Load.averages)")

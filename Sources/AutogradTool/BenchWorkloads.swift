@@ -66,6 +66,10 @@ public enum BenchWorkloads {
     public static let names = ["logistic-vjp", "logistic-jvp", "logistic-jacobian", "mlp-grad", "mlp-hvp", "jac-256",
                                "chain-500", "gemm-1024"]
 
+    /// Workloads beyond WORKLOADS.md, run only when named: `mlp-hvp-rev` is mlp-hvp's H·v computed reverse over
+    /// reverse (the gradient of ⟨∇L, v⟩), the measurement behind `hvp` being forward over reverse.
+    public static let extraNames = ["mlp-hvp-rev"]
+
     /// The workload called `name` with inputs of the given sizes drawn from a fixed seed, or nil for an unknown name.
     public static func make(_ name: String, sizes: BenchSizes = .full) -> BenchWorkload? {
         switch name {
@@ -74,6 +78,7 @@ public enum BenchWorkloads {
         case "logistic-jacobian": LogisticProblem(sizes).jacobianWorkload()
         case "mlp-grad": MLPProblem(sizes).gradientWorkload()
         case "mlp-hvp": MLPProblem(sizes).hvpWorkload()
+        case "mlp-hvp-rev": MLPProblem(sizes).reverseOverReverseHVPWorkload()
         case "jac-256": jacobian256(sizes)
         case "chain-500": chain500(sizes)
         case "gemm-1024": gemm1024(sizes)
@@ -347,6 +352,33 @@ struct MLPProblem {
                 cmp.check("⟨e, H·v⟩ vs mixed second difference of a Double loss, each parameter",
                           item: "parameter \(k)", Reference.dot(hv[k], e), difference,
                           tolerance: 1e-3 * (Reference.absoluteSum(hv[k], e) + Swift.abs(difference)) + 1e-5)
+            }
+            return cmp.result
+        })
+    }
+}
+
+extension MLPProblem {
+    /// H·v reverse over reverse: the gradient, with respect to the parameters, of Σₖ ⟨∇ₖL, vₖ⟩, whose inner gradient
+    /// is recorded. Checked against `hvp` (forward over reverse), which mlp-hvp checks against finite differences.
+    func reverseOverReverseHVPWorkload() -> BenchWorkload {
+        let (parameters, directions) = (parameters, directions)
+        let reverseOverReverse = {
+            try gradients(at: parameters) { p in
+                let g = try gradients(at: p, of: loss)
+                return zip(g, directions).map { ($0 * $1).sum() }.reduce(Tensor<Float>(0), +)
+            }
+        }
+        return BenchWorkload(name: "mlp-hvp-rev", flops: nil, call: {
+            blackHole(try reverseOverReverse())
+        }, verify: {
+            let rr = try reverseOverReverse().map(\.doubles)
+            let fr = try hvp(of: loss, at: parameters, vectors: directions).map(\.doubles)
+            var cmp = Comparison()
+            for k in rr.indices {
+                cmp.check("reverse over reverse vs forward over reverse, parameter \(k)", rr[k], fr[k]) { i in
+                    1e-4 * (1 + Swift.abs(fr[k][i]))
+                }
             }
             return cmp.result
         })

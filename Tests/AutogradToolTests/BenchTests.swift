@@ -5,7 +5,7 @@ import Autograd
 
 /// The benchmark's workloads and their checks, on small shapes (no timing: these machines are shared and noisy).
 @Suite struct BenchTests {
-    @Test(arguments: BenchWorkloads.names)
+    @Test(arguments: BenchWorkloads.names + BenchWorkloads.extraNames)
     func workloadVerifiesOnSmallShapes(name: String) throws {
         let workload = try #require(BenchWorkloads.make(name, sizes: .small))
         #expect(workload.name == name)
