@@ -2,8 +2,8 @@ import CAutogradKernels
 import Foundation
 
 /// The derivative f′ of an elementwise primitive, as a single fused kernel: y = g ⊙ f′(s), where s is the
-/// primitive's saved input or output. Used by rules whose result nobody will differentiate (no recorded reverse
-/// pass, no tangents), where building f′ from differentiable operations would cost several kernels and buffers.
+/// primitive's saved input or output. The kernel of the `DerivativeProduct` primitive, whose own rules make the
+/// result differentiable in turn; built from general operations, f′ would cost several kernels and buffers.
 enum FusedDerivative: Sendable {
     case tanhOfOutput          // 1 − y²
     case sigmoidOfOutput       // y (1 − y)
@@ -22,25 +22,6 @@ enum FusedDerivative: Sendable {
         switch self {
         case .tanhOfOutput, .sigmoidOfOutput, .identityOfOutput, .sqrtOfOutput: true
         default: false
-        }
-    }
-
-    @inline(__always)
-    func value<T: BinaryFloatingPoint>(_ s: T) -> T {
-        switch self {
-        case .tanhOfOutput: return 1 - s * s
-        case .sigmoidOfOutput: return s * (1 - s)
-        case .identityOfOutput: return s
-        case .reciprocalOfInput: return 1 / s
-        case .log1pOfInput: return 1 / (1 + s)
-        case .sqrtOfOutput: return 0.5 / s
-        case .cosOfInput: return T(Foundation.cos(Double(s)))
-        case .negativeSinOfInput: return T(-Foundation.sin(Double(s)))
-        case .signOfInput: return s > 0 ? 1 : (s < 0 ? -1 : s)
-        case .stepOfInput: return s > 0 ? 1 : 0
-        case .sigmoidOfInput:
-            let e = T(Foundation.exp(-Swift.abs(Double(s))))
-            return s >= 0 ? 1 / (1 + e) : e / (1 + e)
         }
     }
 
@@ -90,7 +71,7 @@ enum FusedDerivative: Sendable {
             Self.unary(AG_UNARY_SIN, s, into: d, n)
             for i in 0..<n { d[i] = -d[i] }
         case .sigmoidOfInput: Self.unary(AG_UNARY_SIGMOID, s, into: d, n)
-        case .signOfInput: for i in 0..<n { d[i] = value(s[i]) }
+        case .signOfInput: for i in 0..<n { d[i] = s[i] > 0 ? 1 : (s[i] < 0 ? -1 : s[i]) }  // 0 at 0, NaN stays NaN
         }
     }
 
