@@ -165,7 +165,7 @@ struct Tour: ParsableCommand {
            J·u[0..<5] = [\(row(r.jvp))]
            The three agree: largest difference \(String(format: "%.1e", max(agree, agreeJ))).
            Evaluating the losses alone takes \(Timing.format(t["evaluate"] ?? 0)); jvp costs \
-        \(String(format: "%.2f", (t["jvp"] ?? 0) / max(t["evaluate"] ?? 1, 1e-12)))× that.
+        \(String(format: "%.2f", (t["jvp"] ?? 0) / max(t["evaluate"] ?? 1, 1e-12)))× that.\(buildNote)
 
         4. The mistaken call
            The researcher called the reverse-mode function with u, which is shaped like the input:
@@ -178,4 +178,14 @@ struct Tour: ParsableCommand {
         `autograd check` verifies every derivative rule; the README lists the calls and the documentation.
         """)
     }
+}
+
+/// A reminder under the timings when they come from a debug build (what `swift run` builds by default), which is
+/// many times slower than a release build.
+private var buildNote: String {
+    #if DEBUG
+    "\n   (Times from a debug build; `swift run -c release autograd tour` shows release speed.)"
+    #else
+    ""
+    #endif
 }
