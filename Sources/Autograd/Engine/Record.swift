@@ -93,8 +93,15 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
                               outputShape: value.shape, batchShape: level.batchShape, needs: 0,
                               isDifferentiable: differentiable)
         // With anomaly detection on, the rule's own operations are not checked (they are not the user's); its result is.
-        let rule = { primitive.jvp(ctx, tin) }
-        guard let t = scope.anomalies == nil ? rule() : scope.with(anomalies: .some(nil)).run(rule) else { continue }
+        // (The rule is called directly when it is off: a closure stored in a local would be boxed on the heap, with
+        // a copy of the context, for every operation.)
+        let t: AnyTensor?
+        if scope.anomalies == nil {
+            t = primitive.jvp(ctx, tin)
+        } else {
+            t = scope.with(anomalies: .some(nil)).run { primitive.jvp(ctx, tin) }
+        }
+        guard let t else { continue }
         checkRuleShape(t, batch: level.batchShape, shape: value.shape, primitive.name, "JVP")
         scope.anomalies?.check(t, operation: primitive.name, pass: .tangent, at: location,
                                inputs: tin.map { $0 ?? .zero(like: value) })
