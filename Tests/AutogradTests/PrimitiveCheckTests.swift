@@ -41,4 +41,20 @@ import Testing
         let single = try checkGradients(of: { ($0[0] * $0[0].detached()).sum() }, at: [x])
         #expect(!single.passed && single.maxError > 0.1)
     }
+
+    /// Large values raise a row's tolerance only to what the finite difference can resolve (10 ε S / h): a correct
+    /// rule on values near 10⁴ passes, a wrong one still fails by orders of magnitude, and well-scaled functions keep
+    /// the fixed 10⁻⁶.
+    @Test func toleranceFollowsWhatFiniteDifferencesResolve() throws {
+        let x = Tensor<Double>([[40, -70, 90], [55, -30, 80]])
+        let right = try checkDerivatives(of: { (x: [Tensor<Double>]) in exp(x[0] / 10) * x[0] }, at: [x])
+        for row in right where row.mode != "dot-product" {
+            #expect(row.passed, "\(row)")
+            #expect(row.tolerance > 1e-6 && row.tolerance < 1e-2, "\(row)")
+        }
+        let wrong = try checkGradients(of: { (exp($0[0] / 10) * $0[0].detached()).sum() }, at: [x])
+        #expect(!wrong.passed && wrong.maxError > 100 * wrong.tolerance, "\(wrong)")
+        let small = try checkGradients(of: { sin($0[0]).sum() }, at: [Tensor<Double>([0.3, -1.2])])
+        #expect(small.passed && small.tolerance == 1e-6)
+    }
 }

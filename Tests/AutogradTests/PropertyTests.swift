@@ -353,6 +353,15 @@ struct Chain: Operation {
                          body: Chain(steps: [1, 5, 1])).check()
     }
 
+    /// A case the property test found: two rounds of sigmoid(h) − w² and w = softplus(w − h) grow the values to 10⁴,
+    /// where the central difference's own rounding (ε·S/h ≈ 4·10⁻⁶) was above the fixed Double tolerance 10⁻⁶ and a
+    /// correct reverse rule failed (forward mode and the dot-product test agreed with it). The checker now raises a
+    /// row's tolerance to what the finite difference can resolve.
+    @Test func largeValuesWithinWhatFiniteDifferencesResolve() throws {
+        try PropertyCase(name: "chain [2, 5, 2, 5]", inputs: [([3, 3], .normal), ([3, 3], .normal)],
+                         seed: 2239407316792730357, body: Chain(steps: [2, 5, 2, 5])).check()
+    }
+
     /// Compositions: a random chain of operations on a random shape, differentiated as a whole (the engine's
     /// accumulation of cotangents from several uses of one tensor).
     @Test func randomCompositions() async {

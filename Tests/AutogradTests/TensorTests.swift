@@ -47,6 +47,16 @@ import Testing
         var c = a.reshaped(to: [3, 1])
         c[scalarAt: 2, 0] = -1
         #expect(a.scalars == [1, 2, 3] && c.scalars == [1, 2, -1])
+        // Permutations that move only length-1 axes share the buffer too (no copy), and stay values.
+        let row = Tensor<Double>([[1, 2, 3]])
+        var column = row.transposed()
+        #expect(column.shape == [3, 1] && column.scalars == [1, 2, 3])
+        column[scalarAt: 1, 0] = 20
+        #expect(row.scalars == [1, 2, 3] && column.scalars == [1, 20, 3])
+        let moved = Tensor<Double>(rangeFrom: 0, to: 6, stride: 1).reshaped(to: [2, 1, 3]).permuted(1, 0, 2)
+        #expect(moved.shape == [1, 2, 3] && moved.scalars == [0, 1, 2, 3, 4, 5])
+        let swapped = Tensor<Double>(rangeFrom: 0, to: 6, stride: 1).reshaped(to: [2, 1, 3]).permuted(2, 1, 0)
+        #expect(swapped.shape == [3, 1, 2] && swapped.scalars == [0, 3, 1, 4, 2, 5])
     }
 
     @Test func printingLooksLikeNumPy() {
