@@ -173,22 +173,68 @@ DEFINE_DRIVERS(avx2, AG_TARGET_AVX2)
         else NAME##_avx2(__VA_ARGS__);                                            \
     } while (0)
 
-void ag_binary_f32(ag_binary_op op, int ndim, const int64_t *shape, const float *a, const int64_t *sa,
-                   const float *b, const int64_t *sb, float *y) {
-    if (ag_level() == AG_LEVEL_PORTABLE) return ag_ref_binary_f32(op, ndim, shape, a, sa, b, sb, y);
+// Large binary operations are split across the pool along the outermost coalesced dimension: rows stay whole (or,
+// with one dimension, parts start at multiples of 64 elements), so every element is computed exactly as on one
+// thread. The CPU level is the caller's (levels may be capped per thread), read once and passed to every part.
+typedef struct {
+    ag_binary_op op;
+    int level, nd, f64;
+    const int64_t *shape;
+    const void *a, *b;
+    int64_t (*st)[AG_MAX_DIMS];
+    void *y;
+} binary_job;
+
+/// The driver of the job's level and type on the index space `sh` starting at a, b and y.
+static void binary_call(const binary_job *j, const int64_t *sh, const void *a, const void *b, void *y) {
+    if (j->f64) {
+        if (j->level >= AG_LEVEL_AVX512) binary_f64_avx512(j->op, j->nd, sh, a, b, j->st, y);
+        else binary_f64_avx2(j->op, j->nd, sh, a, b, j->st, y);
+    } else {
+        if (j->level >= AG_LEVEL_AVX512) binary_f32_avx512(j->op, j->nd, sh, a, b, j->st, y);
+        else binary_f32_avx2(j->op, j->nd, sh, a, b, j->st, y);
+    }
+}
+
+static void binary_task(void *ctx, int part, int nparts) {
+    const binary_job *j = (const binary_job *)ctx;
+    if (j->nd == 0) return binary_call(j, j->shape, j->a, j->b, j->y);
+    int64_t sh[AG_MAX_DIMS], inner = 1, r0, r1;
+    for (int d = 0; d < j->nd; d++) sh[d] = j->shape[d];
+    for (int d = 1; d < j->nd; d++) inner *= sh[d];
+    if (j->nd == 1) ag_part_range(sh[0], part, nparts, &r0, &r1);
+    else r0 = sh[0] * part / nparts, r1 = sh[0] * (part + 1) / nparts;
+    if (r0 >= r1) return;
+    sh[0] = r1 - r0;
+    int64_t es = j->f64 ? 8 : 4;
+    binary_call(j, sh, (const char *)j->a + r0 * j->st[0][0] * es, (const char *)j->b + r0 * j->st[1][0] * es,
+                (char *)j->y + r0 * inner * es);
+}
+
+static void binary_run(ag_binary_op op, int f64, int ndim, const int64_t *shape, const void *a, const int64_t *sa,
+                       const void *b, const int64_t *sb, void *y) {
     const int64_t *strides[2] = {sa, sb};
     int64_t sh[AG_MAX_DIMS], st[2][AG_MAX_DIMS];
     int nd = ag_coalesce(ndim, shape, 2, strides, sh, st);
-    if (nd >= 0) DISPATCH(binary_f32, op, nd, sh, a, b, st, y);
+    if (nd < 0) return;
+    int64_t total = 1;
+    for (int d = 0; d < nd; d++) total *= sh[d];
+    binary_job job = {op, ag_level(), nd, f64, sh, a, b, st, y};
+    int parts = nd == 0 ? 1 : ag_elementwise_parts(total, nd == 1 ? (sh[0] + 63) / 64 : sh[0]);
+    if (parts > 1) ag_parallel_run(binary_task, &job, parts);
+    else binary_task(&job, 0, 1);
+}
+
+void ag_binary_f32(ag_binary_op op, int ndim, const int64_t *shape, const float *a, const int64_t *sa,
+                   const float *b, const int64_t *sb, float *y) {
+    if (ag_level() == AG_LEVEL_PORTABLE) return ag_ref_binary_f32(op, ndim, shape, a, sa, b, sb, y);
+    binary_run(op, 0, ndim, shape, a, sa, b, sb, y);
 }
 
 void ag_binary_f64(ag_binary_op op, int ndim, const int64_t *shape, const double *a, const int64_t *sa,
                    const double *b, const int64_t *sb, double *y) {
     if (ag_level() == AG_LEVEL_PORTABLE) return ag_ref_binary_f64(op, ndim, shape, a, sa, b, sb, y);
-    const int64_t *strides[2] = {sa, sb};
-    int64_t sh[AG_MAX_DIMS], st[2][AG_MAX_DIMS];
-    int nd = ag_coalesce(ndim, shape, 2, strides, sh, st);
-    if (nd >= 0) DISPATCH(binary_f64, op, nd, sh, a, b, st, y);
+    binary_run(op, 1, ndim, shape, a, sa, b, sb, y);
 }
 
 void ag_compare_f32(ag_compare_op op, int ndim, const int64_t *shape, const float *a, const int64_t *sa,

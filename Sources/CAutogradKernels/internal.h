@@ -44,6 +44,25 @@ typedef void (*ag_task_fn)(void *ctx, int part, int nparts);
 /// fn(ctx, 0, 1), so the partition of the work must depend only on (part, nparts).
 void ag_parallel_run(ag_task_fn fn, void *ctx, int nparts);
 
+/// Elementwise operations at least this long are split across the pool (one part per thread, at most
+/// ag_num_threads()); below it the hand-off costs more than it saves. About 20 us of work on one core.
+enum { AG_PARALLEL_MIN_ELEMENTS = 32768 };
+
+/// The number of parts to split `n` elementwise results into: 1 below AG_PARALLEL_MIN_ELEMENTS, else the thread
+/// count (capped by `max_parts`). Every element is computed by the same code whichever part holds it, so results do
+/// not depend on the split.
+int ag_elementwise_parts(int64_t n, int64_t max_parts);
+
+/// [begin, end) of part `part` of `nparts` over n elements, with inner boundaries at multiples of 64 elements (so
+/// vector loops see the same blocks as on one thread, and parts never share a cache line).
+static inline void ag_part_range(int64_t n, int part, int nparts, int64_t *begin, int64_t *end) {
+    int64_t blocks = (n + 63) / 64;
+    *begin = part == 0 ? 0 : (blocks * part / nparts) * 64;
+    *end = part == nparts - 1 ? n : (blocks * (part + 1) / nparts) * 64;
+    if (*begin > n) *begin = n;
+    if (*end > n) *end = n;
+}
+
 /// A 64-byte aligned scratch buffer owned by the calling thread, at least `bytes` long. It stays valid until the
 /// next call on the same thread (freed when the thread exits). `slot` (0 or 1) selects one of two buffers.
 void *ag_thread_scratch(int slot, size_t bytes);

@@ -216,3 +216,10 @@ void *ag_thread_scratch(int slot, size_t bytes) {
     }
     return s->ptr[slot];
 }
+
+int ag_elementwise_parts(int64_t n, int64_t max_parts) {
+    if (n < AG_PARALLEL_MIN_ELEMENTS) return 1;
+    int64_t parts = ag_num_threads();
+    if (parts > max_parts) parts = max_parts;
+    return parts < 1 ? 1 : (int)parts;
+}

@@ -87,12 +87,38 @@ static float sincosf_big(float x, int cosine) {
 #undef VTARGET
 #endif
 
+// Long maps are split across the pool (see ag_elementwise_parts): parts start at multiples of 64 elements, so the
+// vector loops see the same blocks as on one thread and the results do not depend on the split. The caller's CPU
+// level is read once and used by every part.
+typedef struct {
+    int kind, level;  // kind: 0 unary f32, 1 affine f32, 2 affine f64
+    ag_unary_op op;
+    int64_t n;
+    const void *x;
+    void *y;
+    double alpha, beta;
+} map_job;
+
+static void map_part(const map_job *j, int64_t begin, int64_t end);
+
+static void map_task(void *ctx, int part, int nparts) {
+    const map_job *j = (const map_job *)ctx;
+    int64_t begin, end;
+    ag_part_range(j->n, part, nparts, &begin, &end);
+    if (begin < end) map_part(j, begin, end);
+}
+
+static void map_run(map_job job) {
+    int parts = ag_elementwise_parts(job.n, (job.n + 63) / 64);
+    if (parts > 1) ag_parallel_run(map_task, &job, parts);
+    else map_part(&job, 0, job.n);
+}
+
 void ag_unary_f32(ag_unary_op op, int64_t n, const float *x, float *y) {
     if (n <= 0) return;
 #ifdef HAVE_VMATH
     int level = ag_level();
-    if (level >= AG_LEVEL_AVX512) return unary_f32_avx512(op, n, x, y);
-    if (level >= AG_LEVEL_AVX2) return unary_f32_avx2(op, n, x, y);
+    if (level >= AG_LEVEL_AVX2) return map_run((map_job){.kind = 0, .level = level, .op = op, .n = n, .x = x, .y = y});
 #endif
     ag_ref_unary_f32(op, n, x, y);
 }
@@ -169,15 +195,47 @@ void ag_unary_f64(ag_unary_op op, int64_t n, const double *x, double *y) {
 void ag_affine_f32(int64_t n, const float *x, float alpha, float beta, float *y) {
     if (n <= 0) return;
     int level = ag_level();
-    if (level >= AG_LEVEL_AVX512) affine_f32_avx512(n, x, alpha, beta, y);
-    else if (level >= AG_LEVEL_AVX2) affine_f32_avx2(n, x, alpha, beta, y);
+    if (level >= AG_LEVEL_AVX2)
+        map_run((map_job){.kind = 1, .level = level, .n = n, .x = x, .y = y, .alpha = alpha, .beta = beta});
     else ag_ref_affine_f32(n, x, alpha, beta, y);
 }
 
 void ag_affine_f64(int64_t n, const double *x, double alpha, double beta, double *y) {
     if (n <= 0) return;
     int level = ag_level();
-    if (level >= AG_LEVEL_AVX512) affine_f64_avx512(n, x, alpha, beta, y);
-    else if (level >= AG_LEVEL_AVX2) affine_f64_avx2(n, x, alpha, beta, y);
+    if (level >= AG_LEVEL_AVX2)
+        map_run((map_job){.kind = 2, .level = level, .n = n, .x = x, .y = y, .alpha = alpha, .beta = beta});
     else ag_ref_affine_f64(n, x, alpha, beta, y);
+}
+
+/// Elements [begin, end) of a map job, with the kernel of the job's level.
+static void map_part(const map_job *j, int64_t begin, int64_t end) {
+    int64_t n = end - begin;
+    int wide = j->level >= AG_LEVEL_AVX512;
+    switch (j->kind) {
+    case 0: {
+#ifdef HAVE_VMATH
+        const float *x = (const float *)j->x + begin;
+        float *y = (float *)j->y + begin;
+        if (wide) unary_f32_avx512(j->op, n, x, y);
+        else unary_f32_avx2(j->op, n, x, y);
+#endif
+        break;
+    }
+    case 1: {
+        const float *x = (const float *)j->x + begin;
+        float *y = (float *)j->y + begin;
+        float alpha = (float)j->alpha, beta = (float)j->beta;
+        if (wide) affine_f32_avx512(n, x, alpha, beta, y);
+        else affine_f32_avx2(n, x, alpha, beta, y);
+        break;
+    }
+    default: {
+        const double *x = (const double *)j->x + begin;
+        double *y = (double *)j->y + begin;
+        if (wide) affine_f64_avx512(n, x, j->alpha, j->beta, y);
+        else affine_f64_avx2(n, x, j->alpha, j->beta, y);
+        break;
+    }
+    }
 }
