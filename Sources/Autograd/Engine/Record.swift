@@ -67,17 +67,9 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
         }
     }
     if first == Int.max { return nil }
-    var levelIDs = [first]
-    if more {
-        levelIDs = []
-        for x in inputs {
-            for t in x.tangents ?? [] where !levelIDs.contains(t.level) && scope.isOpen(t.level) { levelIDs.append(t.level) }
-        }
-        levelIDs.sort()
-    }
     let twin = node?.twin()
     var tangents: [LevelTangent] = []
-    for id in levelIDs {
+    func push(level id: Int) {
         let level = scope.level(id)!
         let outputView = AnyTensor(storage: value.storage, shape: value.shape, node: twin,
                                    tangents: tangents.isEmpty ? nil : tangents)
@@ -101,11 +93,20 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
         } else {
             t = scope.with(anomalies: .some(nil)).run { primitive.jvp(ctx, tin) }
         }
-        guard let t else { continue }
+        guard let t else { return }
         checkRuleShape(t, batch: level.batchShape, shape: value.shape, primitive.name, "JVP")
         scope.anomalies?.check(t, operation: primitive.name, pass: .tangent, at: location,
                                inputs: tin.map { $0 ?? .zero(like: value) })
         tangents.append(LevelTangent(level: id, tangent: t))
+    }
+    if more {
+        var levelIDs: [Int] = []
+        for x in inputs {
+            for t in x.tangents ?? [] where !levelIDs.contains(t.level) && scope.isOpen(t.level) { levelIDs.append(t.level) }
+        }
+        for id in levelIDs.sorted() { push(level: id) }
+    } else {
+        push(level: first)  // the usual case: one level, no list built
     }
     if tangents.isEmpty { return nil }
     node?.setOutputTangents(tangents)
