@@ -84,11 +84,8 @@ enum FusedDerivative: Sendable {
         } else if T.self == Double.self {
             ag_unary_f64(op, Int64(n), UnsafeRawPointer(s).assumingMemoryBound(to: Double.self),
                          UnsafeMutableRawPointer(d).assumingMemoryBound(to: Double.self))
-        } else {  // no other scalar type reaches here; kept exact for completeness
-            for i in 0..<n {
-                let x = Double(s[i])
-                d[i] = T(op == AG_UNARY_COS ? Foundation.cos(x) : op == AG_UNARY_SIN ? Foundation.sin(x) : 1 / (1 + Foundation.exp(-x)))
-            }
+        } else {
+            preconditionFailure("derivative kernels exist for Float and Double only, not \(T.self)")
         }
     }
 }
