@@ -107,7 +107,10 @@ static void DN(task)(void *ctx, int part, int nparts) {
 /// Dot product of two strided vectors. The pragma lets the compiler reorder the sum into vector lanes.
 AG_INLINE T DN(dot_strided)(int64_t k, const T *x, int64_t sx, const T *y, int64_t sy) {
     T s = 0;
-    if (sx == 1 && sy == 1) {
+    if (k < 8) {
+        // A few terms (a layer with two inputs, say): a vector loop's set-up would cost more than the sum.
+        for (int64_t p = 0; p < k; p++) s += x[p * sx] * y[p * sy];
+    } else if (sx == 1 && sy == 1) {
 #pragma clang loop vectorize(enable) interleave(enable)
         for (int64_t p = 0; p < k; p++) s += x[p] * y[p];
     } else {
@@ -168,6 +171,26 @@ AG_INLINE void DN(direct_body)(int64_t m, int64_t n, int64_t k, T alpha, const T
         // sums (the tiny products this path gets). Matrix-vector products take four rows per pass over the
         // vector (more loads in flight; the vector is loaded once for four rows).
         int64_t i = 0;
+        if (n == 1 && k <= 4 && ldc == 1 && beta == 0) {
+            // A tall matrix times a vector of at most four entries (a layer with two inputs): one loop over the
+            // rows with the vector in registers, which the compiler vectorizes across rows.
+            T b0 = alpha * b[0], b1 = k > 1 ? alpha * b[rsb] : 0, b2 = k > 2 ? alpha * b[2 * rsb] : 0,
+              b3 = k > 3 ? alpha * b[3 * rsb] : 0;
+            switch (k) {
+            case 1: for (int64_t r = 0; r < m; r++) c[r] = a[r * rsa] * b0; break;
+            case 2: for (int64_t r = 0; r < m; r++) c[r] = a[r * rsa] * b0 + a[r * rsa + csa] * b1; break;
+            case 3:
+                for (int64_t r = 0; r < m; r++)
+                    c[r] = a[r * rsa] * b0 + a[r * rsa + csa] * b1 + a[r * rsa + 2 * csa] * b2;
+                break;
+            case 4:
+                for (int64_t r = 0; r < m; r++)
+                    c[r] = a[r * rsa] * b0 + a[r * rsa + csa] * b1 + a[r * rsa + 2 * csa] * b2 + a[r * rsa + 3 * csa] * b3;
+                break;
+            default: break;
+            }
+            return;
+        }
         if (n == 1 && csa == 1 && rsb == 1 && k >= 16)
             for (; i + 4 <= m; i += 4) {
                 const T *a0 = a + i * rsa, *a1 = a0 + rsa, *a2 = a1 + rsa, *a3 = a2 + rsa;

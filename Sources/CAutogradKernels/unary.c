@@ -239,3 +239,59 @@ static void map_part(const map_job *j, int64_t begin, int64_t end) {
     }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// The derivative of binary cross-entropy in p, times a tangent or cotangent g (see ag_kernels.h). The usual
+// elements (1e-40 < p < 1) take (p - t) / (p (1 - p)) in a vector loop; the rest (clamped logarithms, NaN) are
+// redone one by one with the exact rule afterwards, only if the vector scan found any.
+
+#define BCE_DP_SLOW(T)                                                                                            \
+    static T bce_dp_slow_##T(T p, T t) {                                                                          \
+        int in_p = p > (T)1e-40 || log((double)p) >= -100, in_q = p < 1;                                          \
+        return in_p ? (in_q ? (p - t) / (p * (1 - p)) : -t / p) : (in_q ? (1 - t) / (1 - p) : 0);                  \
+    }
+BCE_DP_SLOW(float)
+BCE_DP_SLOW(double)
+
+#define BCE_DP_BODY(T)                                                                                            \
+    {                                                                                                             \
+        int unusual = 0;                                                                                          \
+        for (int64_t i = 0; i < n; i++) unusual |= !(p[i] > (T)1e-40 && p[i] < 1);                                \
+        for (int64_t b = 0; b < total; b += n) {                                                                  \
+            const T *gb = g + b;                                                                                  \
+            T *ob = out + b;                                                                                      \
+            for (int64_t i = 0; i < n; i++) ob[i] = gb[i] * ((p[i] - t[i]) / (p[i] * (1 - p[i])));               \
+            if (unusual)                                                                                          \
+                for (int64_t i = 0; i < n; i++)                                                                   \
+                    if (!(p[i] > (T)1e-40 && p[i] < 1)) ob[i] = gb[i] * bce_dp_slow_##T(p[i], t[i]);              \
+        }                                                                                                         \
+    }
+
+static AG_TARGET_AVX512 void bce_dp_f32_avx512(int64_t n, int64_t total, const float *p, const float *t,
+                                               const float *g, float *out) BCE_DP_BODY(float)
+static AG_TARGET_AVX2 void bce_dp_f32_avx2(int64_t n, int64_t total, const float *p, const float *t,
+                                           const float *g, float *out) BCE_DP_BODY(float)
+static void bce_dp_f32_portable(int64_t n, int64_t total, const float *p, const float *t, const float *g,
+                                float *out) BCE_DP_BODY(float)
+static AG_TARGET_AVX512 void bce_dp_f64_avx512(int64_t n, int64_t total, const double *p, const double *t,
+                                               const double *g, double *out) BCE_DP_BODY(double)
+static AG_TARGET_AVX2 void bce_dp_f64_avx2(int64_t n, int64_t total, const double *p, const double *t,
+                                           const double *g, double *out) BCE_DP_BODY(double)
+static void bce_dp_f64_portable(int64_t n, int64_t total, const double *p, const double *t, const double *g,
+                                double *out) BCE_DP_BODY(double)
+
+void ag_bce_dp_f32(int64_t n, int64_t total, const float *p, const float *t, const float *g, float *out) {
+    if (n <= 0 || total <= 0) return;
+    int level = ag_level();
+    if (level >= AG_LEVEL_AVX512) bce_dp_f32_avx512(n, total, p, t, g, out);
+    else if (level >= AG_LEVEL_AVX2) bce_dp_f32_avx2(n, total, p, t, g, out);
+    else bce_dp_f32_portable(n, total, p, t, g, out);
+}
+
+void ag_bce_dp_f64(int64_t n, int64_t total, const double *p, const double *t, const double *g, double *out) {
+    if (n <= 0 || total <= 0) return;
+    int level = ag_level();
+    if (level >= AG_LEVEL_AVX512) bce_dp_f64_avx512(n, total, p, t, g, out);
+    else if (level >= AG_LEVEL_AVX2) bce_dp_f64_avx2(n, total, p, t, g, out);
+    else bce_dp_f64_portable(n, total, p, t, g, out);
+}

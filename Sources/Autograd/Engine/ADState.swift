@@ -30,6 +30,10 @@ final class ADScope: Sendable {
     /// Nodes keep every input and output value, not just what their reverse rule needs (for `linearize`, whose
     /// linear map runs the forward rules over the recorded graph).
     let savesEverything: Bool
+    /// The one open forward level when it is the only derivative machinery that can apply to an operation whose
+    /// inputs have no reverse history: exactly one level open, no anomaly log, no trace. Then `record` pushes
+    /// tangents forward without the general bookkeeping (see `recordForward`). Nil otherwise.
+    let plainForwardLevel: ForwardLevel?
 
     init(recording: Bool = true, levels: [ForwardLevel] = [], reverseDepth: Int = 0, anomalies: AnomalyLog? = nil,
          trace: PrimitiveTrace? = nil, savesEverything: Bool = false) {
@@ -39,6 +43,7 @@ final class ADScope: Sendable {
         self.anomalies = anomalies
         self.trace = trace
         self.savesEverything = savesEverything
+        self.plainForwardLevel = levels.count == 1 && anomalies == nil && trace == nil ? levels[0] : nil
     }
 
     @TaskLocal static var current = ADScope()

@@ -11,15 +11,17 @@ enum Levels {
     static func withLevel<R>(batchShape: [Int], _ body: (Int) throws -> R) rethrows -> R {
         let id = next()
         let scope = ADScope.current
-        return try scope.with(levels: scope.levels + [ForwardLevel(id: id, batchShape: batchShape)]).run { try body(id) }
+        let level = ForwardLevel(id: id, batchShape: batchShape)
+        let levels = scope.levels.isEmpty ? [level] : scope.levels + [level]
+        return try scope.with(levels: levels).run { try body(id) }
     }
 }
 
 extension AnyTensor {
     /// This tensor carrying `tangent` at forward level `level` (in addition to what it already carries).
     func withTangent(_ tangent: AnyTensor, level: Int) -> AnyTensor {
-        AnyTensor(storage: storage, shape: shape, node: node,
-                  tangents: (tangents ?? []) + [LevelTangent(level: level, tangent: tangent)])
+        let added = LevelTangent(level: level, tangent: tangent)
+        return AnyTensor(storage: storage, shape: shape, node: node, tangents: tangents.map { $0 + [added] } ?? [added])
     }
 
     /// This tensor as the input of a functional reverse-mode call: a new node derivatives are taken for. If it

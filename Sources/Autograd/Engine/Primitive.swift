@@ -26,12 +26,28 @@ protocol Primitive: Sendable {
     /// Forward rule: given each input's tangent (shape `batch + x.shape`, nil meaning zero), the output's tangent
     /// (shape `batch + y.shape`), or nil if it is zero.
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor?
+    /// The forward rule of a one-input primitive in forward mode's usual case (see `recordForward`): `x`, its
+    /// tangent `ẋ` and the output `y` are constants, so the rule may compute `ẏ` with kernels directly, without a
+    /// rule context. Must equal `jvp` there; the default calls it.
+    func plainJVP(_ x: AnyTensor, _ tangent: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor?
+    /// `plainJVP` for a two-input primitive: tangents `ȧ`, `ḃ` (nil meaning zero, not both nil).
+    func plainJVP(_ a: AnyTensor, _ b: AnyTensor, _ ta: AnyTensor?, _ tb: AnyTensor?, _ y: AnyTensor,
+                  batchShape: [Int]) -> AnyTensor?
 }
 
 extension Primitive {
     var savesInputs: Bool { true }
     var savesOutput: Bool { false }
     func savedInputs(_ inputs: [AnyTensor]) -> [AnyTensor] { savesInputs ? inputs : [] }
+    func plainJVP(_ x: AnyTensor, _ tangent: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
+        jvp(RuleContext(inputs: [x], node: nil, outputValue: y, outputShape: y.shape, batchShape: batchShape,
+                        needs: 0, isDifferentiable: false), [tangent])
+    }
+    func plainJVP(_ a: AnyTensor, _ b: AnyTensor, _ ta: AnyTensor?, _ tb: AnyTensor?, _ y: AnyTensor,
+                  batchShape: [Int]) -> AnyTensor? {
+        jvp(RuleContext(inputs: [a, b], node: nil, outputValue: y, outputShape: y.shape, batchShape: batchShape,
+                        needs: 0, isDifferentiable: false), [ta, tb])
+    }
 }
 
 /// A primitive that is linear in its inputs: `f(x)` for a single input, or jointly linear like `a + b`.
@@ -72,6 +88,14 @@ extension ElementwisePrimitive {
     }
     func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [scale(cotangent, ctx)] }
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { scale($0, ctx) } }
+    /// ẋ ⊙ f′ as one kernel on the constants (the derivative-product primitive's value, nothing to record).
+    func plainJVP(_ x: AnyTensor, _ tangent: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
+        guard let fused else {
+            return jvp(RuleContext(inputs: [x], node: nil, outputValue: y, outputShape: y.shape, batchShape: batchShape,
+                                   needs: 0, isDifferentiable: false), [tangent])
+        }
+        return fused.apply(tangent, fused.readsOutput ? y : x)
+    }
 }
 
 /// What a rule sees: the inputs' and output's values, their shapes, the batch dimensions in front of tangents and

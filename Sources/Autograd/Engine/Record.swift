@@ -11,7 +11,9 @@
 ///   forward-over-forward, forward-over-reverse and reverse-over-forward compose.
 @inline(__always)
 func record<P: Primitive>(_ primitive: P, _ x: AnyTensor, _ value: AnyTensor, at location: CallSite? = nil) -> AnyTensor {
-    if x.hasDerivativeState { return recordWithState(primitive, [x], value, location) }
+    if x.hasDerivativeState {
+        return x.node == nil ? recordForward(primitive, x, value, location) : recordWithState(primitive, [x], value, location)
+    }
     if AnomalyDetection.isOnAnywhere { checkConstant(primitive, [x], value, location) }
     return value
 }
@@ -19,7 +21,10 @@ func record<P: Primitive>(_ primitive: P, _ x: AnyTensor, _ value: AnyTensor, at
 @inline(__always)
 func record<P: Primitive>(_ primitive: P, _ a: AnyTensor, _ b: AnyTensor, _ value: AnyTensor,
                           at location: CallSite? = nil) -> AnyTensor {
-    if a.hasDerivativeState || b.hasDerivativeState { return recordWithState(primitive, [a, b], value, location) }
+    if a.hasDerivativeState || b.hasDerivativeState {
+        return a.node == nil && b.node == nil ? recordForward(primitive, a, b, value, location)
+            : recordWithState(primitive, [a, b], value, location)
+    }
     if AnomalyDetection.isOnAnywhere { checkConstant(primitive, [a, b], value, location) }
     return value
 }
@@ -27,7 +32,10 @@ func record<P: Primitive>(_ primitive: P, _ a: AnyTensor, _ b: AnyTensor, _ valu
 @inline(__always)
 func record<P: Primitive>(_ primitive: P, _ inputs: [AnyTensor], _ value: AnyTensor,
                           at location: CallSite? = nil) -> AnyTensor {
-    for x in inputs where x.hasDerivativeState { return recordWithState(primitive, inputs, value, location) }
+    for x in inputs where x.hasDerivativeState {
+        return inputs.allSatisfy { $0.node == nil } ? recordForward(primitive, inputs, value, location)
+            : recordWithState(primitive, inputs, value, location)
+    }
     if AnomalyDetection.isOnAnywhere { checkConstant(primitive, inputs, value, location) }
     return value
 }
@@ -52,6 +60,69 @@ func recordWithState(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value
     }
     if node == nil && tangents == nil { return value }
     return AnyTensor(storage: value.storage, shape: value.shape, node: node, tangents: tangents)
+}
+
+/// Forward mode's usual case, kept lean: the inputs have no reverse history, one forward level is open (no anomaly
+/// log, no trace) and each input's tangent, if any, is a constant at that level. Then the JVP rule runs once on the
+/// plain values, with nothing to record, no level lookups and no rule context beyond the one call; anything else
+/// goes the general way (`recordWithState`), which gives the same result.
+@inline(never)
+func recordForward(_ primitive: some Primitive, _ x: AnyTensor, _ value: AnyTensor, _ location: CallSite?) -> AnyTensor {
+    let scope = ADScope.current
+    guard let level = scope.plainForwardLevel, let ts = x.tangents, ts.count == 1, ts[0].level == level.id,
+          !ts[0].tangent.hasDerivativeState
+    else { return recordWithState(primitive, [x], value, location) }
+    return withPlainTangent(primitive.plainJVP(x.value, ts[0].tangent, value, batchShape: level.batchShape),
+                            value, level, primitive.name)
+}
+
+/// `recordForward` for several inputs (none with reverse history).
+@inline(never)
+func recordForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value: AnyTensor,
+                   _ location: CallSite?) -> AnyTensor {
+    if inputs.count == 1 { return recordForward(primitive, inputs[0], value, location) }
+    if inputs.count == 2 { return recordForward(primitive, inputs[0], inputs[1], value, location) }
+    let scope = ADScope.current
+    guard let level = scope.plainForwardLevel else { return recordWithState(primitive, inputs, value, location) }
+    var plain = true
+    let tin = inputs.map { x -> AnyTensor? in
+        guard let t = plainTangent(x, level) else { plain = false; return nil }
+        return t
+    }
+    guard plain else { return recordWithState(primitive, inputs, value, location) }
+    let ctx = RuleContext(inputs: inputs.map { $0.tangents == nil ? $0 : $0.value }, node: nil, outputValue: value,
+                          outputShape: value.shape, batchShape: level.batchShape, needs: 0, isDifferentiable: false)
+    return withPlainTangent(primitive.jvp(ctx, tin), value, level, primitive.name)
+}
+
+/// `recordForward` for two inputs (neither with reverse history).
+@inline(never)
+func recordForward(_ primitive: some Primitive, _ a: AnyTensor, _ b: AnyTensor, _ value: AnyTensor,
+                   _ location: CallSite?) -> AnyTensor {
+    let scope = ADScope.current
+    guard let level = scope.plainForwardLevel, let ta = plainTangent(a, level), let tb = plainTangent(b, level) else {
+        return recordWithState(primitive, [a, b], value, location)
+    }
+    return withPlainTangent(primitive.plainJVP(a.value, b.value, ta, tb, value, batchShape: level.batchShape),
+                            value, level, primitive.name)
+}
+
+/// An input's tangent in the plain case: `.some(nil)` if it has none, `.some(t)` for a constant tangent at
+/// `level` alone, nil if the input needs the general path.
+@inline(__always)
+private func plainTangent(_ x: AnyTensor, _ level: ForwardLevel) -> AnyTensor?? {
+    guard let ts = x.tangents else { return .some(nil) }
+    guard ts.count == 1, ts[0].level == level.id, !ts[0].tangent.hasDerivativeState else { return nil }
+    return .some(ts[0].tangent)
+}
+
+/// The value carrying the tangent a plain rule returned (checked for shape), or the bare value if it is zero.
+@inline(__always)
+private func withPlainTangent(_ t: AnyTensor?, _ value: AnyTensor, _ level: ForwardLevel, _ name: String) -> AnyTensor {
+    guard let t else { return value }
+    checkRuleShape(t, batch: level.batchShape, shape: value.shape, name, "JVP")
+    return AnyTensor(storage: value.storage, shape: value.shape, node: nil,
+                     tangents: [LevelTangent(level: level.id, tangent: t)])
 }
 
 /// Runs the JVP rule once per open level that some input is perturbed at, innermost last.

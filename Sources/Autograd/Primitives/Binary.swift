@@ -157,7 +157,7 @@ struct Select: LinearPrimitive {
 @inline(__always)
 private func binaryOp<P: Primitive>(_ p: P, _ op: ag_binary_op, _ a: AnyTensor, _ b: AnyTensor,
                                     _ loc: CallSite?) -> AnyTensor {
-    record(p, [a, b], Kernel.binary(op, a, b, p.name, at: loc), at: loc)
+    record(p, a, b, Kernel.binary(op, a, b, p.name, at: loc), at: loc)
 }
 
 extension AnyTensor {

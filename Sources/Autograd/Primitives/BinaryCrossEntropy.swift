@@ -52,11 +52,7 @@ struct BinaryCrossEntropy: Primitive {
         return [ctx.needs(0) ? g * dp(ctx) : nil, ctx.needs(1) ? g * dt(ctx) : nil]
     }
     func jvp(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
-        if !ctx.isDifferentiable {
-            let (a, b) = FusedBinaryCrossEntropy.apply(p: ctx.input(0), t: ctx.input(1), scaleP: t[0], scaleT: t[1])
-            guard let a else { return b }
-            return b.map { Kernel.binary(AG_BINARY_ADD, a, $0, name, at: nil) } ?? a
-        }
+        if !ctx.isDifferentiable { return fusedJVP(ctx.input(0), ctx.input(1), t[0], t[1]) }
         switch (t[0].map { $0 * dp(ctx) }, t[1].map { $0 * dt(ctx) }) {
         case let (a?, b?): return a + b
         case let (a?, nil): return a
@@ -66,7 +62,20 @@ struct BinaryCrossEntropy: Primitive {
     }
 }
 
+extension BinaryCrossEntropy {
+    /// ṗ ∂ℓ/∂p + ṫ ∂ℓ/∂t with the fused kernel, on constants.
+    private func fusedJVP(_ p: AnyTensor, _ t: AnyTensor, _ tp: AnyTensor?, _ tt: AnyTensor?) -> AnyTensor? {
+        let (a, b) = FusedBinaryCrossEntropy.apply(p: p, t: t, scaleP: tp, scaleT: tt)
+        guard let a else { return b }
+        return b.map { Kernel.binary(AG_BINARY_ADD, a, $0, name, at: nil) } ?? a
+    }
+    func plainJVP(_ p: AnyTensor, _ t: AnyTensor, _ tp: AnyTensor?, _ tt: AnyTensor?, _ y: AnyTensor,
+                  batchShape: [Int]) -> AnyTensor? {
+        fusedJVP(p, t, tp, tt)
+    }
+}
+
 /// Elementwise binary cross-entropy of same-shaped probabilities and targets (validated by the public API).
 func binaryCrossEntropy(_ p: AnyTensor, _ t: AnyTensor, at loc: CallSite? = nil) -> AnyTensor {
-    record(BinaryCrossEntropy(), [p, t], Kernel.binaryCrossEntropy(p, t), at: loc)
+    record(BinaryCrossEntropy(), p, t, Kernel.binaryCrossEntropy(p, t), at: loc)
 }

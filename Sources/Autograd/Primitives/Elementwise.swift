@@ -143,7 +143,7 @@ struct Identity: LinearPrimitive {
 
 @inline(__always)
 private func unaryOp<P: Primitive>(_ p: P, _ op: ag_unary_op, _ x: AnyTensor, _ loc: CallSite?) -> AnyTensor {
-    record(p, [x], Kernel.unary(op, x), at: loc)
+    record(p, x, Kernel.unary(op, x), at: loc)
 }
 
 func exp(_ x: AnyTensor, at loc: CallSite? = nil) -> AnyTensor { unaryOp(Exp(), AG_UNARY_EXP, x, loc) }
@@ -161,32 +161,32 @@ func softplus(_ x: AnyTensor, at loc: CallSite? = nil) -> AnyTensor { unaryOp(So
 extension AnyTensor {
     /// α x + β.
     func affine(scale: Double, shift: Double, at loc: CallSite? = nil) -> AnyTensor {
-        record(Affine(scale: scale, shift: shift), [self], Kernel.affine(self, scale, shift), at: loc)
+        record(Affine(scale: scale, shift: shift), self, Kernel.affine(self, scale, shift), at: loc)
     }
 
     func pow(_ exponent: Double, at loc: CallSite? = nil) -> AnyTensor {
         if exponent == 2 {
-            return record(PowScalar(exponent: 2), [self], Kernel.unary(AG_UNARY_SQUARE, self), at: loc)
+            return record(PowScalar(exponent: 2), self, Kernel.unary(AG_UNARY_SQUARE, self), at: loc)
         }
         let p = AnyTensor.filled(exponent, like: self, shape: [])
-        return record(PowScalar(exponent: exponent), [self], Kernel.binary(AG_BINARY_POW, self, p, "pow", at: loc),
+        return record(PowScalar(exponent: exponent), self, Kernel.binary(AG_BINARY_POW, self, p, "pow", at: loc),
                       at: loc)
     }
 
     /// 1 / x, as x^−1.
     func reciprocal() -> AnyTensor {
-        record(PowScalar(exponent: -1), [self], Kernel.unary(AG_UNARY_RECIPROCAL, self))
+        record(PowScalar(exponent: -1), self, Kernel.unary(AG_UNARY_RECIPROCAL, self))
     }
 
     func converted(to type: ScalarType, at loc: CallSite? = nil) -> AnyTensor {
         if type == scalarType { return self }
-        return record(Convert(from: scalarType, to: type), [self], Kernel.convert(self, to: type), at: loc)
+        return record(Convert(from: scalarType, to: type), self, Kernel.convert(self, to: type), at: loc)
     }
 
     /// The same value recorded as a new node (reverse mode then has a distinct input to differentiate for).
-    func identity() -> AnyTensor { record(Identity(), [self], value) }
+    func identity() -> AnyTensor { record(Identity(), self, value) }
 
-    static prefix func - (x: AnyTensor) -> AnyTensor { record(Negate(), [x], Kernel.unary(AG_UNARY_NEG, x)) }
+    static prefix func - (x: AnyTensor) -> AnyTensor { record(Negate(), x, Kernel.unary(AG_UNARY_NEG, x)) }
     static func * (x: AnyTensor, s: Double) -> AnyTensor { s == 1 ? x : x.affine(scale: s, shift: 0) }
     static func * (s: Double, x: AnyTensor) -> AnyTensor { x * s }
     static func + (x: AnyTensor, s: Double) -> AnyTensor { s == 0 ? x : x.affine(scale: 1, shift: s) }

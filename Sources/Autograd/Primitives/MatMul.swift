@@ -1,3 +1,5 @@
+import CAutogradKernels
+
 // The matrix product: the one bilinear primitive. Operands have rank ≥ 2 (vectors are handled by the public
 // `matmul` composite, which inserts and removes axes as NumPy does); leading dimensions are batch dimensions and
 // broadcast. `transposeA` / `transposeB` read an operand's last two dimensions transposed, through strides, with
@@ -29,24 +31,40 @@ struct MatMul: Primitive {
 
     func jvp(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         let r = ctx.outputShape.count
-        var terms: [AnyTensor] = []
-        if let ta = t[0] {
-            terms.append(matmul(ctx.aligned(ta, input: 0, rank: r), ctx.input(1), transposeA: transposeA,
-                                transposeB: transposeB))
+        let fromA = t[0].map {
+            matmul(ctx.aligned($0, input: 0, rank: r), ctx.input(1), transposeA: transposeA, transposeB: transposeB)
         }
-        if let tb = t[1] {
-            terms.append(matmul(ctx.input(0), ctx.aligned(tb, input: 1, rank: r), transposeA: transposeA,
-                                transposeB: transposeB))
+        let fromB = t[1].map {
+            matmul(ctx.input(0), ctx.aligned($0, input: 1, rank: r), transposeA: transposeA, transposeB: transposeB)
         }
-        guard var total = terms.first else { return nil }
-        for term in terms.dropFirst() { total = total + term }
-        return ctx.expandedToOutput(total)
+        switch (fromA, fromB) {
+        case let (a?, b?): return ctx.expandedToOutput(a + b)
+        case let (a?, nil): return ctx.expandedToOutput(a)
+        case let (nil, b?): return ctx.expandedToOutput(b)
+        case (nil, nil): return nil
+        }
+    }
+}
+
+extension MatMul {
+    /// Without batched tangents, op(ȧ) · B and A · op(ḃ) already have the output's shape (the batch dimensions
+    /// of ȧ are a's, which broadcast against b's as in the value): two kernel products and a sum.
+    func plainJVP(_ a: AnyTensor, _ b: AnyTensor, _ ta: AnyTensor?, _ tb: AnyTensor?, _ y: AnyTensor,
+                  batchShape: [Int]) -> AnyTensor? {
+        guard batchShape.isEmpty else {
+            return jvp(RuleContext(inputs: [a, b], node: nil, outputValue: y, outputShape: y.shape,
+                                   batchShape: batchShape, needs: 0, isDifferentiable: false), [ta, tb])
+        }
+        let fromA = ta.map { Kernel.matmul($0, b, transposeA: transposeA, transposeB: transposeB, name, at: nil) }
+        let fromB = tb.map { Kernel.matmul(a, $0, transposeA: transposeA, transposeB: transposeB, name, at: nil) }
+        guard let fromA else { return fromB }
+        return fromB.map { Kernel.binary(AG_BINARY_ADD, fromA, $0, name, at: nil) } ?? fromA
     }
 }
 
 /// op(a) · op(b) for operands of rank ≥ 2 (batched, broadcasting), recorded.
 func matmul(_ a: AnyTensor, _ b: AnyTensor, transposeA: Bool = false, transposeB: Bool = false,
             at loc: CallSite? = nil) -> AnyTensor {
-    record(MatMul(transposeA: transposeA, transposeB: transposeB), [a, b],
+    record(MatMul(transposeA: transposeA, transposeB: transposeB), a, b,
            Kernel.matmul(a, b, transposeA: transposeA, transposeB: transposeB, "matmul", at: loc), at: loc)
 }

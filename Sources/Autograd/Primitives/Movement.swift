@@ -10,6 +10,9 @@ struct Reshape: LinearPrimitive {
     var name: String { "reshape" }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? { t[0].map { $0.reshaped(ctx.batched(shape)) } }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.reshaped(ctx.batched(ctx.inputShape(0)))] }
+    func plainJVP(_ x: AnyTensor, _ t: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
+        AnyTensor(storage: t.storage, shape: batchShape.isEmpty ? shape : batchShape + shape)
+    }
 }
 
 /// y = x with its axes reordered: y's axis i is x's axis `permutation[i]`.
@@ -17,9 +20,12 @@ struct Reshape: LinearPrimitive {
 struct Permute: LinearPrimitive {
     let permutation: [Int]
     var name: String { "permute" }
-    private func shifted(_ p: [Int], _ b: Int) -> [Int] { Array(0..<b) + p.map { $0 + b } }
+    private func shifted(_ p: [Int], _ b: Int) -> [Int] { b == 0 ? p : Array(0..<b) + p.map { $0 + b } }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         t[0].map { $0.permuted(shifted(permutation, ctx.batchShape.count)) }
+    }
+    func plainJVP(_ x: AnyTensor, _ t: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
+        Kernel.permute(t, shifted(permutation, batchShape.count))
     }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         var inverse = [Int](repeating: 0, count: permutation.count)
@@ -135,17 +141,17 @@ extension AnyTensor {
     /// Same elements, new shape (element counts must match; checked by the public API).
     func reshaped(_ newShape: [Int], at loc: CallSite? = nil) -> AnyTensor {
         if newShape == shape { return self }
-        return record(Reshape(shape: newShape), [self], AnyTensor(storage: storage, shape: newShape), at: loc)
+        return record(Reshape(shape: newShape), self, AnyTensor(storage: storage, shape: newShape), at: loc)
     }
 
     func permuted(_ permutation: [Int], at loc: CallSite? = nil) -> AnyTensor {
-        if permutation == Array(0..<rank) { return self }
-        return record(Permute(permutation: permutation), [self], Kernel.permute(self, permutation), at: loc)
+        if permutation.indices.allSatisfy({ permutation[$0] == $0 }) && permutation.count == rank { return self }
+        return record(Permute(permutation: permutation), self, Kernel.permute(self, permutation), at: loc)
     }
 
     func expanded(to newShape: [Int], at loc: CallSite? = nil) -> AnyTensor {
         if newShape == shape { return self }
-        return record(Expand(shape: newShape), [self], Kernel.expand(self, to: newShape), at: loc)
+        return record(Expand(shape: newShape), self, Kernel.expand(self, to: newShape), at: loc)
     }
 
     func sliced(_ axes: [SliceAxis], at loc: CallSite? = nil) -> AnyTensor {
@@ -155,7 +161,7 @@ extension AnyTensor {
         for (d, a) in axes.enumerated() where a.count > 0 { offset += a.start * strides[d] }
         let y = Kernel.gatherStrided(self, shape: axes.map(\.count),
                                      strides: zip(axes, strides).map { $0.step * $1 }, offset: offset)
-        return record(Slice(axes: axes), [self], y, at: loc)
+        return record(Slice(axes: axes), self, y, at: loc)
     }
 
     func embedded(into fullShape: [Int], at axes: [SliceAxis], at loc: CallSite? = nil) -> AnyTensor {
@@ -165,15 +171,15 @@ extension AnyTensor {
         for (d, a) in axes.enumerated() where a.count > 0 { offset += a.start * strides[d] }
         Kernel.scatterStrided(self, into: y, shape: shape, strides: zip(axes, strides).map { $0.step * $1 },
                               offset: offset)
-        return record(Embed(shape: fullShape, axes: axes), [self], y, at: loc)
+        return record(Embed(shape: fullShape, axes: axes), self, y, at: loc)
     }
 
     func gathered(axis: Int, indices: [Int], at loc: CallSite? = nil) -> AnyTensor {
-        record(Gather(axis: axis, indices: indices), [self], Kernel.gather(self, axis: axis, indices: indices), at: loc)
+        record(Gather(axis: axis, indices: indices), self, Kernel.gather(self, axis: axis, indices: indices), at: loc)
     }
 
     func scatterAdded(axis: Int, indices: [Int], size: Int, at loc: CallSite? = nil) -> AnyTensor {
-        record(ScatterAdd(axis: axis, indices: indices, size: size), [self],
+        record(ScatterAdd(axis: axis, indices: indices, size: size), self,
                Kernel.scatterAdd(self, axis: axis, indices: indices, size: size), at: loc)
     }
 

@@ -55,7 +55,7 @@ extension AnyTensor {
     /// Σ over normalized `axes`.
     func sum(axes: [Int], keep: Bool, at loc: CallSite? = nil) -> AnyTensor {
         if axes.isEmpty { return self }
-        return record(Sum(axes: axes, keep: keep), [self], Kernel.reduce(AG_REDUCE_SUM, self, axes: axes, keep: keep),
+        return record(Sum(axes: axes, keep: keep), self, Kernel.reduce(AG_REDUCE_SUM, self, axes: axes, keep: keep),
                       at: loc)
     }
 
@@ -63,7 +63,7 @@ extension AnyTensor {
     func sum() -> AnyTensor { sum(axes: Array(0..<rank), keep: false) }
 
     func extremum(axes: [Int], keep: Bool, maximum: Bool, at loc: CallSite? = nil) -> AnyTensor {
-        record(ReduceExtremum(axes: axes, keep: keep, isMaximum: maximum), [self],
+        record(ReduceExtremum(axes: axes, keep: keep, isMaximum: maximum), self,
                Kernel.reduce(maximum ? AG_REDUCE_MAX : AG_REDUCE_MIN, self, axes: axes, keep: keep), at: loc)
     }
 

@@ -115,21 +115,24 @@ enum FusedBinaryCrossEntropy {
         _ gt: UnsafeMutablePointer<T>?, _ dp: UnsafeMutablePointer<T>?, _ dt: UnsafeMutablePointer<T>?, n: Int, total: Int
     ) {
         // `total` is a multiple of n when tangents or cotangents carry batch dimensions: batch by batch.
+        if let gp, let dp {
+            // The exact derivative of the clamped loss (see `BinaryCrossEntropy`): a clamped logarithm's term is a
+            // constant, so it drops; where neither is clamped, (p − t) / (p (1 − p)). log p ≥ −100 holds for every
+            // p > 1e-40 (e^−100 ≈ 3.7e-44), so the kernel takes the logarithm only below that; log(1 − p) ≥ −100
+            // holds exactly when p < 1 (the largest Float or Double below 1 gives −17 or −37).
+            func cast<U>(_ x: UnsafeMutablePointer<T>, _: U.Type) -> UnsafeMutablePointer<U> {
+                UnsafeMutableRawPointer(x).assumingMemoryBound(to: U.self)
+            }
+            if T.self == Float.self {
+                ag_bce_dp_f32(Int64(n), Int64(total), cast(p, Float.self), cast(t, Float.self), cast(gp, Float.self),
+                              cast(dp, Float.self))
+            } else {
+                ag_bce_dp_f64(Int64(n), Int64(total), cast(p, Double.self), cast(t, Double.self),
+                              cast(gp, Double.self), cast(dp, Double.self))
+            }
+        }
         var base = 0
         while base < total {
-            if let gp, let dp {
-                // The exact derivative of the clamped loss (see `BinaryCrossEntropy`): a clamped logarithm's term is
-                // a constant, so it drops; where neither is clamped, (p − t) / (p (1 − p)).
-                // log p ≥ −100 holds for every p > 1e-40 (e^−100 ≈ 3.7e-44), so the logarithm is taken only below
-                // that; log(1 − p) ≥ −100 holds exactly when p < 1 (the largest Float or Double below 1 gives −17
-                // or −37).
-                for i in 0..<n {
-                    let inP = p[i] > 1e-40 || Foundation.log(Double(p[i])) >= -100, inQ = p[i] < 1
-                    let d: T = inP ? (inQ ? (p[i] - t[i]) / (p[i] * (1 - p[i])) : -t[i] / p[i])
-                                   : (inQ ? (1 - t[i]) / (1 - p[i]) : 0)
-                    dp[base + i] = gp[base + i] * d
-                }
-            }
             if let gt, let dt {
                 for i in 0..<n {
                     let lq = Swift.max(T(Foundation.log1p(-Double(p[i]))), -100)

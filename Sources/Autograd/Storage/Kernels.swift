@@ -216,7 +216,7 @@ enum Kernel {
         }
         let k = ka
         let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
-        let batch = Shape.broadcast(batchA, batchB, name + " (batch dimensions)", at: location)
+        let batch = batchA == batchB ? batchA : Shape.broadcast(batchA, batchB, name + " (batch dimensions)", at: location)
         let y = AnyTensor(uninitialized: a.scalarType, shape: batch + [m, n])
         let count = Shape.count(batch)
         if count == 0 || m == 0 || n == 0 { return y }
@@ -319,10 +319,12 @@ enum Kernel {
     static func permute(_ x: AnyTensor, _ permutation: [Int]) -> AnyTensor {
         // Moving only axes of length 1 (a [1, n] matrix transposed, say) keeps every element where it is: share the
         // buffer under the new shape, as a reshape does, instead of copying.
-        let moved = permutation.filter { x.shape[$0] != 1 }
-        if zip(moved, moved.dropFirst()).allSatisfy({ $0 < $1 }) {
-            return AnyTensor(storage: x.storage, shape: permutation.map { x.shape[$0] })
+        var previous = -1, inOrder = true
+        for p in permutation where x.shape[p] != 1 {
+            if p < previous { inOrder = false; break }
+            previous = p
         }
+        if inOrder { return AnyTensor(storage: x.storage, shape: permutation.map { x.shape[$0] }) }
         let strides = Shape.strides(x.shape)
         return gatherStrided(x, shape: permutation.map { x.shape[$0] }, strides: permutation.map { strides[$0] })
     }

@@ -45,7 +45,7 @@ extension Tensor where Scalar: TensorScalar {
                 + "needs \(rank) axes, got \(permutation)", at: loc)
         }
         let p = permutation.map { Shape.axis($0, rank: rank, "permuted(_:)", at: loc) }
-        if Set(p).count != rank {
+        if !isPermutation(p) {
             operationFailure("permuted(_:)", "\(permutation) is not a permutation of the axes 0 ..< \(rank): each "
                 + "axis must appear exactly once", at: loc)
         }
@@ -166,4 +166,12 @@ extension Tensor where Scalar: TensorScalar {
         let a = Shape.axis(axis, rank: first.rank + 1, "Tensor(stacking:)", at: loc)
         self.init(concatenating: tensors.map { $0.unsqueezed(at: a) }, alongAxis: a, file: file, line: line)
     }
+}
+
+/// Whether `p` holds each of 0 ..< p.count exactly once (its entries already lie in that range).
+func isPermutation(_ p: [Int]) -> Bool {
+    if p.count > 64 { return Set(p).count == p.count }
+    var seen: UInt64 = 0
+    for axis in p { seen |= 1 << UInt64(axis) }
+    return seen.nonzeroBitCount == p.count
 }

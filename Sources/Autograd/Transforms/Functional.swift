@@ -68,6 +68,23 @@ enum Functional {
     }
 }
 
+extension Functional {
+    /// `forward` for one input and one output, the usual `jvp(of:at:tangent:)`: the same checks and the same pass,
+    /// without the arrays of the general form (a well-shaped tangent goes straight to the level; anything else
+    /// goes through `forward` for its error).
+    static func forward(at x: AnyTensor, tangent u: AnyTensor, call: String,
+                        _ f: (AnyTensor) throws -> AnyTensor) throws -> (value: AnyTensor, tangent: AnyTensor) {
+        guard u.scalarType == x.scalarType, u.shape == x.shape else {
+            let r = try forward(at: [x], tangents: [u], batched: false, call: call) { [try f($0[0])] }
+            return (r.values[0], r.tangents[0])
+        }
+        return try Levels.withLevel(batchShape: []) { level in
+            let y = try f(x.withTangent(u, level: level))
+            return (y.primal(below: level), y.tangent(at: level) ?? Kernel.filled(y.scalarType, y.shape, 0))
+        }
+    }
+}
+
 // MARK: - Reverse mode, functional form
 
 /// The gradient ∇f(x) of a function with a one-element output, by one reverse pass.
@@ -160,10 +177,10 @@ public func vjp<Scalar: TensorScalar>(
 public func jvp<Scalar: TensorScalar>(
     of f: (Tensor<Scalar>) throws -> Tensor<Scalar>, at x: Tensor<Scalar>, tangent: Tensor<Scalar>
 ) throws -> (value: Tensor<Scalar>, tangent: Tensor<Scalar>) {
-    let r = try Functional.forward(at: [x.base], tangents: [tangent.base], batched: false, call: "jvp(of:at:tangent:)") {
-        [try f(Tensor(unchecked: $0[0])).base]
+    let r = try Functional.forward(at: x.base, tangent: tangent.base, call: "jvp(of:at:tangent:)") {
+        try f(Tensor(unchecked: $0)).base
     }
-    return (Tensor(unchecked: r.values[0]), Tensor(unchecked: r.tangents[0]))
+    return (Tensor(unchecked: r.value), Tensor(unchecked: r.tangent))
 }
 
 /// Forward mode for several inputs and outputs: for each output fₖ, Σⱼ (∂fₖ/∂xⱼ)·uⱼ (shaped like fₖ), one tangent

@@ -196,6 +196,12 @@ void ag_fill_f64(int64_t n, double value, double *y);
 void ag_bce_f32(int64_t n, const float *p, const float *t, float *l);
 void ag_bce_f64(int64_t n, const double *p, const double *t, double *l);
 
+/// out[b n + i] = g[b n + i] * d(p[i], t[i]) for every batch b (total = n times the batch count), where d is the
+/// derivative of that loss in p: (p - t) / (p (1 - p)) where neither logarithm is clamped; -t / p where only
+/// ln(1 - p) is (p = 1); (1 - t) / (1 - p) where only ln p is (p < e^-100); 0 where both are, or p is NaN.
+void ag_bce_dp_f32(int64_t n, int64_t total, const float *p, const float *t, const float *g, float *out);
+void ag_bce_dp_f64(int64_t n, int64_t total, const double *p, const double *t, const double *g, double *out);
+
 #ifdef __cplusplus
 }
 #endif
