@@ -10,7 +10,8 @@ func network(_ x: Tensor<Float>) -> Tensor<Float> {
 
 // snippet.released
 // Each rule's saved values are released as soon as the rule has run, so
-// memory falls during the pass.
+// memory falls during the pass. (Counting buffers is off unless turned on.)
+StorageStatistics.isEnabled = true
 let before = StorageStatistics.liveBytes
 let x = input.requiringGradient()
 let loss = network(x).squared().mean()

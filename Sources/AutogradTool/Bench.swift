@@ -162,6 +162,7 @@ struct MemoryReport {
     /// Makes the mlp-grad inputs, then makes one call and reads both measures around it. Meant for a fresh process:
     /// the maximum resident set only grows, so earlier work in the process would hide the call's own growth.
     static func measureMLPGradient() throws -> MemoryReport {
+        StorageStatistics.isEnabled = true
         let problem = MLPProblem(.full)
         let parameters = problem.parameters
         let before = StorageStatistics.liveBytes

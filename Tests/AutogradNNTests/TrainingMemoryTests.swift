@@ -10,6 +10,7 @@ import AutogradNN
 @Suite struct TrainingMemoryTests {
     /// Figures of one training run, measured in the child and printed as `key=value` lines.
     static func train<O: Optimizer>(_ optimizer: O, steps: Int) throws -> [String: Int] where O.Scalar == Float {
+        StorageStatistics.isEnabled = true
         var rng = SeededGenerator(seed: 3)
         let x = Tensor<Float>(randomNormal: [128, 20], using: &rng)
         let y = Tensor<Float>((x.sum(alongAxes: 1) .> 0))           // a learnable rule

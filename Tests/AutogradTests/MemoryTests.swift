@@ -12,6 +12,7 @@ import Testing
     /// that none is left once those are dropped. Problems are printed on standard output (the parent reads them:
     /// a failed exit test returns no output) and the child exits normally.
     static func expectReleased(_ name: String, _ body: () throws -> [AnyTensor]) rethrows {
+        StorageStatistics.isEnabled = true
         _ = try body()
         let before = StorageStatistics.liveBuffers
         do {
@@ -129,6 +130,7 @@ import Testing
     /// the pass stays near the memory of the recorded graph instead of growing by it.
     @Test func savedTensorsAreReleasedDuringThePass() async {
         let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+            StorageStatistics.isEnabled = true
             let w = Tensor<Double>(ones: [256]).requiringGradient()
             var h = w
             for _ in 0..<100 { h = tanh(h * 0.9 + 0.01) }

@@ -141,6 +141,7 @@ import Testing
     /// Counts live buffers in a process of its own (other tests run in parallel and allocate too).
     @Test func memoryIsReleasedAfterTheReversePass() async {
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            StorageStatistics.isEnabled = true
             let before = StorageStatistics.liveBuffers
             do {
                 let x = Tensor<Double>(ones: [64, 64]).requiringGradient()

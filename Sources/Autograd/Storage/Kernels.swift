@@ -217,7 +217,7 @@ enum Kernel {
         let k = ka
         let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
         let batch = batchA == batchB ? batchA : Shape.broadcast(batchA, batchB, name + " (batch dimensions)", at: location)
-        let y = AnyTensor(uninitialized: a.scalarType, shape: batch + [m, n])
+        let y = AnyTensor(uninitialized: a.scalarType, shape: batch.isEmpty ? [m, n] : batch + [m, n])
         let count = Shape.count(batch)
         if count == 0 || m == 0 || n == 0 { return y }
         let (rsa, csa) = transposeA ? (1, m) : (k, 1)

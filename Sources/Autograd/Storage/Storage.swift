@@ -14,6 +14,8 @@ struct StorageHeader {
     let bytes: Int
     /// Whether the buffer is a separate, 64-byte-aligned allocation (large tensors) rather than stored inline.
     let external: Bool
+    /// Whether the buffer is counted in `StorageStatistics` (it was made while counting was on).
+    let counted: Bool
 }
 
 /// A contiguous buffer of elements of one ``ScalarType``.
@@ -30,6 +32,9 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
     static let liveCount = Atomic<Int>(0)
     static let liveBytes = Atomic<Int>(0)
     static let peakBytes = Atomic<Int>(0)
+    /// Whether new buffers are counted (off unless asked for: counting costs four atomic operations per buffer,
+    /// a measurable share of an operation on small tensors).
+    static let counting = Atomic<Bool>(false)
     static let inlineLimit = 4096
 
     /// An uninitialized buffer of `count` elements.
@@ -37,6 +42,7 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
         precondition(count >= 0, "Storage: negative element count \(count)")
         let bytes = Swift.max(count * type.byteCount, 1)
         let inline = bytes <= inlineLimit
+        let counted = counting.load(ordering: .relaxed)
         let object = create(minimumCapacity: inline ? (bytes + 7) / 8 : 0) { buffer in
             var base = buffer.withUnsafeMutablePointerToElements { UnsafeMutableRawPointer($0) }
             if !inline {
@@ -50,19 +56,23 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
                     base = raw
                 }
             }
-            return StorageHeader(base: base, count: count, type: type, bytes: bytes, external: !inline)
+            return StorageHeader(base: base, count: count, type: type, bytes: bytes, external: !inline, counted: counted)
         }
-        liveCount.add(1, ordering: .relaxed)
-        let live = liveBytes.add(bytes, ordering: .relaxed).newValue
-        peakBytes.max(live, ordering: .relaxed)
+        if counted {
+            liveCount.add(1, ordering: .relaxed)
+            let live = liveBytes.add(bytes, ordering: .relaxed).newValue
+            peakBytes.max(live, ordering: .relaxed)
+        }
         return unsafeDowncast(object, to: Storage.self)
     }
 
     deinit {
         let h = withUnsafeMutablePointerToHeader { $0.pointee }
         if h.external { BufferCache.shared.give(h.base, bytes: h.bytes) }
-        Storage.liveCount.subtract(1, ordering: .relaxed)
-        Storage.liveBytes.subtract(h.bytes, ordering: .relaxed)
+        if h.counted {
+            Storage.liveCount.subtract(1, ordering: .relaxed)
+            Storage.liveBytes.subtract(h.bytes, ordering: .relaxed)
+        }
     }
 
     // The header is read through its pointer: `ManagedBuffer.header` would add a dynamic exclusivity check to every
@@ -91,8 +101,17 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
 /// Useful to check that memory is released: after a derivative call that does not retain its graph, the graph's
 /// saved tensors are freed, so these numbers return to where they were. Large freed buffers kept for reuse by the
 /// library's allocator cache (at most 256 MiB) are not counted: they belong to no tensor.
+///
+/// Counting is off until ``isEnabled`` is set: it costs four atomic operations per buffer, which on small tensors
+/// is a few percent of an operation. Only buffers made while it is on are counted (until they are freed, whatever
+/// the setting is then), so turn it on before the computation to measure.
 public enum StorageStatistics {
-    /// Number of live tensor buffers.
+    /// Whether buffers made from now on are counted. Off by default.
+    public static var isEnabled: Bool {
+        get { Storage.counting.load(ordering: .relaxed) }
+        set { Storage.counting.store(newValue, ordering: .relaxed) }
+    }
+    /// Number of live tensor buffers (made while counting was on).
     public static var liveBuffers: Int { Storage.liveCount.load(ordering: .relaxed) }
     /// Bytes held by live tensor buffers.
     public static var liveBytes: Int { Storage.liveBytes.load(ordering: .relaxed) }
