@@ -54,6 +54,20 @@ final class GradNode: @unchecked Sendable {
                            output: primitive.savesOutput || savesEverything ? output.storage : nil, outputTangents: nil)
     }
 
+    /// A node for a one-input operation (the same node as `init(primitive:inputs:…)` with `[input]`, without
+    /// building that array unless the rule saves the input).
+    init(primitive: some Primitive, input: AnyTensor, output: AnyTensor, location: CallSite?, savesEverything: Bool) {
+        self.primitive = primitive
+        self.isLeaf = false
+        self.inputs = [NodeInput(node: input.node, shape: input.shape)]
+        self.outputShape = output.shape
+        self.scalarType = output.scalarType
+        self.location = location
+        let savedInputs = savesEverything ? [input] : primitive.savesInputs ? primitive.savedInputs([input]) : []
+        self.saved = Saved(inputs: savedInputs, output: primitive.savesOutput || savesEverything ? output.storage : nil,
+                           outputTangents: nil)
+    }
+
     /// A leaf: a tensor the user asked derivatives for.
     init(leafShape shape: [Int], scalarType: ScalarType, location: CallSite?) {
         primitive = LeafMarker()
@@ -91,9 +105,12 @@ final class GradNode: @unchecked Sendable {
 
     private func unlinkOwnedInputs(into pending: inout [GradNode]) {
         locked { saved = Saved(inputs: [], output: nil, outputTangents: nil, released: true) }
-        for i in inputs.indices {
-            guard var input = inputs[i].node else { continue }
-            inputs[i].node = nil
+        // The edges are moved out first, so that clearing them edits this node's own array in place.
+        var edges: [NodeInput] = []
+        swap(&edges, &inputs)
+        for i in edges.indices {
+            guard var input = edges[i].node else { continue }
+            edges[i].node = nil
             if isKnownUniquelyReferenced(&input) { pending.append(input) }
         }
     }

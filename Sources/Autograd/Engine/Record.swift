@@ -12,7 +12,8 @@
 @inline(__always)
 func record<P: Primitive>(_ primitive: P, _ x: AnyTensor, _ value: AnyTensor, at location: CallSite? = nil) -> AnyTensor {
     if x.hasDerivativeState {
-        return x.node == nil ? recordForward(primitive, x, value, location) : recordWithState(primitive, [x], value, location)
+        if x.node == nil { return recordForward(primitive, x, value, location) }
+        return x.tangents == nil ? recordReverse(primitive, x, value, location) : recordWithState(primitive, [x], value, location)
     }
     if AnomalyDetection.isOnAnywhere { checkConstant(primitive, [x], value, location) }
     return value
@@ -60,6 +61,18 @@ func recordWithState(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value
     }
     if node == nil && tangents == nil { return value }
     return AnyTensor(storage: value.storage, shape: value.shape, node: node, tangents: tangents)
+}
+
+/// Reverse mode's usual case for a one-input operation, kept lean: the input has reverse history and no tangents,
+/// and neither anomaly detection nor a trace is on. The node is made without building an input array.
+@inline(never)
+func recordReverse(_ primitive: some Primitive, _ x: AnyTensor, _ value: AnyTensor, _ location: CallSite?) -> AnyTensor {
+    let scope = ADScope.current
+    guard scope.anomalies == nil, scope.trace == nil else { return recordWithState(primitive, [x], value, location) }
+    guard scope.recording else { return value }
+    let node = GradNode(primitive: primitive, input: x, output: value, location: location,
+                        savesEverything: scope.savesEverything)
+    return AnyTensor(storage: value.storage, shape: value.shape, node: node, tangents: nil)
 }
 
 /// Forward mode's usual case, kept lean: the inputs have no reverse history, one forward level is open (no anomaly

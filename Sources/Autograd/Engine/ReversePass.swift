@@ -123,8 +123,9 @@ struct ReversePass {
         // Rules run with anomaly detection off: their own operations are not the user's; what they return is checked.
         try outer.with(recording: createGraph, anomalies: .some(nil)).run {
             for i in stride(from: order.count - 1, through: 0, by: -1) {
-                guard needed[i], let g = slots[i] else { continue }
-                slots[i] = nil
+                // Slots are moved out and in (take), not copied: a copy of a tensor costs a retain and a release
+                // per reference it holds, per node.
+                guard needed[i], let g = slots[i].take() else { continue }
                 let node = order[i].takeUnretainedValue()
                 var t = firstTarget[i]
                 while t >= 0 { results[t] = g; t = nextTarget[t] }
@@ -150,16 +151,16 @@ struct ReversePass {
                 let ctx = RuleContext(inputs: saved.inputs, node: node, outputValue: output,
                                       outputShape: node.outputShape, batchShape: batchShape, needs: needs,
                                       isDifferentiable: differentiable)
-                let pulled = node.primitive.vjp(ctx, g)
+                var pulled = node.primitive.vjp(ctx, g)
                 for j in start..<end {
                     let k = edgeIndex[j], input = j - start
-                    guard k >= 0, needed[k], let r = pulled[input] else { continue }
+                    guard k >= 0, needed[k], let r = pulled[input].take() else { continue }
                     checkRuleShape(r, batch: batchShape, shape: node.inputs[input].shape, node.name, "VJP")
                     if let anomalies {
                         anomalies.check(r, operation: node.name, pass: .reverse, at: node.location, node: node)
                         if let error = anomalies.error { throw error }
                     }
-                    slots[k] = slots[k].map { $0 + r } ?? r
+                    if let earlier = slots[k].take() { slots[k] = earlier + r } else { slots[k] = r }
                 }
             }
         }
