@@ -223,3 +223,10 @@ int ag_elementwise_parts(int64_t n, int64_t max_parts) {
     if (parts > max_parts) parts = max_parts;
     return parts < 1 ? 1 : (int)parts;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// One pointer per thread for the Swift side (see ag_thread_slot in ag_kernels.h).
+
+static _Thread_local void *thread_slot;
+void *ag_thread_slot(void) { return thread_slot; }
+void ag_set_thread_slot(void *value) { thread_slot = value; }

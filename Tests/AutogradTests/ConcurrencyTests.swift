@@ -165,6 +165,27 @@ import Testing
         }
     }
 
+    /// The settings a call installs reach tasks started inside it (task-local inheritance) but not other threads,
+    /// and are gone once it returns.
+    @Test func settingsReachChildTasksButNotOtherThreads() async throws {
+        final class Flag: @unchecked Sendable { var value = false }  // written before the semaphore is signalled
+        let w = Self.w0.requiringGradient()
+        let other = Flag()
+        let (inside, child) = withoutRecording { () -> (Bool, Task<Bool, Never>) in
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                other.value = (w * 2).isRecorded
+                done.signal()
+            }.start()
+            done.wait()
+            return ((w * 2).isRecorded, Task { (w * 2).isRecorded })
+        }
+        #expect(!inside)
+        #expect(other.value)                 // the other thread recorded as usual
+        #expect(await child.value == false)  // the child task inherited "not recording"
+        #expect((w * 2).isRecorded)          // after the call, this thread records again
+    }
+
     /// Matrix products large enough for the kernels' threaded paths, from several threads at once.
     @Test func matrixProductsFromSeveralThreads() throws {
         @Sendable func operands(_ i: Int) -> (Tensor<Double>, Tensor<Double>, Tensor<Float>, Tensor<Float>) {

@@ -1,3 +1,4 @@
+import CAutogradKernels
 /// A tangent (shaped like its tensor, with the level's batch dimensions in front) at one forward level.
 @usableFromInline
 struct LevelTangent: Sendable {
@@ -46,7 +47,18 @@ final class ADScope: Sendable {
         self.plainForwardLevel = levels.count == 1 && anomalies == nil && trace == nil ? levels[0] : nil
     }
 
-    @TaskLocal static var current = ADScope()
+    /// The settings in effect: those of the innermost `run` on this thread, else the task's (task-local, so a
+    /// task started inside a derivative call inherits them), else the defaults.
+    ///
+    /// `run` takes a synchronous body, which stays on one thread from start to end, so for its extent it also
+    /// records its scope in a per-thread slot; operations read that slot (a few instructions) instead of looking
+    /// up the task-local value (a lookup and a retain-release pair per operation). Threads that never entered
+    /// `run` (other tasks, dispatch queues) find the slot empty and use the task-local value, exactly as before.
+    static var current: ADScope {
+        if let slot = ag_thread_slot() { return Unmanaged<ADScope>.fromOpaque(slot).takeUnretainedValue() }
+        return taskScope
+    }
+    @TaskLocal private static var taskScope = ADScope()
 
     /// A copy with some settings changed.
     func with(recording: Bool? = nil, levels: [ForwardLevel]? = nil, reverseDepth: Int? = nil,
@@ -57,7 +69,12 @@ final class ADScope: Sendable {
     }
 
     /// Runs `body` with this scope as the current one.
-    func run<R>(_ body: () throws -> R) rethrows -> R { try ADScope.$current.withValue(self, operation: body) }
+    func run<R>(_ body: () throws -> R) rethrows -> R {
+        let outer = ag_thread_slot()
+        ag_set_thread_slot(Unmanaged.passUnretained(self).toOpaque())
+        defer { ag_set_thread_slot(outer) }
+        return try ADScope.$taskScope.withValue(self, operation: body)
+    }
 
     func isOpen(_ level: Int) -> Bool { levels.contains { $0.id == level } }
     func level(_ id: Int) -> ForwardLevel? { levels.first { $0.id == id } }

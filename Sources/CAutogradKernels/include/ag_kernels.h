@@ -29,6 +29,11 @@ void ag_set_max_cpu_level(int level);
 int ag_num_threads(void);
 void ag_set_num_threads(int n);
 
+/// A per-thread slot for one pointer (Autograd keeps the derivative settings that a synchronous call on this thread
+/// has installed there, so that each operation reads them without a task-local lookup). Null until set.
+void *ag_thread_slot(void);
+void ag_set_thread_slot(void *value);
+
 // ---------------------------------------------------------------------------------------------------------
 // Matrix product
 // ---------------------------------------------------------------------------------------------------------
