@@ -104,7 +104,8 @@ final class GradNode: @unchecked Sendable {
     }
 
     private func unlinkOwnedInputs(into pending: inout [GradNode]) {
-        locked { saved = Saved(inputs: [], output: nil, outputTangents: nil, released: true) }
+        // No lock: this node is dying or held only by the caller's pending list, so no other thread can reach it.
+        saved = Saved(inputs: [], output: nil, outputTangents: nil, released: true)
         // The edges are moved out first, so that clearing them edits this node's own array in place.
         var edges: [NodeInput] = []
         swap(&edges, &inputs)

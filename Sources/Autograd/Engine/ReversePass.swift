@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The reverse walk: pulls cotangents from outputs back to inputs through the recorded graph.
 ///
 /// 1. **Plan.** Collect every node reachable from the outputs in post-order, with an iterative depth-first search
@@ -35,12 +37,21 @@ struct ReversePass {
     private let roots: [GradNode]
 
     /// Plans a pass from `roots` to `targets` (or, with `accumulateIntoLeaves`, to every leaf reached).
+    /// The size of the most recent plan: the next table starts that large (training repeats the same graph), so
+    /// it is not rehashed as it fills. One plan of a very different size corrects it.
+    private static let recentSize = Atomic<Int>(0)
+
     init(roots: [GradNode], targets: [GradNode], accumulateIntoLeaves: Bool) {
-        var table = NodeTable()
+        let expected = Swift.min(Swift.max(64, ReversePass.recentSize.load(ordering: .relaxed)), 1 << 20)
+        var table = NodeTable(capacity: expected)
         var order: [Unmanaged<GradNode>] = []
         var edgeStart: [Int] = []
         var edgeIndex: [Int] = []
         var needed: [Bool] = []
+        order.reserveCapacity(expected)
+        edgeStart.reserveCapacity(expected + 1)
+        edgeIndex.reserveCapacity(2 * expected)
+        needed.reserveCapacity(expected)
         var stack: [Frame] = []
         let targetSet = NodeTable(nodes: targets)
         // Post-order: a node is appended after all its inputs, so its inputs' positions are known by then and the
@@ -78,6 +89,7 @@ struct ReversePass {
             }
         }
         edgeStart.append(edgeIndex.count)
+        ReversePass.recentSize.store(order.count, ordering: .relaxed)
         var firstTarget = [Int](repeating: -1, count: order.count)
         var nextTarget = [Int](repeating: -1, count: targets.count)
         for t in stride(from: targets.count - 1, through: 0, by: -1) {
