@@ -23,6 +23,9 @@ protocol Primitive: Sendable {
     /// Reverse rule: given `ȳ` (shape `batch + y.shape`), the cotangent of each input (shape `batch + x.shape`),
     /// or nil where it is zero or where `ctx.needs(i)` is false.
     func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?]
+    /// `vjp` for a primitive applied to one input: its only result, without the array (the reverse pass calls
+    /// this for every one-input node). The default takes it from `vjp`.
+    func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: AnyTensor) -> AnyTensor?
     /// Forward rule: given each input's tangent (shape `batch + x.shape`, nil meaning zero), the output's tangent
     /// (shape `batch + y.shape`), or nil if it is zero.
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor?
@@ -39,6 +42,10 @@ extension Primitive {
     var savesInputs: Bool { true }
     var savesOutput: Bool { false }
     func savedInputs(_ inputs: [AnyTensor]) -> [AnyTensor] { savesInputs ? inputs : [] }
+    func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: AnyTensor) -> AnyTensor? {
+        let results = vjp(ctx, cotangent)
+        return results.isEmpty ? nil : results[0]
+    }
     func plainJVP(_ x: AnyTensor, _ tangent: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
         jvp(RuleContext(inputs: [x], node: nil, outputValue: y, outputShape: y.shape, batchShape: batchShape,
                         needs: 0, isDifferentiable: false), [tangent])
@@ -87,6 +94,7 @@ extension ElementwisePrimitive {
         return v * derivative(ctx)
     }
     func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [scale(cotangent, ctx)] }
+    func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: AnyTensor) -> AnyTensor? { scale(cotangent, ctx) }
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { scale($0, ctx) } }
     /// ẋ ⊙ f′ as one kernel on the constants (the derivative-product primitive's value, nothing to record).
     func plainJVP(_ x: AnyTensor, _ tangent: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {

@@ -163,10 +163,14 @@ struct ReversePass {
                 let ctx = RuleContext(inputs: saved.inputs, node: node, outputValue: output,
                                       outputShape: node.outputShape, batchShape: batchShape, needs: needs,
                                       isDifferentiable: differentiable)
-                var pulled = node.primitive.vjp(ctx, g)
+                // One input (most operations): the rule's single result, without an array.
+                var single = end - start == 1 ? node.primitive.vjpOfOneInput(ctx, g) : nil
+                var pulled = end - start == 1 ? [] : node.primitive.vjp(ctx, g)
                 for j in start..<end {
                     let k = edgeIndex[j], input = j - start
-                    guard k >= 0, needed[k], let r = pulled[input].take() else { continue }
+                    guard k >= 0, needed[k], let r = end - start == 1 ? single.take() : pulled[input].take() else {
+                        continue
+                    }
                     checkRuleShape(r, batch: batchShape, shape: node.inputs[input].shape, node.name, "VJP")
                     if let anomalies {
                         anomalies.check(r, operation: node.name, pass: .reverse, at: node.location, node: node)

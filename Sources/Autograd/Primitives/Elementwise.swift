@@ -113,6 +113,7 @@ struct Affine: Primitive {
     var name: String { scale == 1 ? "add(scalar)" : (shift == 0 ? "multiply(scalar)" : "affine") }
     var savesInputs: Bool { false }
     func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [cotangent * scale] }
+    func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: AnyTensor) -> AnyTensor? { cotangent * scale }
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { $0 * scale } }
 }
 
