@@ -9,6 +9,7 @@
 ///   the inputs' tangents to the output's tangent. The rule sees the inputs with that level (and any inner one)
 ///   removed, so a tangent never perturbs itself, while outer levels and reverse history stay, which is what makes
 ///   forward-over-forward, forward-over-reverse and reverse-over-forward compose.
+/// The usual cases of each mode (`recordReverse`, `recordForward`) take lean paths with the same results.
 @inline(__always)
 func record<P: Primitive>(_ primitive: P, _ x: AnyTensor, _ value: AnyTensor, at location: CallSite? = nil) -> AnyTensor {
     if x.hasDerivativeState {
@@ -82,10 +83,10 @@ func recordReverse(_ primitive: some Primitive, _ x: AnyTensor, _ value: AnyTens
 @inline(never)
 func recordForward(_ primitive: some Primitive, _ x: AnyTensor, _ value: AnyTensor, _ location: CallSite?) -> AnyTensor {
     let scope = ADScope.current
-    guard let level = scope.plainForwardLevel, let ts = x.tangents, ts.count == 1, ts[0].level == level.id,
-          !ts[0].tangent.hasDerivativeState
-    else { return recordWithState(primitive, [x], value, location) }
-    return withPlainTangent(primitive.plainJVP(x.value, ts[0].tangent, value, batchShape: level.batchShape),
+    guard let level = scope.plainForwardLevel, let tangent = plainTangent(x, level) ?? nil else {
+        return recordWithState(primitive, [x], value, location)
+    }
+    return withPlainTangent(primitive.plainJVP(x.value, tangent, value, batchShape: level.batchShape),
                             value, level, primitive.name)
 }
 
