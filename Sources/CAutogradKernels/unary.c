@@ -267,18 +267,16 @@ BCE_DP_SLOW(double)
         }                                                                                                         \
     }
 
-static AG_TARGET_AVX512 void bce_dp_f32_avx512(int64_t n, int64_t total, const float *p, const float *t,
-                                               const float *g, float *out) BCE_DP_BODY(float)
-static AG_TARGET_AVX2 void bce_dp_f32_avx2(int64_t n, int64_t total, const float *p, const float *t,
-                                           const float *g, float *out) BCE_DP_BODY(float)
-static void bce_dp_f32_portable(int64_t n, int64_t total, const float *p, const float *t, const float *g,
-                                float *out) BCE_DP_BODY(float)
-static AG_TARGET_AVX512 void bce_dp_f64_avx512(int64_t n, int64_t total, const double *p, const double *t,
-                                               const double *g, double *out) BCE_DP_BODY(double)
-static AG_TARGET_AVX2 void bce_dp_f64_avx2(int64_t n, int64_t total, const double *p, const double *t,
-                                           const double *g, double *out) BCE_DP_BODY(double)
-static void bce_dp_f64_portable(int64_t n, int64_t total, const double *p, const double *t, const double *g,
-                                double *out) BCE_DP_BODY(double)
+// The same loops compiled for each instruction set.
+#define BCE_DP_VARIANTS(T, SFX)                                                                                   \
+    static AG_TARGET_AVX512 void bce_dp_##SFX##_avx512(int64_t n, int64_t total, const T *p, const T *t,        \
+                                                       const T *g, T *out) BCE_DP_BODY(T)                        \
+    static AG_TARGET_AVX2 void bce_dp_##SFX##_avx2(int64_t n, int64_t total, const T *p, const T *t, const T *g, \
+                                                   T *out) BCE_DP_BODY(T)                                        \
+    static void bce_dp_##SFX##_portable(int64_t n, int64_t total, const T *p, const T *t, const T *g, T *out)    \
+        BCE_DP_BODY(T)
+BCE_DP_VARIANTS(float, f32)
+BCE_DP_VARIANTS(double, f64)
 
 void ag_bce_dp_f32(int64_t n, int64_t total, const float *p, const float *t, const float *g, float *out) {
     if (n <= 0 || total <= 0) return;

@@ -47,13 +47,16 @@ extension Primitive {
         return results.isEmpty ? nil : results[0]
     }
     func plainJVP(_ x: AnyTensor, _ tangent: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
-        jvp(RuleContext(inputs: [x], node: nil, outputValue: y, outputShape: y.shape, batchShape: batchShape,
-                        needs: 0, isDifferentiable: false), [tangent])
+        generalJVP([x], [tangent], y, batchShape: batchShape)
     }
     func plainJVP(_ a: AnyTensor, _ b: AnyTensor, _ ta: AnyTensor?, _ tb: AnyTensor?, _ y: AnyTensor,
                   batchShape: [Int]) -> AnyTensor? {
-        jvp(RuleContext(inputs: [a, b], node: nil, outputValue: y, outputShape: y.shape, batchShape: batchShape,
-                        needs: 0, isDifferentiable: false), [ta, tb])
+        generalJVP([a, b], [ta, tb], y, batchShape: batchShape)
+    }
+    /// The forward rule `jvp` called on constant values (the context of the plain case, see `recordForward`).
+    func generalJVP(_ inputs: [AnyTensor], _ tangents: [AnyTensor?], _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
+        jvp(RuleContext(inputs: inputs, node: nil, outputValue: y, outputShape: y.shape, batchShape: batchShape,
+                        needs: 0, isDifferentiable: false), tangents)
     }
 }
 
@@ -98,10 +101,7 @@ extension ElementwisePrimitive {
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { scale($0, ctx) } }
     /// ẋ ⊙ f′ as one kernel on the constants (the derivative-product primitive's value, nothing to record).
     func plainJVP(_ x: AnyTensor, _ tangent: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
-        guard let fused else {
-            return jvp(RuleContext(inputs: [x], node: nil, outputValue: y, outputShape: y.shape, batchShape: batchShape,
-                                   needs: 0, isDifferentiable: false), [tangent])
-        }
+        guard let fused else { return generalJVP([x], [tangent], y, batchShape: batchShape) }
         return fused.apply(tangent, fused.readsOutput ? y : x)
     }
 }

@@ -104,9 +104,8 @@ func recordForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value: 
         return t
     }
     guard plain else { return recordWithState(primitive, inputs, value, location) }
-    let ctx = RuleContext(inputs: inputs.map { $0.tangents == nil ? $0 : $0.value }, node: nil, outputValue: value,
-                          outputShape: value.shape, batchShape: level.batchShape, needs: 0, isDifferentiable: false)
-    return withPlainTangent(primitive.jvp(ctx, tin), value, level, primitive.name)
+    return withPlainTangent(primitive.generalJVP(inputs.map(\.value), tin, value, batchShape: level.batchShape),
+                            value, level, primitive.name)
 }
 
 /// `recordForward` for two inputs (neither with reverse history).

@@ -51,10 +51,7 @@ extension MatMul {
     /// of ȧ are a's, which broadcast against b's as in the value): two kernel products and a sum.
     func plainJVP(_ a: AnyTensor, _ b: AnyTensor, _ ta: AnyTensor?, _ tb: AnyTensor?, _ y: AnyTensor,
                   batchShape: [Int]) -> AnyTensor? {
-        guard batchShape.isEmpty else {
-            return jvp(RuleContext(inputs: [a, b], node: nil, outputValue: y, outputShape: y.shape,
-                                   batchShape: batchShape, needs: 0, isDifferentiable: false), [ta, tb])
-        }
+        guard batchShape.isEmpty else { return generalJVP([a, b], [ta, tb], y, batchShape: batchShape) }
         let fromA = ta.map { Kernel.matmul($0, b, transposeA: transposeA, transposeB: transposeB, name, at: nil) }
         let fromB = tb.map { Kernel.matmul(a, $0, transposeA: transposeA, transposeB: transposeB, name, at: nil) }
         guard let fromA else { return fromB }
