@@ -6,6 +6,61 @@ struct LevelTangent: Sendable {
     let tangent: AnyTensor
 }
 
+/// The forward-mode tangents a tensor carries, one per level it is perturbed at, ascending by level: an immutable
+/// list, almost always of one entry, held by one reference.
+///
+/// A class rather than an array of ``LevelTangent``: creating one is the same single allocation, but releasing it
+/// runs this type's own deinitializer instead of the generic per-element teardown of an array, which was a
+/// noticeable share of every forward-mode operation on small tensors.
+@usableFromInline
+final class TangentList: Sendable, Sequence {
+    @usableFromInline typealias Element = TangentList
+    let level: Int
+    let tangent: AnyTensor
+    /// The tangents of later (inner) levels.
+    let next: TangentList?
+
+    init(level: Int, tangent: AnyTensor, next: TangentList? = nil) {
+        self.level = level
+        self.tangent = tangent
+        self.next = next
+    }
+
+    /// The list of `tangents` (ascending by level), nil if there are none.
+    static func make(_ tangents: [LevelTangent]) -> TangentList? {
+        var list: TangentList?
+        for t in tangents.reversed() { list = TangentList(level: t.level, tangent: t.tangent, next: list) }
+        return list
+    }
+
+    /// This list without the tangents of `level` and later levels (shares the entries it keeps).
+    func keeping(below level: Int) -> TangentList? {
+        guard self.level < level else { return nil }  // ascending: every later entry is at least `level` too
+        let rest = next?.keeping(below: level)
+        return rest === next ? self : TangentList(level: self.level, tangent: tangent, next: rest)
+    }
+
+    /// This list with `tangent` at `level` (later than all of this list's levels) appended.
+    func appending(level: Int, tangent: AnyTensor) -> TangentList {
+        TangentList(level: self.level, tangent: self.tangent,
+                    next: next?.appending(level: level, tangent: tangent) ?? TangentList(level: level, tangent: tangent))
+    }
+
+    /// Iterates over the entries (each with its `level` and `tangent`), ascending.
+    @usableFromInline
+    struct Iterator: IteratorProtocol {
+        var current: TangentList?
+        @usableFromInline
+        mutating func next() -> TangentList? {
+            defer { current = current?.next }
+            return current
+        }
+    }
+
+    @usableFromInline
+    func makeIterator() -> Iterator { Iterator(current: self) }
+}
+
 /// One open forward-mode level: a `jvp` in progress. Tangents of levels that are no longer open are ignored.
 struct ForwardLevel: Sendable {
     /// Unique, increasing: a level opened inside another has a larger id.
@@ -19,8 +74,10 @@ struct ForwardLevel: Sendable {
 final class ADScope: Sendable {
     /// Whether operations record reverse-mode history (false inside `withoutRecording`).
     let recording: Bool
-    /// Open forward-mode levels, innermost last.
-    let levels: [ForwardLevel]
+    /// The innermost open forward-mode level (nil if none is open) and the levels open around it, outermost
+    /// first. Kept apart so that opening the usual single level builds no array.
+    let innermostLevel: ForwardLevel?
+    let outerLevels: [ForwardLevel]
     /// How many functional reverse-mode calls (`gradient(at:of:)` and friends) enclose this point; a nested one
     /// builds a differentiable result so the outer one can differentiate it.
     let reverseDepth: Int
@@ -36,15 +93,17 @@ final class ADScope: Sendable {
     /// tangents forward without the general bookkeeping (see `recordForward`). Nil otherwise.
     let plainForwardLevel: ForwardLevel?
 
-    init(recording: Bool = true, levels: [ForwardLevel] = [], reverseDepth: Int = 0, anomalies: AnomalyLog? = nil,
-         trace: PrimitiveTrace? = nil, savesEverything: Bool = false) {
+    init(recording: Bool = true, innermostLevel: ForwardLevel? = nil, outerLevels: [ForwardLevel] = [],
+         reverseDepth: Int = 0, anomalies: AnomalyLog? = nil, trace: PrimitiveTrace? = nil,
+         savesEverything: Bool = false) {
         self.recording = recording
-        self.levels = levels
+        self.innermostLevel = innermostLevel
+        self.outerLevels = outerLevels
         self.reverseDepth = reverseDepth
         self.anomalies = anomalies
         self.trace = trace
         self.savesEverything = savesEverything
-        self.plainForwardLevel = levels.count == 1 && anomalies == nil && trace == nil ? levels[0] : nil
+        self.plainForwardLevel = outerLevels.isEmpty && anomalies == nil && trace == nil ? innermostLevel : nil
     }
 
     /// The settings in effect: those of the innermost `run` on this thread, else the task's (task-local, so a
@@ -60,12 +119,27 @@ final class ADScope: Sendable {
     }
     @TaskLocal private static var taskScope = ADScope()
 
+    /// Calls `body` with the settings in effect (`current`) without retaining them: the per-operation paths use
+    /// this, since the scope outlives any operation run inside it.
+    @inline(__always)
+    static func withCurrent<R>(_ body: (ADScope) throws -> R) rethrows -> R {
+        if let slot = ag_thread_slot() { return try Unmanaged<ADScope>.fromOpaque(slot)._withUnsafeGuaranteedRef(body) }
+        return try body(taskScope)
+    }
+
     /// A copy with some settings changed.
-    func with(recording: Bool? = nil, levels: [ForwardLevel]? = nil, reverseDepth: Int? = nil,
-              anomalies: AnomalyLog?? = nil, trace: PrimitiveTrace?? = nil, savesEverything: Bool? = nil) -> ADScope {
-        ADScope(recording: recording ?? self.recording, levels: levels ?? self.levels,
+    func with(recording: Bool? = nil, reverseDepth: Int? = nil, anomalies: AnomalyLog?? = nil,
+              trace: PrimitiveTrace?? = nil, savesEverything: Bool? = nil) -> ADScope {
+        ADScope(recording: recording ?? self.recording, innermostLevel: innermostLevel, outerLevels: outerLevels,
                 reverseDepth: reverseDepth ?? self.reverseDepth, anomalies: anomalies ?? self.anomalies,
                 trace: trace ?? self.trace, savesEverything: savesEverything ?? self.savesEverything)
+    }
+
+    /// A copy with `level` opened inside the levels open here.
+    func opening(_ level: ForwardLevel) -> ADScope {
+        ADScope(recording: recording, innermostLevel: level,
+                outerLevels: innermostLevel.map { outerLevels + [$0] } ?? [], reverseDepth: reverseDepth,
+                anomalies: anomalies, trace: trace, savesEverything: savesEverything)
     }
 
     /// Runs `body` with this scope as the current one.
@@ -76,23 +150,33 @@ final class ADScope: Sendable {
         return try ADScope.$taskScope.withValue(self, operation: body)
     }
 
-    func isOpen(_ level: Int) -> Bool { levels.contains { $0.id == level } }
-    func level(_ id: Int) -> ForwardLevel? { levels.first { $0.id == id } }
+    /// Whether some forward level is open.
+    var hasLevels: Bool { innermostLevel != nil }
+    func isOpen(_ level: Int) -> Bool { self.level(level) != nil }
+    func level(_ id: Int) -> ForwardLevel? {
+        if let l = innermostLevel, l.id == id { return l }
+        return outerLevels.first { $0.id == id }
+    }
 }
 
 extension AnyTensor {
     /// The tangent at forward level `level`, if this tensor carries one.
     func tangent(at level: Int) -> AnyTensor? {
         guard let tangents else { return nil }
-        for t in tangents where t.level == level { return t.tangent }
+        if tangents.level == level { return tangents.tangent }
+        var t = tangents.next
+        while let u = t {
+            if u.level == level { return u.tangent }
+            t = u.next
+        }
         return nil
     }
 
     /// This tensor seen from inside level `level`'s rule: the same value and reverse node, with the tangents of
     /// `level` and of every level opened after it removed (a tangent formula must not perturb itself).
     func primal(below level: Int) -> AnyTensor {
-        guard let tangents, tangents.contains(where: { $0.level >= level }) else { return self }
-        let kept = tangents.filter { $0.level < level }
-        return AnyTensor(storage: storage, shape: shape, node: node, tangents: kept.isEmpty ? nil : kept)
+        guard let tangents else { return self }
+        let kept = tangents.keeping(below: level)
+        return kept === tangents ? self : AnyTensor(storage: storage, shape: shape, node: node, tangents: kept)
     }
 }

@@ -25,7 +25,7 @@ final class GradNode: @unchecked Sendable {
     struct Saved: @unchecked Sendable {
         var inputs: [AnyTensor]
         var output: Storage?
-        var outputTangents: [LevelTangent]?
+        var outputTangents: TangentList?
         var released = false
     }
     /// Guards `saved` and `accumulated` (a reverse pass may run on another thread than the forward pass, and two
@@ -123,7 +123,7 @@ final class GradNode: @unchecked Sendable {
     /// own history pointed back at it, the two would keep each other alive.)
     func twin() -> GradNode { GradNode(twinOf: self, saved: locked { saved }) }
 
-    func setOutputTangents(_ tangents: [LevelTangent]) {
+    func setOutputTangents(_ tangents: TangentList) {
         locked { saved.outputTangents = tangents }
     }
 

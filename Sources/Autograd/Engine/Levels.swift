@@ -10,18 +10,15 @@ enum Levels {
     /// Runs `body` with a new forward level open; returns the level's id with the body's result.
     static func withLevel<R>(batchShape: [Int], _ body: (Int) throws -> R) rethrows -> R {
         let id = next()
-        let scope = ADScope.current
-        let level = ForwardLevel(id: id, batchShape: batchShape)
-        let levels = scope.levels.isEmpty ? [level] : scope.levels + [level]
-        return try scope.with(levels: levels).run { try body(id) }
+        return try ADScope.current.opening(ForwardLevel(id: id, batchShape: batchShape)).run { try body(id) }
     }
 }
 
 extension AnyTensor {
     /// This tensor carrying `tangent` at forward level `level` (in addition to what it already carries).
     func withTangent(_ tangent: AnyTensor, level: Int) -> AnyTensor {
-        let added = LevelTangent(level: level, tangent: tangent)
-        return AnyTensor(storage: storage, shape: shape, node: node, tangents: tangents.map { $0 + [added] } ?? [added])
+        AnyTensor(storage: storage, shape: shape, node: node,
+                  tangents: tangents?.appending(level: level, tangent: tangent) ?? TangentList(level: level, tangent: tangent))
     }
 
     /// This tensor as the input of a functional reverse-mode call: a new node derivatives are taken for. If it

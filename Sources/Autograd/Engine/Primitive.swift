@@ -29,9 +29,10 @@ protocol Primitive: Sendable {
     /// Forward rule: given each input's tangent (shape `batch + x.shape`, nil meaning zero), the output's tangent
     /// (shape `batch + y.shape`), or nil if it is zero.
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor?
-    /// The forward rule of a one-input primitive in forward mode's usual case (see `recordForward`): `x`, its
-    /// tangent `ẋ` and the output `y` are constants, so the rule may compute `ẏ` with kernels directly, without a
-    /// rule context. Must equal `jvp` there; the default calls it.
+    /// The forward rule of a one-input primitive in forward mode's usual case (see `recordForward`): the tangent
+    /// `ẋ` and the output `y` are constants and `x` has no reverse history (it still carries `ẋ`, which the rule
+    /// ignores: passing `x` as it is saves copying it), so the rule may compute `ẏ` with kernels on the values
+    /// directly, without a rule context. Must equal `jvp` there; the default calls it (see `generalJVP`).
     func plainJVP(_ x: AnyTensor, _ tangent: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor?
     /// `plainJVP` for a two-input primitive: tangents `ȧ`, `ḃ` (nil meaning zero, not both nil).
     func plainJVP(_ a: AnyTensor, _ b: AnyTensor, _ ta: AnyTensor?, _ tb: AnyTensor?, _ y: AnyTensor,
@@ -53,9 +54,10 @@ extension Primitive {
                   batchShape: [Int]) -> AnyTensor? {
         generalJVP([a, b], [ta, tb], y, batchShape: batchShape)
     }
-    /// The forward rule `jvp` called on constant values (the context of the plain case, see `recordForward`).
+    /// The forward rule `jvp` called on the inputs' values (their tangents removed: the context of the plain case,
+    /// see `recordForward`).
     func generalJVP(_ inputs: [AnyTensor], _ tangents: [AnyTensor?], _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
-        jvp(RuleContext(inputs: inputs, node: nil, outputValue: y, outputShape: y.shape, batchShape: batchShape,
+        jvp(RuleContext(inputs: inputs.map(\.value), node: nil, outputValue: y, outputShape: y.shape, batchShape: batchShape,
                         needs: 0, isDifferentiable: false), tangents)
     }
 }

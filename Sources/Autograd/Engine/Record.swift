@@ -11,7 +11,8 @@
 ///   forward-over-forward, forward-over-reverse and reverse-over-forward compose.
 /// The usual cases of each mode (`recordReverse`, `recordForward`) take lean paths with the same results.
 @inline(__always)
-func record<P: Primitive>(_ primitive: P, _ x: AnyTensor, _ value: AnyTensor, at location: CallSite? = nil) -> AnyTensor {
+func record<P: Primitive>(_ primitive: P, _ x: AnyTensor, _ value: __owned AnyTensor,
+                          at location: CallSite? = nil) -> AnyTensor {
     if x.hasDerivativeState {
         if x.node == nil { return recordForward(primitive, x, value, location) }
         return x.tangents == nil ? recordReverse(primitive, x, value, location) : recordWithState(primitive, [x], value, location)
@@ -21,7 +22,7 @@ func record<P: Primitive>(_ primitive: P, _ x: AnyTensor, _ value: AnyTensor, at
 }
 
 @inline(__always)
-func record<P: Primitive>(_ primitive: P, _ a: AnyTensor, _ b: AnyTensor, _ value: AnyTensor,
+func record<P: Primitive>(_ primitive: P, _ a: AnyTensor, _ b: AnyTensor, _ value: __owned AnyTensor,
                           at location: CallSite? = nil) -> AnyTensor {
     if a.hasDerivativeState || b.hasDerivativeState {
         return a.node == nil && b.node == nil ? recordForward(primitive, a, b, value, location)
@@ -32,7 +33,7 @@ func record<P: Primitive>(_ primitive: P, _ a: AnyTensor, _ b: AnyTensor, _ valu
 }
 
 @inline(__always)
-func record<P: Primitive>(_ primitive: P, _ inputs: [AnyTensor], _ value: AnyTensor,
+func record<P: Primitive>(_ primitive: P, _ inputs: [AnyTensor], _ value: __owned AnyTensor,
                           at location: CallSite? = nil) -> AnyTensor {
     for x in inputs where x.hasDerivativeState {
         return inputs.allSatisfy { $0.node == nil } ? recordForward(primitive, inputs, value, location)
@@ -56,8 +57,8 @@ func recordWithState(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value
     // Checked before the JVP rules run: an operation's own value comes first.
     scope.anomalies?.check(value, operation: primitive.name, pass: .forward, at: location, inputs: inputs)
 
-    var tangents: [LevelTangent]?
-    if !scope.levels.isEmpty && inputs.contains(where: { $0.tangents != nil }) {
+    var tangents: TangentList?
+    if scope.hasLevels && inputs.contains(where: { $0.tangents != nil }) {
         tangents = pushForward(primitive, inputs, value, node, scope, location)
     }
     if node == nil && tangents == nil { return value }
@@ -67,13 +68,17 @@ func recordWithState(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value
 /// Reverse mode's usual case for a one-input operation, kept lean: the input has reverse history and no tangents,
 /// and neither anomaly detection nor a trace is on. The node is made without building an input array.
 @inline(never)
-func recordReverse(_ primitive: some Primitive, _ x: AnyTensor, _ value: AnyTensor, _ location: CallSite?) -> AnyTensor {
-    let scope = ADScope.current
-    guard scope.anomalies == nil, scope.trace == nil else { return recordWithState(primitive, [x], value, location) }
-    guard scope.recording else { return value }
-    let node = GradNode(primitive: primitive, input: x, output: value, location: location,
-                        savesEverything: scope.savesEverything)
-    return AnyTensor(storage: value.storage, shape: value.shape, node: node, tangents: nil)
+func recordReverse(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned AnyTensor,
+                   _ location: CallSite?) -> AnyTensor {
+    ADScope.withCurrent { scope in
+        guard scope.anomalies == nil, scope.trace == nil else { return recordWithState(primitive, [x], value, location) }
+        guard scope.recording else { return value }
+        let node = GradNode(primitive: primitive, input: x, output: value, location: location,
+                            savesEverything: scope.savesEverything)
+        var result = value
+        result.node = node
+        return result
+    }
 }
 
 /// Forward mode's usual case, kept lean: the inputs have no reverse history, one forward level is open (no anomaly
@@ -81,13 +86,15 @@ func recordReverse(_ primitive: some Primitive, _ x: AnyTensor, _ value: AnyTens
 /// plain values, with nothing to record, no level lookups and no rule context beyond the one call; anything else
 /// goes the general way (`recordWithState`), which gives the same result.
 @inline(never)
-func recordForward(_ primitive: some Primitive, _ x: AnyTensor, _ value: AnyTensor, _ location: CallSite?) -> AnyTensor {
-    let scope = ADScope.current
-    guard let level = scope.plainForwardLevel, let tangent = plainTangent(x, level) ?? nil else {
-        return recordWithState(primitive, [x], value, location)
+func recordForward(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned AnyTensor,
+                   _ location: CallSite?) -> AnyTensor {
+    ADScope.withCurrent { scope in
+        guard let level = scope.plainForwardLevel, let tangent = plainTangent(x, level) ?? nil else {
+            return recordWithState(primitive, [x], value, location)
+        }
+        let t = primitive.plainJVP(x, tangent, value, batchShape: level.batchShape)
+        return withPlainTangent(t, value, level, primitive.name)
     }
-    return withPlainTangent(primitive.plainJVP(x.value, tangent, value, batchShape: level.batchShape),
-                            value, level, primitive.name)
 }
 
 /// `recordForward` for several inputs (none with reverse history).
@@ -104,20 +111,20 @@ func recordForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value: 
         return t
     }
     guard plain else { return recordWithState(primitive, inputs, value, location) }
-    return withPlainTangent(primitive.generalJVP(inputs.map(\.value), tin, value, batchShape: level.batchShape),
+    return withPlainTangent(primitive.generalJVP(inputs, tin, value, batchShape: level.batchShape),
                             value, level, primitive.name)
 }
 
 /// `recordForward` for two inputs (neither with reverse history).
 @inline(never)
-func recordForward(_ primitive: some Primitive, _ a: AnyTensor, _ b: AnyTensor, _ value: AnyTensor,
+func recordForward(_ primitive: some Primitive, _ a: AnyTensor, _ b: AnyTensor, _ value: __owned AnyTensor,
                    _ location: CallSite?) -> AnyTensor {
-    let scope = ADScope.current
-    guard let level = scope.plainForwardLevel, let ta = plainTangent(a, level), let tb = plainTangent(b, level) else {
-        return recordWithState(primitive, [a, b], value, location)
+    ADScope.withCurrent { scope in
+        guard let level = scope.plainForwardLevel, let ta = plainTangent(a, level), let tb = plainTangent(b, level)
+        else { return recordWithState(primitive, [a, b], value, location) }
+        let t = primitive.plainJVP(a, b, ta, tb, value, batchShape: level.batchShape)
+        return withPlainTangent(t, value, level, primitive.name)
     }
-    return withPlainTangent(primitive.plainJVP(a.value, b.value, ta, tb, value, batchShape: level.batchShape),
-                            value, level, primitive.name)
 }
 
 /// An input's tangent in the plain case: `.some(nil)` if it has none, `.some(t)` for a constant tangent at
@@ -125,22 +132,24 @@ func recordForward(_ primitive: some Primitive, _ a: AnyTensor, _ b: AnyTensor, 
 @inline(__always)
 private func plainTangent(_ x: AnyTensor, _ level: ForwardLevel) -> AnyTensor?? {
     guard let ts = x.tangents else { return .some(nil) }
-    guard ts.count == 1, ts[0].level == level.id, !ts[0].tangent.hasDerivativeState else { return nil }
-    return .some(ts[0].tangent)
+    guard ts.next == nil, ts.level == level.id, !ts.tangent.hasDerivativeState else { return nil }
+    return .some(ts.tangent)
 }
 
 /// The value carrying the tangent a plain rule returned (checked for shape), or the bare value if it is zero.
 @inline(__always)
-private func withPlainTangent(_ t: AnyTensor?, _ value: AnyTensor, _ level: ForwardLevel, _ name: String) -> AnyTensor {
+private func withPlainTangent(_ t: __owned AnyTensor?, _ value: __owned AnyTensor, _ level: ForwardLevel,
+                              _ name: String) -> AnyTensor {
     guard let t else { return value }
     checkRuleShape(t, batch: level.batchShape, shape: value.shape, name, "JVP")
-    return AnyTensor(storage: value.storage, shape: value.shape, node: nil,
-                     tangents: [LevelTangent(level: level.id, tangent: t)])
+    var result = value
+    result.tangents = TangentList(level: level.id, tangent: t)
+    return result
 }
 
 /// Runs the JVP rule once per open level that some input is perturbed at, innermost last.
 private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value: AnyTensor, _ node: GradNode?,
-                         _ scope: ADScope, _ location: CallSite?) -> [LevelTangent]? {
+                         _ scope: ADScope, _ location: CallSite?) -> TangentList? {
     // The open levels present, ascending. Almost always one: find it without building a list.
     var first = Int.max
     var more = false
@@ -156,7 +165,7 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
     func push(level id: Int) {
         let level = scope.level(id)!
         let outputView = AnyTensor(storage: value.storage, shape: value.shape, node: twin,
-                                   tangents: tangents.isEmpty ? nil : tangents)
+                                   tangents: TangentList.make(tangents))
         // The inputs seen from this level: unchanged unless some carry tangents of this or an inner level.
         let primals = inputs.contains { $0.tangents?.contains { $0.level >= id } ?? false }
             ? inputs.map { $0.primal(below: id) } : inputs
@@ -186,15 +195,16 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
     if more {
         var levelIDs: [Int] = []
         for x in inputs {
-            for t in x.tangents ?? [] where !levelIDs.contains(t.level) && scope.isOpen(t.level) { levelIDs.append(t.level) }
+            guard let ts = x.tangents else { continue }
+            for t in ts where !levelIDs.contains(t.level) && scope.isOpen(t.level) { levelIDs.append(t.level) }
         }
         for id in levelIDs.sorted() { push(level: id) }
     } else {
         push(level: first)  // the usual case: one level, no list built
     }
-    if tangents.isEmpty { return nil }
-    node?.setOutputTangents(tangents)
-    return tangents
+    guard let list = TangentList.make(tangents) else { return nil }
+    node?.setOutputTangents(list)
+    return list
 }
 
 /// A rule that returns the wrong shape is a bug in that rule; stop and name it. The expected shape is

@@ -14,10 +14,10 @@ public struct AnyTensor: Sendable {
     /// The reverse-mode node that produced this tensor (an operation, or a leaf derivatives are taken for).
     @usableFromInline var node: GradNode?
     /// Forward-mode tangents, one per open forward level the tensor is perturbed at, ascending; nil if none.
-    @usableFromInline var tangents: [LevelTangent]?
+    @usableFromInline var tangents: TangentList?
 
     @usableFromInline
-    init(storage: Storage, shape: [Int], node: GradNode? = nil, tangents: [LevelTangent]? = nil) {
+    init(storage: Storage, shape: [Int], node: GradNode? = nil, tangents: TangentList? = nil) {
         self.storage = storage
         self.shape = shape
         self.node = node
