@@ -26,6 +26,12 @@ protocol Primitive: Sendable {
     /// `vjp` for a primitive applied to one input: its only result, without the array (the reverse pass calls
     /// this for every one-input node). The default takes it from `vjp`.
     func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: AnyTensor) -> AnyTensor?
+    /// For `hvp`, which keeps only the tangents of a gradient: the tangent at forward level `level` of input `i`'s
+    /// cotangent (what `vjp` returns for input i, differentiated along that level's direction), computed without
+    /// that cotangent's value; nil if the rule does not offer it, and then the reverse pass runs `vjp` and takes
+    /// the tangent off its result. Called only when nothing records (no `createGraph`) and no anomaly log is open.
+    /// The default returns nil.
+    func vjpTangent(_ ctx: RuleContext, _ cotangent: AnyTensor, input i: Int, level: Int) -> AnyTensor?
     /// Forward rule: given each input's tangent (shape `batch + x.shape`, nil meaning zero), the output's tangent
     /// (shape `batch + y.shape`), or nil if it is zero.
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor?
@@ -47,6 +53,7 @@ extension Primitive {
         let results = vjp(ctx, cotangent)
         return results.isEmpty ? nil : results[0]
     }
+    func vjpTangent(_ ctx: RuleContext, _ cotangent: AnyTensor, input i: Int, level: Int) -> AnyTensor? { nil }
     func plainJVP(_ x: AnyTensor, _ tangent: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
         generalJVP([x], [tangent], y, batchShape: batchShape)
     }
@@ -121,7 +128,7 @@ struct RuleContext {
     /// Leading dimensions of the tangents or cotangents flowing through this rule.
     let batchShape: [Int]
     /// For a VJP: bit i is set if input i needs its cotangent (rules may skip work where it does not).
-    let needsMask: UInt64
+    var needsMask: UInt64
     /// Whether the rule's result may itself be differentiated (a recorded reverse pass, or tangents on the values
     /// it reads). When false, a rule may compute its result with fused kernels instead of recorded operations.
     let isDifferentiable: Bool

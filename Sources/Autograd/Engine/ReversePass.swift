@@ -122,16 +122,31 @@ struct ReversePass {
 
     /// Runs the planned pass. `cotangents` pairs with the `roots` of the plan; their leading `batchShape`
     /// dimensions are a batch that flows through unchanged. Returns the cotangent of each target (nil if zero).
-    func execute(roots: [Root], batchShape: [Int], retainGraph: Bool,
-                 createGraph: Bool) throws -> [AnyTensor?] {
+    ///
+    /// With `tangentsAt` a forward level, returns instead each target cotangent's tangent at that level (nil if
+    /// zero), the cotangents' values being unwanted (`hvp`). Then a target that is a leaf collects only tangents:
+    /// the rules that feed it are asked for the tangent alone (`vjpTangent`), so the products that would form the
+    /// discarded values are skipped; a rule that does not offer it runs as usual and its result's tangent is taken.
+    func execute(roots: [Root], batchShape: [Int], retainGraph: Bool, createGraph: Bool,
+                 tangentsAt tangentLevel: Int? = nil) throws -> [AnyTensor?] {
+        let outer = ADScope.current
+        let anomalies = outer.anomalies
+        // Slots of target leaves that hold tangents instead of cotangents (only when nothing records and nothing
+        // checks values, so that no rule's value is wanted).
+        var holdsTangent = [Bool](repeating: false, count: tangentLevel == nil ? 0 : order.count)
+        if tangentLevel != nil && !createGraph && anomalies == nil && !accumulateIntoLeaves {
+            for i in order.indices where firstTarget[i] >= 0 && order[i]._withUnsafeGuaranteedRef({ $0.isLeaf }) {
+                holdsTangent[i] = true
+            }
+        }
         var slots = [AnyTensor?](repeating: nil, count: order.count)
         for root in roots {
             let i = table.get(root.node)!
-            slots[i] = slots[i].map { $0 + root.cotangent } ?? root.cotangent
+            guard let v = holdsTangent.isEmpty || !holdsTangent[i] ? root.cotangent
+                    : root.cotangent.tangent(at: tangentLevel!) else { continue }
+            slots[i] = slots[i].map { $0 + v } ?? v
         }
         var results = [AnyTensor?](repeating: nil, count: targetCount)
-        let outer = ADScope.current
-        let anomalies = outer.anomalies
         // Rules run with anomaly detection off: their own operations are not the user's; what they return is checked.
         try outer.with(recording: createGraph, anomalies: .some(nil)).run {
             for i in stride(from: order.count - 1, through: 0, by: -1) {
@@ -147,8 +162,11 @@ struct ReversePass {
                 }
                 let start = edgeStart[i], end = edgeStart[i + 1]
                 var needs: UInt64 = 0
+                var tangentEdges: UInt64 = 0  // edges into slots that hold tangents
                 for j in start..<end where edgeIndex[j] >= 0 && needed[edgeIndex[j]] {
-                    needs |= j - start < 64 ? 1 << UInt64(j - start) : .max
+                    let bit: UInt64 = j - start < 64 ? 1 << UInt64(j - start) : .max
+                    needs |= bit
+                    if !holdsTangent.isEmpty && holdsTangent[edgeIndex[j]] && j - start < 64 { tangentEdges |= bit }
                 }
                 if needs == 0 { continue }
                 guard let saved = node.takeSaved(retain: retainGraph) else {
@@ -160,17 +178,35 @@ struct ReversePass {
                 }
                 let differentiable = createGraph || g.tangents != nil || saved.outputTangents != nil
                     || saved.inputs.contains { $0.tangents != nil }
-                let ctx = RuleContext(inputs: saved.inputs, node: node, outputValue: output,
+                var ctx = RuleContext(inputs: saved.inputs, node: node, outputValue: output,
                                       outputShape: node.outputShape, batchShape: batchShape, needs: needs,
                                       isDifferentiable: differentiable)
+                // Tangent-only edges first: what the rule offers needs no cotangent from `vjp`.
+                var offered: [AnyTensor?] = []
+                if tangentEdges != 0 {
+                    offered = [AnyTensor?](repeating: nil, count: end - start)
+                    for input in 0..<(end - start) where tangentEdges & (1 << UInt64(input)) != 0 {
+                        offered[input] = node.primitive.vjpTangent(ctx, g, input: input, level: tangentLevel!)
+                        if offered[input] != nil { ctx.needsMask &= ~(1 << UInt64(input)) }
+                    }
+                }
                 // One input (most operations): the rule's single result, without an array.
-                var single = end - start == 1 ? node.primitive.vjpOfOneInput(ctx, g) : nil
-                var pulled = end - start == 1 ? [] : node.primitive.vjp(ctx, g)
+                let runs = ctx.needsMask != 0
+                var single = runs && end - start == 1 ? node.primitive.vjpOfOneInput(ctx, g) : nil
+                var pulled = !runs || end - start == 1 ? [] : node.primitive.vjp(ctx, g)
                 for j in start..<end {
                     let k = edgeIndex[j], input = j - start
-                    guard k >= 0, needed[k], let r = end - start == 1 ? single.take() : pulled[input].take() else {
-                        continue
+                    guard k >= 0, needed[k] else { continue }
+                    let result: AnyTensor?
+                    if !offered.isEmpty, let t = offered[input].take() {
+                        result = t
+                    } else if !holdsTangent.isEmpty && holdsTangent[k] {
+                        // A rule's full cotangent for a slot that holds tangents: keep its tangent.
+                        result = (end - start == 1 ? single.take() : pulled[input].take())?.tangent(at: tangentLevel!)
+                    } else {
+                        result = end - start == 1 ? single.take() : pulled[input].take()
                     }
+                    guard let r = result else { continue }
                     checkRuleShape(r, batch: batchShape, shape: node.inputs[input].shape, node.name, "VJP")
                     if let anomalies {
                         anomalies.check(r, operation: node.name, pass: .reverse, at: node.location, node: node)
@@ -180,13 +216,21 @@ struct ReversePass {
                 }
             }
         }
+        // Targets whose slot held cotangents (not leaves, or tangent-only collection was off): their tangents.
+        if let tangentLevel {
+            for i in order.indices where holdsTangent.isEmpty || !holdsTangent[i] {
+                var t = firstTarget[i]
+                while t >= 0 { results[t] = results[t]?.tangent(at: tangentLevel); t = nextTarget[t] }
+            }
+        }
         return results
     }
 
     /// Plans and executes in one call.
-    static func run(roots: [Root], targets: [GradNode], batchShape: [Int],
-                    retainGraph: Bool, createGraph: Bool, accumulateIntoLeaves: Bool) throws -> [AnyTensor?] {
+    static func run(roots: [Root], targets: [GradNode], batchShape: [Int], retainGraph: Bool, createGraph: Bool,
+                    accumulateIntoLeaves: Bool, tangentsAt tangentLevel: Int? = nil) throws -> [AnyTensor?] {
         try ReversePass(roots: roots.map(\.node), targets: targets, accumulateIntoLeaves: accumulateIntoLeaves)
-            .execute(roots: roots, batchShape: batchShape, retainGraph: retainGraph, createGraph: createGraph)
+            .execute(roots: roots, batchShape: batchShape, retainGraph: retainGraph, createGraph: createGraph,
+                     tangentsAt: tangentLevel)
     }
 }

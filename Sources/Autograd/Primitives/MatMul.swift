@@ -47,6 +47,34 @@ struct MatMul: Primitive {
 }
 
 extension MatMul {
+    /// The tangent of Ā or B̄ alone, for `hvp`: each is a product P·Q of two of a, b and ȳ (see `vjp`), whose
+    /// tangent is Ṗ·Q + P·Q̇, so the product P·Q itself (the gradient's value, which hvp discards) is never formed.
+    /// Offered in the plain case: matrices (no batch dimensions, nothing to un-broadcast), no batch of
+    /// cotangents, and tangents only at `level` and unbatched. (A tangent's own reverse node, if the forward pass
+    /// recorded one, does not matter here: nothing records, so only values are read.)
+    func vjpTangent(_ ctx: RuleContext, _ g: AnyTensor, input i: Int, level: Int) -> AnyTensor? {
+        guard ctx.batchShape.isEmpty, ctx.inputShape(0).count == 2, ctx.inputShape(1).count == 2 else { return nil }
+        let a = ctx.input(0), b = ctx.input(1)
+        guard let ta = soleTangent(a, level), let tb = soleTangent(b, level), let tg = soleTangent(g, level)
+        else { return nil }
+        // The factors of the product that `vjp` forms for input i, with their transposes.
+        let (p, tp, q, tq, transposeP, transposeQ) = i == 0
+            ? (transposeA ? (b, tb, g, tg, transposeB, true) : (g, tg, b, tb, false, !transposeB))
+            : (transposeB ? (g, tg, a, ta, true, transposeA) : (a, ta, g, tg, !transposeA, false))
+        let fromP = tp.map { Kernel.matmul($0, q, transposeA: transposeP, transposeB: transposeQ, name, at: nil) }
+        let fromQ = tq.map { Kernel.matmul(p, $0, transposeA: transposeP, transposeB: transposeQ, name, at: nil) }
+        guard let fromP else { return fromQ }  // nil when neither factor moves: the general path handles it
+        return fromQ.map { Kernel.binary(AG_BINARY_ADD, fromP, $0, name, at: nil) } ?? fromP
+    }
+
+    /// x's tangent at `level` as a rank-2 value: `.some(nil)` if x carries none, nil if x carries other levels
+    /// or a batch of tangents.
+    private func soleTangent(_ x: AnyTensor, _ level: Int) -> AnyTensor?? {
+        guard let ts = x.tangents else { return .some(nil) }
+        guard ts.next == nil, ts.level == level, ts.tangent.tangents == nil, ts.tangent.rank == 2 else { return nil }
+        return .some(ts.tangent)
+    }
+
     /// Without batched tangents, op(ȧ) · B and A · op(ḃ) already have the output's shape (the batch dimensions
     /// of ȧ are a's, which broadcast against b's as in the value): two kernel products and a sum.
     func plainJVP(_ a: AnyTensor, _ b: AnyTensor, _ ta: AnyTensor?, _ tb: AnyTensor?, _ y: AnyTensor,

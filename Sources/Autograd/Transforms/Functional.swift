@@ -6,7 +6,10 @@ enum Functional {
     /// appear elsewhere (no perturbation confusion). If this call is nested inside another functional
     /// reverse-mode call, the reverse pass is itself recorded, so the outer call can differentiate the result.
     /// Outputs that do not depend on the inputs contribute zero; inputs that are unused get zeros (as in JAX).
+    /// With `tangentsAt` a forward level (open, unbatched), the results are instead the tangents at that level of
+    /// those derivatives, computed without their values where the rules allow (see `ReversePass.execute`).
     static func reverse(at points: [AnyTensor], cotangents: [AnyTensor]?, batched: Bool, call: String,
+                        tangentsAt tangentLevel: Int? = nil,
                         _ f: ([AnyTensor]) throws -> [AnyTensor]) throws -> (values: [AnyTensor], results: [AnyTensor]) {
         let outer = ADScope.current
         let nested = outer.reverseDepth > 0 && outer.recording
@@ -24,7 +27,8 @@ enum Functional {
         }
         let batch = batchShape ?? []
         let results = try ReversePass.run(roots: roots, targets: inputs.map { $0.node! }, batchShape: batch,
-                                          retainGraph: nested, createGraph: nested, accumulateIntoLeaves: false)
+                                          retainGraph: nested, createGraph: nested, accumulateIntoLeaves: false,
+                                          tangentsAt: tangentLevel)
         let keepHistory = nested || points.contains { $0.node != nil }
         let values = keepHistory ? outputs : outputs.map(\.withoutNode)
         return (values, zip(results, points).map { r, x in r ?? Kernel.filled(x.scalarType, batch + x.shape, 0) })
@@ -34,6 +38,20 @@ enum Functional {
     /// values and J·u. Checks the tangents first; a tangent shaped like an output gets an error pointing to vjp.
     static func forward(at points: [AnyTensor], tangents: [AnyTensor], batched: Bool, call: String,
                         _ f: ([AnyTensor]) throws -> [AnyTensor]) throws -> (values: [AnyTensor], tangents: [AnyTensor]) {
+        let batchShape = try checkedTangentBatch(at: points, tangents: tangents, batched: batched, call: call, f)
+        return try Levels.withLevel(batchShape: batchShape) { level in
+            let inputs = zip(points, tangents).map { x, u in x.withTangent(u, level: level) }
+            let outputs = try f(inputs)
+            let values = outputs.map { $0.primal(below: level) }
+            let pushed = outputs.map { y in y.tangent(at: level) ?? Kernel.filled(y.scalarType, batchShape + y.shape, 0) }
+            return (values, pushed)
+        }
+    }
+
+    /// Checks the tangents of a forward-mode call against its inputs (count, element type, shape: a tangent shaped
+    /// like an output gets the error pointing to vjp) and returns the batch shape in front of them.
+    static func checkedTangentBatch(at points: [AnyTensor], tangents: [AnyTensor], batched: Bool, call: String,
+                                    _ f: ([AnyTensor]) throws -> [AnyTensor]) throws -> [Int] {
         if tangents.count != points.count {
             throw AutogradError.countMismatch(what: "tangents (one per input)", expected: points.count,
                                               actual: tangents.count)
@@ -58,13 +76,7 @@ enum Functional {
                                                          outputShapes: outputs.map(\.shape), call: call)
             }
         }
-        return try Levels.withLevel(batchShape: batchShape) { level in
-            let inputs = zip(points, tangents).map { x, u in x.withTangent(u, level: level) }
-            let outputs = try f(inputs)
-            let values = outputs.map { $0.primal(below: level) }
-            let pushed = outputs.map { y in y.tangent(at: level) ?? Kernel.filled(y.scalarType, batchShape + y.shape, 0) }
-            return (values, pushed)
-        }
+        return batchShape
     }
 }
 

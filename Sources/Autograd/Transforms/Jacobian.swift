@@ -193,17 +193,35 @@ public func hessian<Scalar: TensorScalar>(of f: (Tensor<Scalar>) throws -> Tenso
 ///   like one gradient.
 public func hvp<Scalar: TensorScalar>(of f: (Tensor<Scalar>) throws -> Tensor<Scalar>, at x: Tensor<Scalar>,
                                       vector v: Tensor<Scalar>) throws -> Tensor<Scalar> {
-    try withoutActuallyEscaping(f) { f in
-        try jvp(of: { try gradient(at: $0, of: f) }, at: x, tangent: v).tangent
+    let r = try Functional.hessianVectorProducts(at: [x.base], vectors: [v.base], call: "hvp(of:at:vector:)") {
+        try f(Tensor(unchecked: $0[0])).base
     }
+    return Tensor(unchecked: r[0])
 }
 
 /// The Hessian-vector products of a function of several tensors: for input i, Σⱼ ∂²f/∂xᵢ∂xⱼ · vⱼ (shaped like
 /// xᵢ), one direction vⱼ per input. Forward over reverse, one pass.
 public func hvp<Scalar: TensorScalar>(of f: ([Tensor<Scalar>]) throws -> Tensor<Scalar>, at xs: [Tensor<Scalar>],
                                       vectors: [Tensor<Scalar>]) throws -> [Tensor<Scalar>] {
-    try withoutActuallyEscaping(f) { f in
-        try jvp(of: { try gradients(at: $0, of: f) }, at: xs, tangents: vectors).tangents
+    try Functional.hessianVectorProducts(at: xs.map(\.base), vectors: vectors.map(\.base), call: "hvp(of:at:vectors:)") {
+        try f($0.map { Tensor(unchecked: $0) }).base
+    }.map { Tensor(unchecked: $0) }
+}
+
+extension Functional {
+    /// H·v for each input, forward over reverse: a forward level carrying the vectors, and inside it one reverse
+    /// pass of f that returns only the tangents of the gradients at that level (the gradients' own values, which
+    /// H·v does not need, are not formed where the rules allow: for a weight matrix, that is the product Xᵀ·ḡ).
+    /// The same checks and results as `jvp` of `gradients`.
+    static func hessianVectorProducts(at points: [AnyTensor], vectors: [AnyTensor], call: String,
+                                      _ f: ([AnyTensor]) throws -> AnyTensor) throws -> [AnyTensor] {
+        _ = try checkedTangentBatch(at: points, tangents: vectors, batched: false, call: call) { [try f($0)] }
+        return try Levels.withLevel(batchShape: []) { level in
+            let inputs = zip(points, vectors).map { x, v in x.withTangent(v, level: level) }
+            return try reverse(at: inputs, cotangents: nil, batched: false, call: call, tangentsAt: level) {
+                [try f($0)]
+            }.results
+        }
     }
 }
 
