@@ -14,7 +14,7 @@ final class GradNode: @unchecked Sendable {
     let isLeaf: Bool
     /// For each input, the node that produced it (nil if that input carries no reverse history) and its shape.
     /// (Mutable only so that `deinit` can unlink the nodes; see there.)
-    @exclusivity(unchecked) private(set) var inputs: [NodeInput]
+    @exclusivity(unchecked) private(set) var inputs: NodeInputs
     let outputShape: [Int]
     let scalarType: ScalarType
     /// Where the user called the operation, when the call could capture it (named methods do, operators cannot).
@@ -46,7 +46,7 @@ final class GradNode: @unchecked Sendable {
          savesEverything: Bool = false) {
         self.primitive = primitive
         self.isLeaf = false
-        self.inputs = inputs.map { NodeInput(node: $0.node, shape: $0.shape) }
+        self.inputs = NodeInputs(inputs.map { NodeInput(node: $0.node, shape: $0.shape) })
         self.outputShape = output.shape
         self.scalarType = output.scalarType
         self.location = location
@@ -59,7 +59,7 @@ final class GradNode: @unchecked Sendable {
     init(primitive: some Primitive, input: AnyTensor, output: AnyTensor, location: CallSite?, savesEverything: Bool) {
         self.primitive = primitive
         self.isLeaf = false
-        self.inputs = [NodeInput(node: input.node, shape: input.shape)]
+        self.inputs = NodeInputs(one: NodeInput(node: input.node, shape: input.shape))
         self.outputShape = output.shape
         self.scalarType = output.scalarType
         self.location = location
@@ -107,7 +107,7 @@ final class GradNode: @unchecked Sendable {
         // No lock: this node is dying or held only by the caller's pending list, so no other thread can reach it.
         saved = Saved(inputs: [], output: nil, outputTangents: nil, released: true)
         // The edges are moved out first, so that clearing them edits this node's own array in place.
-        var edges: [NodeInput] = []
+        var edges: NodeInputs = []
         swap(&edges, &inputs)
         for i in edges.indices {
             guard var input = edges[i].node else { continue }
