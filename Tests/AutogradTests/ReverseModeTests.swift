@@ -49,6 +49,26 @@ import Testing
         expectTensor(try gradient(of: y, wrt: h), shape: [2], h.scalars.map { 2 * $0 })
     }
 
+    /// One-input rules write their result into the incoming cotangent's buffer when no one else holds it. A
+    /// cotangent the caller passed in, or one that is also a requested result, is shared: it must come out intact.
+    @Test func reusedCotangentBuffersAreNeverShared() throws {
+        let x = Tensor<Double>([0.3, -1.2, 0.8]).requiringGradient()
+        let a = x * 3, b = tanh(a), y = exp(b) * 0.5
+        let v = Tensor<Double>([1, -2, 0.5])
+        let g = try gradients(of: [y], wrt: [b, a, x], cotangents: [v])
+        let vb = v.scalars.enumerated().map { $1 * 0.5 * Foundation.exp(b.scalars[$0]) }   // ∂/∂b
+        let va = vb.enumerated().map { $1 * (1 - b.scalars[$0] * b.scalars[$0]) }          // ∂/∂a
+        expectClose(v.scalars, [1, -2, 0.5], tolerance: 0)                                 // the caller's v
+        expectClose(g[0].scalars, vb, tolerance: 1e-14)
+        expectClose(g[1].scalars, va, tolerance: 1e-14)
+        expectClose(g[2].scalars, va.map { 3 * $0 }, tolerance: 1e-14)
+        // Run twice on a retained graph: the first pass must not have overwritten what the second reads.
+        let z = tanh(x * 2).sum()
+        let first = try gradients(of: [z], wrt: [x], retainGraph: true)[0].scalars
+        let second = try gradients(of: [z], wrt: [x])[0].scalars
+        expectClose(first, second, tolerance: 0)
+    }
+
     @Test func graphIsReleasedUnlessRetained() throws {
         let x = Tensor<Double>([1, 2]).requiringGradient()
         let y = (exp(x) * x).sum()

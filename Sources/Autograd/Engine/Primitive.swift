@@ -24,8 +24,10 @@ protocol Primitive: Sendable {
     /// or nil where it is zero or where `ctx.needs(i)` is false.
     func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?]
     /// `vjp` for a primitive applied to one input: its only result, without the array (the reverse pass calls
-    /// this for every one-input node). The default takes it from `vjp`.
-    func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: AnyTensor) -> AnyTensor?
+    /// this for every one-input node). The cotangent is handed over (owned): when nothing differentiates the
+    /// result and no one else holds its buffer, a rule may write its result into that buffer instead of a new one.
+    /// The default takes it from `vjp`.
+    func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: consuming AnyTensor) -> AnyTensor?
     /// For `hvp`, which keeps only the tangents of a gradient: the tangent at forward level `level` of input `i`'s
     /// cotangent (what `vjp` returns for input i, differentiated along that level's direction), computed without
     /// that cotangent's value; nil if the rule does not offer it, and then the reverse pass runs `vjp` and takes
@@ -49,7 +51,7 @@ extension Primitive {
     var savesInputs: Bool { true }
     var savesOutput: Bool { false }
     func savedInputs(_ inputs: [AnyTensor]) -> [AnyTensor] { savesInputs ? inputs : [] }
-    func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: AnyTensor) -> AnyTensor? {
+    func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: consuming AnyTensor) -> AnyTensor? {
         let results = vjp(ctx, cotangent)
         return results.isEmpty ? nil : results[0]
     }
@@ -106,7 +108,15 @@ extension ElementwisePrimitive {
         return v * derivative(ctx)
     }
     func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [scale(cotangent, ctx)] }
-    func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: AnyTensor) -> AnyTensor? { scale(cotangent, ctx) }
+    /// ȳ ⊙ f′, written into ȳ's own buffer when the rule's result is not differentiated and the buffer is not
+    /// shared (the usual case in a gradient: the cotangent was made by the rule before and passed on), else new.
+    func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: consuming AnyTensor) -> AnyTensor? {
+        guard let fused, !ctx.isDifferentiable else { return scale(cotangent, ctx) }
+        var g = cotangent
+        let s = fused.readsOutput ? ctx.output : ctx.input(0)
+        if fused.applyInPlace(&g, s) { return g }
+        return fused.apply(g, s)
+    }
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { scale($0, ctx) } }
     /// ẋ ⊙ f′ as one kernel on the constants (the derivative-product primitive's value, nothing to record).
     func plainJVP(_ x: AnyTensor, _ tangent: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {

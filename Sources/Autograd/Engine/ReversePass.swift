@@ -190,10 +190,14 @@ struct ReversePass {
                         if offered[input] != nil { ctx.needsMask &= ~(1 << UInt64(input)) }
                     }
                 }
-                // One input (most operations): the rule's single result, without an array.
-                let runs = ctx.needsMask != 0
-                var single = runs && end - start == 1 ? node.primitive.vjpOfOneInput(ctx, g) : nil
-                var pulled = !runs || end - start == 1 ? [] : node.primitive.vjp(ctx, g)
+                // One input (most operations): the rule's single result, without an array. The cotangent is
+                // handed over (its last use here), so the rule may reuse its buffer.
+                var single: AnyTensor?
+                var pulled: [AnyTensor?] = []
+                if ctx.needsMask != 0 {
+                    if end - start == 1 { single = node.primitive.vjpOfOneInput(ctx, consume g) }
+                    else { pulled = node.primitive.vjp(ctx, g) }
+                }
                 for j in start..<end {
                     let k = edgeIndex[j], input = j - start
                     guard k >= 0, needed[k] else { continue }

@@ -113,7 +113,12 @@ struct Affine: Primitive {
     var name: String { scale == 1 ? "add(scalar)" : (shift == 0 ? "multiply(scalar)" : "affine") }
     var savesInputs: Bool { false }
     func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [cotangent * scale] }
-    func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: AnyTensor) -> AnyTensor? { cotangent * scale }
+    /// α ȳ, in ȳ's own buffer when nothing differentiates the result and the buffer is not shared.
+    func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: consuming AnyTensor) -> AnyTensor? {
+        var g = cotangent
+        if !ctx.isDifferentiable && Kernel.affineInPlace(&g, scale, 0) { return g }
+        return g * scale
+    }
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { $0 * scale } }
 }
 

@@ -37,6 +37,33 @@ enum FusedDerivative: Sendable {
         return y
     }
 
+    /// g ← g ⊙ f′(s) in g's own buffer, if g is shaped like s (no batch), carries no derivative state and holds
+    /// the only reference to its buffer; returns whether it did (otherwise g is unchanged).
+    func applyInPlace(_ g: inout AnyTensor, _ s: AnyTensor) -> Bool {
+        guard g.count == s.count, !g.hasDerivativeState, isKnownUniquelyReferenced(&g.storage) else { return false }
+        switch g.scalarType {
+        case .float32: runInPlace(g.storage.floats(), s.storage.floats(), g.count)
+        case .float64: runInPlace(g.storage.doubles(), s.storage.doubles(), g.count)
+        case .bool: return false
+        }
+        return true
+    }
+
+    /// g ← g ⊙ f′(s), f′ evaluated a block at a time into a small buffer on the stack.
+    private func runInPlace<T: BinaryFloatingPoint>(_ g: UnsafeMutablePointer<T>, _ s: UnsafeMutablePointer<T>,
+                                                    _ n: Int) {
+        let block = 256
+        withUnsafeTemporaryAllocation(of: T.self, capacity: Swift.min(n, block)) { d in
+            var start = 0
+            while start < n {
+                let m = Swift.min(block, n - start)
+                derivative(s + start, into: d.baseAddress!, m)
+                for i in 0..<m { g[start + i] *= d[i] }
+                start += m
+            }
+        }
+    }
+
     private func run<T: BinaryFloatingPoint>(_ g: UnsafeMutablePointer<T>, _ s: UnsafeMutablePointer<T>,
                                              _ y: UnsafeMutablePointer<T>, _ n: Int, _ batches: Int) {
         // f′ evaluated into y (one pass, one case at a time so the loops vectorize), then scaled by g.

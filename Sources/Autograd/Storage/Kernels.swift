@@ -55,6 +55,18 @@ enum Kernel {
         return y
     }
 
+    /// x ← αx + β in x's own buffer, if x holds the only reference to it and carries no derivative state;
+    /// returns whether it did (otherwise x is unchanged).
+    static func affineInPlace(_ x: inout AnyTensor, _ alpha: Double, _ beta: Double) -> Bool {
+        guard !x.hasDerivativeState, isKnownUniquelyReferenced(&x.storage) else { return false }
+        switch x.scalarType {
+        case .float32: ag_affine_f32(Int64(x.count), x.storage.floats(), Float(alpha), Float(beta), x.storage.floats())
+        case .float64: ag_affine_f64(Int64(x.count), x.storage.doubles(), alpha, beta, x.storage.doubles())
+        case .bool: return false
+        }
+        return true
+    }
+
     static func binary(_ op: ag_binary_op, _ a: AnyTensor, _ b: AnyTensor, _ name: String,
                        at location: CallSite?) -> AnyTensor {
         sameType(a, b, name)
