@@ -22,6 +22,10 @@ struct NodeInputs: RandomAccessCollection, MutableCollection, ExpressibleByArray
         many = []
     }
 
+    /// The shape of input `i` (without copying the rest of its edge).
+    @inline(__always)
+    func shape(_ i: Int) -> [Int] { single?.shape ?? many[i].shape }
+
     var startIndex: Int { 0 }
     var endIndex: Int { single == nil ? many.count : 1 }
     subscript(i: Int) -> NodeInput {

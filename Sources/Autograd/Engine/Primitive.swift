@@ -159,7 +159,7 @@ struct RuleContext {
 
     func input(_ i: Int) -> AnyTensor { inputs[i] }
     /// The shape of input `i`.
-    func inputShape(_ i: Int) -> [Int] { node?.inputs[i].shape ?? inputs[i].shape }
+    func inputShape(_ i: Int) -> [Int] { node?.inputs.shape(i) ?? inputs[i].shape }
     /// The number of inputs.
     var inputCount: Int { node?.inputs.count ?? inputs.count }
     var output: AnyTensor { outputValue! }

@@ -211,7 +211,7 @@ struct ReversePass {
                         result = end - start == 1 ? single.take() : pulled[input].take()
                     }
                     guard let r = result else { continue }
-                    checkRuleShape(r, batch: batchShape, shape: node.inputs[input].shape, node.name, "VJP")
+                    checkRuleShape(r, batch: batchShape, shape: node.inputs.shape(input), node.name, "VJP")
                     if let anomalies {
                         anomalies.check(r, operation: node.name, pass: .reverse, at: node.location, node: node)
                         if let error = anomalies.error { throw error }
