@@ -42,8 +42,8 @@ final class TangentList: Sendable, Sequence {
 
     /// This list with `tangent` at `level` (later than all of this list's levels) appended.
     func appending(level: Int, tangent: AnyTensor) -> TangentList {
-        TangentList(level: self.level, tangent: self.tangent,
-                    next: next?.appending(level: level, tangent: tangent) ?? TangentList(level: level, tangent: tangent))
+        let rest = next?.appending(level: level, tangent: tangent) ?? TangentList(level: level, tangent: tangent)
+        return TangentList(level: self.level, tangent: self.tangent, next: rest)
     }
 
     /// Iterates over the entries (each with its `level` and `tangent`), ascending.

@@ -17,8 +17,8 @@ enum Levels {
 extension AnyTensor {
     /// This tensor carrying `tangent` at forward level `level` (in addition to what it already carries).
     func withTangent(_ tangent: AnyTensor, level: Int) -> AnyTensor {
-        AnyTensor(storage: storage, shape: shape, node: node,
-                  tangents: tangents?.appending(level: level, tangent: tangent) ?? TangentList(level: level, tangent: tangent))
+        let list = tangents?.appending(level: level, tangent: tangent) ?? TangentList(level: level, tangent: tangent)
+        return AnyTensor(storage: storage, shape: shape, node: node, tangents: list)
     }
 
     /// This tensor as the input of a functional reverse-mode call: a new node derivatives are taken for. If it

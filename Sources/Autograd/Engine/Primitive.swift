@@ -66,8 +66,8 @@ extension Primitive {
     /// The forward rule `jvp` called on the inputs' values (their tangents removed: the context of the plain case,
     /// see `recordForward`).
     func generalJVP(_ inputs: [AnyTensor], _ tangents: [AnyTensor?], _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
-        jvp(RuleContext(inputs: inputs.map(\.value), node: nil, outputValue: y, outputShape: y.shape, batchShape: batchShape,
-                        needs: 0, isDifferentiable: false), tangents)
+        jvp(RuleContext(inputs: inputs.map(\.value), node: nil, outputValue: y, outputShape: y.shape,
+                        batchShape: batchShape, needs: 0, isDifferentiable: false), tangents)
     }
 }
 

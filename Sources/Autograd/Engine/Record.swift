@@ -71,7 +71,9 @@ func recordWithState(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value
 func recordReverse(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned AnyTensor,
                    _ location: CallSite?) -> AnyTensor {
     ADScope.withCurrent { scope in
-        guard scope.anomalies == nil, scope.trace == nil else { return recordWithState(primitive, [x], value, location) }
+        guard scope.anomalies == nil, scope.trace == nil else {
+            return recordWithState(primitive, [x], value, location)
+        }
         guard scope.recording else { return value }
         let node = GradNode(primitive: primitive, input: x, output: value, location: location,
                             savesEverything: scope.savesEverything)

@@ -48,7 +48,8 @@ struct MatMul: Primitive {
 
 extension MatMul {
     /// The tangent of Ā or B̄ alone, for `hvp`: each is a product P·Q of two of a, b and ȳ (see `vjp`), whose
-    /// tangent is Ṗ·Q + P·Q̇, so the product P·Q itself (the gradient's value, which hvp discards) is never formed.
+    /// tangent is Ṗ·Q + P·Q̇, so the product P·Q itself (the gradient's value, which hvp discards) is never
+    /// formed.
     /// Offered in the plain case: matrices (no batch dimensions, nothing to un-broadcast), no batch of
     /// cotangents, and tangents only at `level` and unbatched. (A tangent's own reverse node, if the forward pass
     /// recorded one, does not matter here: nothing records, so only values are read.)
