@@ -1,17 +1,11 @@
 import CAutogradKernels
-/// A tangent (shaped like its tensor, with the level's batch dimensions in front) at one forward level.
-@usableFromInline
-struct LevelTangent: Sendable {
-    let level: Int
-    let tangent: AnyTensor
-}
-
 /// The forward-mode tangents a tensor carries, one per level it is perturbed at, ascending by level: an immutable
-/// list, almost always of one entry, held by one reference.
+/// list, almost always of one entry, held by one reference. Each tangent is shaped like its tensor, with the
+/// level's batch dimensions in front.
 ///
-/// A class rather than an array of ``LevelTangent``: creating one is the same single allocation, but releasing it
-/// runs this type's own deinitializer instead of the generic per-element teardown of an array, which was a
-/// noticeable share of every forward-mode operation on small tensors.
+/// A class rather than an array of (level, tangent) pairs: creating one is the same single allocation, but
+/// releasing it runs this type's own deinitializer instead of the generic per-element teardown of an array, which
+/// was a noticeable share of every forward-mode operation on small tensors.
 @usableFromInline
 final class TangentList: Sendable, Sequence {
     @usableFromInline typealias Element = TangentList
@@ -24,13 +18,6 @@ final class TangentList: Sendable, Sequence {
         self.level = level
         self.tangent = tangent
         self.next = next
-    }
-
-    /// The list of `tangents` (ascending by level), nil if there are none.
-    static func make(_ tangents: [LevelTangent]) -> TangentList? {
-        var list: TangentList?
-        for t in tangents.reversed() { list = TangentList(level: t.level, tangent: t.tangent, next: list) }
-        return list
     }
 
     /// This list without the tangents of `level` and later levels (shares the entries it keeps).

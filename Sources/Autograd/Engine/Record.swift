@@ -163,11 +163,10 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
     }
     if first == Int.max { return nil }
     let twin = node?.twin()
-    var tangents: [LevelTangent] = []
+    var tangents: TangentList?  // the output's, ascending by level, as they are computed
     func push(level id: Int) {
         let level = scope.level(id)!
-        let outputView = AnyTensor(storage: value.storage, shape: value.shape, node: twin,
-                                   tangents: TangentList.make(tangents))
+        let outputView = AnyTensor(storage: value.storage, shape: value.shape, node: twin, tangents: tangents)
         // The inputs seen from this level: unchanged unless some carry tangents of this or an inner level.
         let primals = inputs.contains { $0.tangents?.contains { $0.level >= id } ?? false }
             ? inputs.map { $0.primal(below: id) } : inputs
@@ -175,7 +174,7 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
         // The tangent formula is itself differentiated if it records (reverse over forward) or if its operands
         // carry tangents of outer levels (forward over forward).
         let differentiable = (scope.recording && (node != nil || tin.contains { $0?.node != nil }))
-            || primals.contains { $0.tangents != nil } || tin.contains { $0?.tangents != nil } || !tangents.isEmpty
+            || primals.contains { $0.tangents != nil } || tin.contains { $0?.tangents != nil } || tangents != nil
         let ctx = RuleContext(inputs: primals, node: nil, outputValue: outputView,
                               outputShape: value.shape, batchShape: level.batchShape, needs: 0,
                               isDifferentiable: differentiable)
@@ -192,7 +191,7 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
         checkRuleShape(t, batch: level.batchShape, shape: value.shape, primitive.name, "JVP")
         scope.anomalies?.check(t, operation: primitive.name, pass: .tangent, at: location,
                                inputs: tin.map { $0 ?? .zero(like: value) })
-        tangents.append(LevelTangent(level: id, tangent: t))
+        tangents = tangents?.appending(level: id, tangent: t) ?? TangentList(level: id, tangent: t)
     }
     if more {
         var levelIDs: [Int] = []
@@ -204,9 +203,9 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
     } else {
         push(level: first)  // the usual case: one level, no list built
     }
-    guard let list = TangentList.make(tangents) else { return nil }
-    node?.setOutputTangents(list)
-    return list
+    guard let tangents else { return nil }
+    node?.setOutputTangents(tangents)
+    return tangents
 }
 
 /// A rule that returns the wrong shape is a bug in that rule; stop and name it. The expected shape is

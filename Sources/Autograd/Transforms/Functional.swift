@@ -90,16 +90,16 @@ extension Functional {
             let r = try forward(at: [x], tangents: [u], batched: false, call: call) { [try f($0[0])] }
             return (r.values[0], r.tangents[0])
         }
-        let level = Levels.next()
-        let input = x.withTangent(u, level: level)
-        var y = try ADScope.current.opening(ForwardLevel(id: level, batchShape: [])).run { try f(input) }
-        // Usually the output carries exactly this level's tangent: take it off without rebuilding the output.
-        if let ts = y.tangents, ts.level == level, ts.next == nil {
-            let t = ts.tangent
-            y.tangents = nil
-            return (y, t)
+        return try Levels.withLevel(batchShape: []) { level in
+            var y = try f(x.withTangent(u, level: level))
+            // Usually the output carries exactly this level's tangent: take it off without rebuilding the output.
+            if let ts = y.tangents, ts.level == level, ts.next == nil {
+                let t = ts.tangent
+                y.tangents = nil
+                return (y, t)
+            }
+            return (y.primal(below: level), y.tangent(at: level) ?? Kernel.filled(y.scalarType, y.shape, 0))
         }
-        return (y.primal(below: level), y.tangent(at: level) ?? Kernel.filled(y.scalarType, y.shape, 0))
     }
 }
 
