@@ -1,11 +1,10 @@
 import CAutogradKernels
-/// The forward-mode tangents a tensor carries, one per level it is perturbed at, ascending by level: an immutable
-/// list, almost always of one entry, held by one reference. Each tangent is shaped like its tensor, with the
-/// level's batch dimensions in front.
+/// The forward-mode tangents of a tensor that carries more than the usual single constant tangent (see
+/// ``Tangents``), one per level it is perturbed at, ascending by level: an immutable list held by one reference.
+/// Each tangent is shaped like its tensor, with the level's batch dimensions in front.
 ///
 /// A class rather than an array of (level, tangent) pairs: creating one is the same single allocation, but
-/// releasing it runs this type's own deinitializer instead of the generic per-element teardown of an array, which
-/// was a noticeable share of every forward-mode operation on small tensors.
+/// releasing it runs this type's own deinitializer instead of the generic per-element teardown of an array.
 @usableFromInline
 final class TangentList: Sendable, Sequence {
     @usableFromInline typealias Element = TangentList
@@ -48,6 +47,23 @@ final class TangentList: Sendable, Sequence {
     func makeIterator() -> Iterator { Iterator(current: self) }
 }
 
+/// The forward-mode tangents a tensor carries.
+///
+/// Almost every tangent is the usual case: one `jvp` level open, the tangent a constant shaped exactly like its
+/// tensor. That case holds just the tangent's buffer and level, so carrying a tangent through an operation costs
+/// the tangent's buffer and nothing else (no object per tensor for the bookkeeping, no extra reference counting).
+/// Everything else (several levels, batched tangents, tangents with their own reverse history or tangents) is a
+/// ``TangentList``.
+@usableFromInline
+enum Tangents: @unchecked Sendable {  // unchecked: `Storage` (see there)
+    /// No tangent.
+    case none
+    /// One constant tangent at `level`, with the tensor's own shape; `buffer` holds its elements.
+    case single(_ buffer: Storage, level: Int)
+    /// Any other set of tangents, ascending by level.
+    case list(TangentList)
+}
+
 /// One open forward-mode level: a `jvp` in progress. Tangents of levels that are no longer open are ignored.
 struct ForwardLevel: Sendable {
     /// Unique, increasing: a level opened inside another has a larger id.
@@ -79,6 +95,8 @@ final class ADScope: Sendable {
     /// inputs have no reverse history: exactly one level open, no anomaly log, no trace. Then `record` pushes
     /// tangents forward without the general bookkeeping (see `recordForward`). Nil otherwise.
     let plainForwardLevel: ForwardLevel?
+    /// The id of `plainForwardLevel` when its tangents are unbatched (the usual `jvp`), else 0 (never an id).
+    let plainUnbatchedLevel: Int
 
     init(recording: Bool = true, innermostLevel: ForwardLevel? = nil, outerLevels: [ForwardLevel] = [],
          reverseDepth: Int = 0, anomalies: AnomalyLog? = nil, trace: PrimitiveTrace? = nil,
@@ -91,6 +109,7 @@ final class ADScope: Sendable {
         self.trace = trace
         self.savesEverything = savesEverything
         self.plainForwardLevel = outerLevels.isEmpty && anomalies == nil && trace == nil ? innermostLevel : nil
+        self.plainUnbatchedLevel = plainForwardLevel.map { $0.batchShape.isEmpty ? $0.id : 0 } ?? 0
     }
 
     /// The settings in effect: those of the innermost `run` on this thread, else the task's (task-local, so a
@@ -147,23 +166,64 @@ final class ADScope: Sendable {
 }
 
 extension AnyTensor {
+    /// Whether this tensor carries a forward-mode tangent at some level.
+    @inline(__always) var hasTangents: Bool {
+        if case .none = tangents { return false }
+        return true
+    }
+
     /// The tangent at forward level `level`, if this tensor carries one.
     func tangent(at level: Int) -> AnyTensor? {
-        guard let tangents else { return nil }
-        if tangents.level == level { return tangents.tangent }
-        var t = tangents.next
-        while let u = t {
-            if u.level == level { return u.tangent }
-            t = u.next
+        switch tangents {
+        case .none: return nil
+        case .single(let buffer, let l): return l == level ? AnyTensor(storage: buffer, shape: shape) : nil
+        case .list(let list):
+            for entry in list where entry.level == level { return entry.tangent }
+            return nil
         }
-        return nil
+    }
+
+    /// Calls `body` with each level this tensor carries a tangent at, ascending.
+    @inline(__always) func forEachTangentLevel(_ body: (Int) -> Void) {
+        switch tangents {
+        case .none: return
+        case .single(_, let level): body(level)
+        case .list(let list): for entry in list { body(entry.level) }
+        }
+    }
+
+    /// Whether this tensor carries a tangent at `level` or a later (inner) level.
+    func hasTangent(atOrAfter level: Int) -> Bool {
+        var found = false
+        forEachTangentLevel { if $0 >= level { found = true } }
+        return found
     }
 
     /// This tensor seen from inside level `level`'s rule: the same value and reverse node, with the tangents of
     /// `level` and of every level opened after it removed (a tangent formula must not perturb itself).
     func primal(below level: Int) -> AnyTensor {
-        guard let tangents else { return self }
-        let kept = tangents.keeping(below: level)
-        return kept === tangents ? self : AnyTensor(storage: storage, shape: shape, node: node, tangents: kept)
+        switch tangents {
+        case .none: return self
+        case .single(_, let l):
+            return l < level ? self : AnyTensor(storage: storage, shape: shape, node: node)
+        case .list(let list):
+            guard let kept = list.keeping(below: level) else { return AnyTensor(storage: storage, shape: shape, node: node) }
+            return kept === list ? self : AnyTensor(storage: storage, shape: shape, node: node, tangents: .list(kept))
+        }
+    }
+
+    /// This tensor's tangents with `tangent` at `level` (later than every level it carries) added.
+    func tangents(adding tangent: AnyTensor, level: Int) -> Tangents {
+        switch tangents {
+        case .none:
+            // The usual case, a single constant tangent shaped like the tensor, is held as its bare buffer.
+            if !tangent.hasDerivativeState && tangent.shape == shape { return .single(tangent.storage, level: level) }
+            return .list(TangentList(level: level, tangent: tangent))
+        case .single(let buffer, let l):
+            let first = TangentList(level: l, tangent: AnyTensor(storage: buffer, shape: shape))
+            return .list(first.appending(level: level, tangent: tangent))
+        case .list(let list):
+            return .list(list.appending(level: level, tangent: tangent))
+        }
     }
 }

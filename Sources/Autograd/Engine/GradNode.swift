@@ -25,8 +25,12 @@ final class GradNode: @unchecked Sendable {
     struct Saved: @unchecked Sendable {
         var inputs: [AnyTensor]
         var output: Storage?
-        var outputTangents: TangentList?
+        var outputTangents: Tangents
         var released = false
+        var outputHasTangents: Bool {
+            if case .none = outputTangents { return false }
+            return true
+        }
     }
     /// Guards `saved` and `accumulated` (a reverse pass may run on another thread than the forward pass, and two
     /// passes may share leaves). Held for a few instructions at a time, so a spin lock suffices.
@@ -51,7 +55,7 @@ final class GradNode: @unchecked Sendable {
         self.scalarType = output.scalarType
         self.location = location
         self.saved = Saved(inputs: savesEverything ? inputs : primitive.savedInputs(inputs),
-                           output: primitive.savesOutput || savesEverything ? output.storage : nil, outputTangents: nil)
+                           output: primitive.savesOutput || savesEverything ? output.storage : nil, outputTangents: .none)
     }
 
     /// A node for a one-input operation (the same node as `init(primitive:inputs:…)` with `[input]`, without
@@ -65,7 +69,7 @@ final class GradNode: @unchecked Sendable {
         self.location = location
         let savedInputs = savesEverything ? [input] : primitive.savesInputs ? primitive.savedInputs([input]) : []
         self.saved = Saved(inputs: savedInputs, output: primitive.savesOutput || savesEverything ? output.storage : nil,
-                           outputTangents: nil)
+                           outputTangents: .none)
     }
 
     /// A leaf: a tensor the user asked derivatives for.
@@ -76,7 +80,7 @@ final class GradNode: @unchecked Sendable {
         outputShape = shape
         self.scalarType = scalarType
         self.location = location
-        saved = Saved(inputs: [], output: nil, outputTangents: nil)
+        saved = Saved(inputs: [], output: nil, outputTangents: .none)
     }
 
     private init(twinOf other: GradNode, saved: Saved) {
@@ -86,7 +90,7 @@ final class GradNode: @unchecked Sendable {
         outputShape = other.outputShape
         scalarType = other.scalarType
         location = other.location
-        self.saved = Saved(inputs: saved.inputs, output: saved.output, outputTangents: nil)
+        self.saved = Saved(inputs: saved.inputs, output: saved.output, outputTangents: .none)
     }
 
     /// Frees long graphs without deep recursion. Releasing the output of a chain of 100,000 operations would
@@ -105,7 +109,7 @@ final class GradNode: @unchecked Sendable {
 
     private func unlinkOwnedInputs(into pending: inout [GradNode]) {
         // No lock: this node is dying or held only by the caller's pending list, so no other thread can reach it.
-        saved = Saved(inputs: [], output: nil, outputTangents: nil, released: true)
+        saved = Saved(inputs: [], output: nil, outputTangents: .none, released: true)
         // The edges are moved out first, so that clearing them edits this node's own array in place.
         var edges: NodeInputs = []
         swap(&edges, &inputs)
@@ -123,7 +127,7 @@ final class GradNode: @unchecked Sendable {
     /// own history pointed back at it, the two would keep each other alive.)
     func twin() -> GradNode { GradNode(twinOf: self, saved: locked { saved }) }
 
-    func setOutputTangents(_ tangents: TangentList) {
+    func setOutputTangents(_ tangents: Tangents) {
         locked { saved.outputTangents = tangents }
     }
 
@@ -132,7 +136,7 @@ final class GradNode: @unchecked Sendable {
         locked {
             if saved.released { return nil }
             if retain { return saved }
-            var taken = Saved(inputs: [], output: nil, outputTangents: nil, released: true)
+            var taken = Saved(inputs: [], output: nil, outputTangents: .none, released: true)
             swap(&taken, &saved)
             return taken
         }

@@ -4,21 +4,22 @@ import Synchronization
 enum Levels {
     private static let counter = Atomic<Int>(0)
 
-    /// A new level id, larger than every id handed out before (so nested levels compare as inner > outer).
+    /// A new level id, larger than every id handed out before (so nested levels compare as inner > outer). Ids
+    /// start at 1: 0 is never a level.
     static func next() -> Int { counter.add(1, ordering: .relaxed).newValue }
 
     /// Runs `body` with a new forward level open; returns the level's id with the body's result.
     static func withLevel<R>(batchShape: [Int], _ body: (Int) throws -> R) rethrows -> R {
         let id = next()
-        return try ADScope.current.opening(ForwardLevel(id: id, batchShape: batchShape)).run { try body(id) }
+        let scope = ADScope.withCurrent { $0.opening(ForwardLevel(id: id, batchShape: batchShape)) }
+        return try scope.run { try body(id) }
     }
 }
 
 extension AnyTensor {
     /// This tensor carrying `tangent` at forward level `level` (in addition to what it already carries).
     func withTangent(_ tangent: AnyTensor, level: Int) -> AnyTensor {
-        let list = tangents?.appending(level: level, tangent: tangent) ?? TangentList(level: level, tangent: tangent)
-        return AnyTensor(storage: storage, shape: shape, node: node, tangents: list)
+        AnyTensor(storage: storage, shape: shape, node: node, tangents: tangents(adding: tangent, level: level))
     }
 
     /// This tensor as the input of a functional reverse-mode call: a new node derivatives are taken for. If it

@@ -15,7 +15,7 @@ func record<P: Primitive>(_ primitive: P, _ x: AnyTensor, _ value: __owned AnyTe
                           at location: CallSite? = nil) -> AnyTensor {
     if x.hasDerivativeState {
         if x.node == nil { return recordForward(primitive, x, value, location) }
-        return x.tangents == nil ? recordReverse(primitive, x, value, location) : recordWithState(primitive, [x], value, location)
+        return x.hasTangents ? recordWithState(primitive, [x], value, location) : recordReverse(primitive, x, value, location)
     }
     if AnomalyDetection.isOnAnywhere { checkConstant(primitive, [x], value, location) }
     return value
@@ -57,11 +57,11 @@ func recordWithState(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value
     // Checked before the JVP rules run: an operation's own value comes first.
     scope.anomalies?.check(value, operation: primitive.name, pass: .forward, at: location, inputs: inputs)
 
-    var tangents: TangentList?
-    if scope.hasLevels && inputs.contains(where: { $0.tangents != nil }) {
+    var tangents = Tangents.none
+    if scope.hasLevels && inputs.contains(where: { $0.hasTangents }) {
         tangents = pushForward(primitive, inputs, value, node, scope, location)
     }
-    if node == nil && tangents == nil { return value }
+    if node == nil, case .none = tangents { return value }
     return AnyTensor(storage: value.storage, shape: value.shape, node: node, tangents: tangents)
 }
 
@@ -87,10 +87,17 @@ func recordReverse(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned
 /// log, no trace) and each input's tangent, if any, is a constant at that level. Then the JVP rule runs once on the
 /// plain values, with nothing to record, no level lookups and no rule context beyond the one call; anything else
 /// goes the general way (`recordWithState`), which gives the same result.
+///
+/// Most often the level is unbatched and every tangent is held as its bare buffer (`Tangents.single`); that case
+/// is handled first, outside any closure, so that `value` is moved into the result rather than copied.
 @inline(never)
 func recordForward(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned AnyTensor,
                    _ location: CallSite?) -> AnyTensor {
-    ADScope.withCurrent { scope in
+    if case .single(let buffer, let level) = x.tangents, level == ADScope.withCurrent({ $0.plainUnbatchedLevel }) {
+        let t = primitive.plainJVP(x, AnyTensor(storage: buffer, shape: x.shape), value, batchShape: [])
+        return withSingleTangent(t, value, level, primitive.name)
+    }
+    return ADScope.withCurrent { scope in
         guard let level = scope.plainForwardLevel, let tangent = plainTangent(x, level) ?? nil else {
             return recordWithState(primitive, [x], value, location)
         }
@@ -121,7 +128,12 @@ func recordForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value: 
 @inline(never)
 func recordForward(_ primitive: some Primitive, _ a: AnyTensor, _ b: AnyTensor, _ value: __owned AnyTensor,
                    _ location: CallSite?) -> AnyTensor {
-    ADScope.withCurrent { scope in
+    let level = ADScope.withCurrent { $0.plainUnbatchedLevel }
+    if level != 0, let ta = singleTangent(a, level), let tb = singleTangent(b, level) {
+        let t = primitive.plainJVP(a, b, ta, tb, value, batchShape: [])
+        return withSingleTangent(t, value, level, primitive.name)
+    }
+    return ADScope.withCurrent { scope in
         guard let level = scope.plainForwardLevel, let ta = plainTangent(a, level), let tb = plainTangent(b, level)
         else { return recordWithState(primitive, [a, b], value, location) }
         let t = primitive.plainJVP(a, b, ta, tb, value, batchShape: level.batchShape)
@@ -133,9 +145,35 @@ func recordForward(_ primitive: some Primitive, _ a: AnyTensor, _ b: AnyTensor, 
 /// `level` alone, nil if the input needs the general path.
 @inline(__always)
 private func plainTangent(_ x: AnyTensor, _ level: ForwardLevel) -> AnyTensor?? {
-    guard let ts = x.tangents else { return .some(nil) }
-    guard ts.next == nil, ts.level == level.id, !ts.tangent.hasDerivativeState else { return nil }
-    return .some(ts.tangent)
+    switch x.tangents {
+    case .none: return .some(nil)
+    case .single(let buffer, let l): return l == level.id ? .some(AnyTensor(storage: buffer, shape: x.shape)) : nil
+    case .list(let ts):
+        guard ts.next == nil, ts.level == level.id, !ts.tangent.hasDerivativeState else { return nil }
+        return .some(ts.tangent)
+    }
+}
+
+/// An input's tangent when it is nothing or a bare buffer at the unbatched level `level`: `.some(nil)` for none,
+/// `.some(t)` for the buffer's tangent, nil otherwise.
+@inline(__always)
+private func singleTangent(_ x: AnyTensor, _ level: Int) -> AnyTensor?? {
+    switch x.tangents {
+    case .none: return .some(nil)
+    case .single(let buffer, let l): return l == level ? .some(AnyTensor(storage: buffer, shape: x.shape)) : nil
+    case .list: return nil
+    }
+}
+
+/// `withPlainTangent` for an unbatched level: the value carrying the tangent's buffer.
+@inline(__always)
+private func withSingleTangent(_ t: __owned AnyTensor?, _ value: __owned AnyTensor, _ level: Int,
+                               _ name: String) -> AnyTensor {
+    guard let t else { return value }
+    checkRuleShape(t, batch: [], shape: value.shape, name, "JVP")
+    var result = value
+    result.tangents = .single(t.storage, level: level)
+    return result
 }
 
 /// The value carrying the tangent a plain rule returned (checked for shape), or the bare value if it is zero.
@@ -145,36 +183,40 @@ private func withPlainTangent(_ t: __owned AnyTensor?, _ value: __owned AnyTenso
     guard let t else { return value }
     checkRuleShape(t, batch: level.batchShape, shape: value.shape, name, "JVP")
     var result = value
-    result.tangents = TangentList(level: level.id, tangent: t)
+    // Unbatched, the tangent has the value's shape (just checked) and is a constant (a plain rule's result): the
+    // usual single tangent, held as its bare buffer.
+    result.tangents = level.batchShape.isEmpty ? .single(t.storage, level: level.id)
+        : .list(TangentList(level: level.id, tangent: t))
     return result
 }
 
 /// Runs the JVP rule once per open level that some input is perturbed at, innermost last.
 private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value: AnyTensor, _ node: GradNode?,
-                         _ scope: ADScope, _ location: CallSite?) -> TangentList? {
+                         _ scope: ADScope, _ location: CallSite?) -> Tangents {
     // The open levels present, ascending. Almost always one: find it without building a list.
     var first = Int.max
     var more = false
     for x in inputs {
-        guard let ts = x.tangents else { continue }
-        for t in ts where scope.isOpen(t.level) {
-            if first == Int.max { first = t.level } else if t.level != first { more = true }
+        x.forEachTangentLevel { level in
+            guard scope.isOpen(level) else { return }
+            if first == Int.max { first = level } else if level != first { more = true }
         }
     }
-    if first == Int.max { return nil }
+    if first == Int.max { return .none }
     let twin = node?.twin()
-    var tangents: TangentList?  // the output's, ascending by level, as they are computed
+    // The output's tangents, ascending by level, as they are computed (a value, so the rule sees them as they
+    // stand when it runs).
+    var output = AnyTensor(storage: value.storage, shape: value.shape)
     func push(level id: Int) {
         let level = scope.level(id)!
-        let outputView = AnyTensor(storage: value.storage, shape: value.shape, node: twin, tangents: tangents)
+        let outputView = AnyTensor(storage: value.storage, shape: value.shape, node: twin, tangents: output.tangents)
         // The inputs seen from this level: unchanged unless some carry tangents of this or an inner level.
-        let primals = inputs.contains { $0.tangents?.contains { $0.level >= id } ?? false }
-            ? inputs.map { $0.primal(below: id) } : inputs
+        let primals = inputs.contains { $0.hasTangent(atOrAfter: id) } ? inputs.map { $0.primal(below: id) } : inputs
         let tin = inputs.map { $0.tangent(at: id) }
         // The tangent formula is itself differentiated if it records (reverse over forward) or if its operands
         // carry tangents of outer levels (forward over forward).
         let differentiable = (scope.recording && (node != nil || tin.contains { $0?.node != nil }))
-            || primals.contains { $0.tangents != nil } || tin.contains { $0?.tangents != nil } || tangents != nil
+            || primals.contains { $0.hasTangents } || tin.contains { $0?.hasTangents ?? false } || output.hasTangents
         let ctx = RuleContext(inputs: primals, node: nil, outputValue: outputView,
                               outputShape: value.shape, batchShape: level.batchShape, needs: 0,
                               isDifferentiable: differentiable)
@@ -191,21 +233,22 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
         checkRuleShape(t, batch: level.batchShape, shape: value.shape, primitive.name, "JVP")
         scope.anomalies?.check(t, operation: primitive.name, pass: .tangent, at: location,
                                inputs: tin.map { $0 ?? .zero(like: value) })
-        tangents = tangents?.appending(level: id, tangent: t) ?? TangentList(level: id, tangent: t)
+        output.tangents = output.tangents(adding: t, level: id)
     }
     if more {
         var levelIDs: [Int] = []
         for x in inputs {
-            guard let ts = x.tangents else { continue }
-            for t in ts where !levelIDs.contains(t.level) && scope.isOpen(t.level) { levelIDs.append(t.level) }
+            x.forEachTangentLevel { level in
+                if !levelIDs.contains(level) && scope.isOpen(level) { levelIDs.append(level) }
+            }
         }
         for id in levelIDs.sorted() { push(level: id) }
     } else {
         push(level: first)  // the usual case: one level, no list built
     }
-    guard let tangents else { return nil }
-    node?.setOutputTangents(tangents)
-    return tangents
+    if case .none = output.tangents { return .none }
+    node?.setOutputTangents(output.tangents)
+    return output.tangents
 }
 
 /// A rule that returns the wrong shape is a bug in that rule; stop and name it. The expected shape is

@@ -176,8 +176,8 @@ struct ReversePass {
                     AnyTensor(storage: $0, shape: node.outputShape, node: createGraph ? node : nil,
                               tangents: saved.outputTangents)
                 }
-                let differentiable = createGraph || g.tangents != nil || saved.outputTangents != nil
-                    || saved.inputs.contains { $0.tangents != nil }
+                let differentiable = createGraph || g.hasTangents || saved.outputHasTangents
+                    || saved.inputs.contains { $0.hasTangents }
                 var ctx = RuleContext(inputs: saved.inputs, node: node, outputValue: output,
                                       outputShape: node.outputShape, batchShape: batchShape, needs: needs,
                                       isDifferentiable: differentiable)

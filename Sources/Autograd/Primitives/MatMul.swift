@@ -71,9 +71,14 @@ extension MatMul {
     /// x's tangent at `level` as a rank-2 value: `.some(nil)` if x carries none, nil if x carries other levels
     /// or a batch of tangents.
     private func soleTangent(_ x: AnyTensor, _ level: Int) -> AnyTensor?? {
-        guard let ts = x.tangents else { return .some(nil) }
-        guard ts.next == nil, ts.level == level, ts.tangent.tangents == nil, ts.tangent.rank == 2 else { return nil }
-        return .some(ts.tangent)
+        switch x.tangents {
+        case .none: return .some(nil)
+        case .single(let buffer, let l):
+            return l == level && x.rank == 2 ? .some(AnyTensor(storage: buffer, shape: x.shape)) : nil
+        case .list(let ts):
+            guard ts.next == nil, ts.level == level, !ts.tangent.hasTangents, ts.tangent.rank == 2 else { return nil }
+            return .some(ts.tangent)
+        }
     }
 
     /// Without batched tangents, op(ȧ) · B and A · op(ḃ) already have the output's shape (the batch dimensions

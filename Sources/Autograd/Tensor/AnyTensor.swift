@@ -13,11 +13,11 @@ public struct AnyTensor: Sendable {
     public internal(set) var shape: [Int]
     /// The reverse-mode node that produced this tensor (an operation, or a leaf derivatives are taken for).
     @usableFromInline var node: GradNode?
-    /// Forward-mode tangents, one per open forward level the tensor is perturbed at, ascending; nil if none.
-    @usableFromInline var tangents: TangentList?
+    /// Forward-mode tangents, one per open forward level the tensor is perturbed at (see ``Tangents``).
+    @usableFromInline var tangents: Tangents
 
     @usableFromInline
-    init(storage: Storage, shape: [Int], node: GradNode? = nil, tangents: TangentList? = nil) {
+    init(storage: Storage, shape: [Int], node: GradNode? = nil, tangents: Tangents = .none) {
         self.storage = storage
         self.shape = shape
         self.node = node
@@ -32,7 +32,7 @@ public struct AnyTensor: Sendable {
     public var count: Int { storage.count }
 
     /// Whether this tensor carries reverse history or forward tangents.
-    @inline(__always) var hasDerivativeState: Bool { node != nil || tangents != nil }
+    @inline(__always) var hasDerivativeState: Bool { node != nil || hasTangents }
     /// This tensor's value without derivative state: a constant that shares the same buffer.
     @inline(__always) var value: AnyTensor { AnyTensor(storage: storage, shape: shape) }
 

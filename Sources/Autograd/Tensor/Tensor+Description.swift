@@ -18,7 +18,7 @@ extension Tensor: CustomStringConvertible, CustomDebugStringConvertible {
             text += node.isLeaf ? "\n(leaf: derivatives are taken with respect to it)"
                                 : "\n(recorded: computed by \(node.name))"
         }
-        if base.tangents != nil { text += "\n(carries a forward-mode tangent)" }
+        if base.hasTangents { text += "\n(carries a forward-mode tangent)" }
         return text
     }
 

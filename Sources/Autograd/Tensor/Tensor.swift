@@ -27,11 +27,11 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     @inline(__always) init(unchecked base: AnyTensor) { self.base = base }
 
     /// The size of each dimension; `[]` for a 0-d tensor (a single element).
-    public var shape: [Int] { base.shape }
+    @inline(__always) public var shape: [Int] { base.shape }
     /// The number of dimensions (`shape.count`).
-    public var rank: Int { base.rank }
+    @inline(__always) public var rank: Int { base.rank }
     /// The number of elements (the product of `shape`; 1 for a 0-d tensor).
-    public var count: Int { base.count }
+    @inline(__always) public var count: Int { base.count }
     /// The element type as a run-time value.
     public var scalarType: ScalarType { Scalar.scalarType }
 

@@ -93,10 +93,9 @@ extension Functional {
         return try Levels.withLevel(batchShape: []) { level in
             var y = try f(x.withTangent(u, level: level))
             // Usually the output carries exactly this level's tangent: take it off without rebuilding the output.
-            if let ts = y.tangents, ts.level == level, ts.next == nil {
-                let t = ts.tangent
-                y.tangents = nil
-                return (y, t)
+            if case .single(let buffer, let l) = y.tangents, l == level {
+                y.tangents = .none
+                return (y, AnyTensor(storage: buffer, shape: y.shape))
             }
             return (y.primal(below: level), y.tangent(at: level) ?? Kernel.filled(y.scalarType, y.shape, 0))
         }
