@@ -51,17 +51,43 @@ final class TangentList: Sendable, Sequence {
 ///
 /// Almost every tangent is the usual case: one `jvp` level open, the tangent a constant shaped exactly like its
 /// tensor. That case holds just the tangent's buffer and level, so carrying a tangent through an operation costs
-/// the tangent's buffer and nothing else (no object per tensor for the bookkeeping, no extra reference counting).
-/// Everything else (several levels, batched tangents, tangents with their own reverse history or tangents) is a
-/// ``TangentList``.
+/// the tangent's buffer and nothing else (no object per tensor for the bookkeeping). Everything else (several
+/// levels, batched tangents, tangents with their own reverse history or tangents) is a ``TangentList``.
+///
+/// Stored as one reference and one integer rather than as an enum with payloads, so that copying a tensor costs a
+/// single retain whatever it carries (an enum's copy branches on its case first); `view` gives the cases.
 @usableFromInline
-enum Tangents: @unchecked Sendable {  // unchecked: `Storage` (see there)
+struct Tangents: @unchecked Sendable {  // unchecked: `Storage` (see there)
+    /// Nil: no tangent. The single tangent's buffer when `singleLevel` is not 0, else a `TangentList`.
+    @usableFromInline let object: AnyObject?
+    /// The level of the single tangent; 0 (never a level) when there is none or the tangents are a list.
+    @usableFromInline let singleLevel: Int
+
     /// No tangent.
-    case none
+    @inlinable static var none: Tangents { Tangents(object: nil, singleLevel: 0) }
     /// One constant tangent at `level`, with the tensor's own shape; `buffer` holds its elements.
-    case single(_ buffer: Storage, level: Int)
+    @inline(__always) static func single(_ buffer: Storage, level: Int) -> Tangents {
+        Tangents(object: buffer, singleLevel: level)
+    }
     /// Any other set of tangents, ascending by level.
-    case list(TangentList)
+    @inline(__always) static func list(_ list: TangentList) -> Tangents { Tangents(object: list, singleLevel: 0) }
+
+    @usableFromInline init(object: AnyObject?, singleLevel: Int) {
+        self.object = object
+        self.singleLevel = singleLevel
+    }
+
+    @inline(__always) var isEmpty: Bool { object == nil }
+    /// The single tangent's buffer (only when `singleLevel` is not 0).
+    @inline(__always) var singleBuffer: Storage { unsafeDowncast(object.unsafelyUnwrapped, to: Storage.self) }
+
+    /// The three cases, for code that handles each.
+    enum View { case none, single(Storage, level: Int), list(TangentList) }
+    var view: View {
+        guard let object else { return .none }
+        if singleLevel != 0 { return .single(unsafeDowncast(object, to: Storage.self), level: singleLevel) }
+        return .list(unsafeDowncast(object, to: TangentList.self))
+    }
 }
 
 /// One open forward-mode level: a `jvp` in progress. Tangents of levels that are no longer open are ignored.
@@ -168,13 +194,12 @@ final class ADScope: Sendable {
 extension AnyTensor {
     /// Whether this tensor carries a forward-mode tangent at some level.
     @inline(__always) var hasTangents: Bool {
-        if case .none = tangents { return false }
-        return true
+        !tangents.isEmpty
     }
 
     /// The tangent at forward level `level`, if this tensor carries one.
     func tangent(at level: Int) -> AnyTensor? {
-        switch tangents {
+        switch tangents.view {
         case .none: return nil
         case .single(let buffer, let l): return l == level ? AnyTensor(storage: buffer, shape: shape) : nil
         case .list(let list):
@@ -185,7 +210,7 @@ extension AnyTensor {
 
     /// Calls `body` with each level this tensor carries a tangent at, ascending.
     @inline(__always) func forEachTangentLevel(_ body: (Int) -> Void) {
-        switch tangents {
+        switch tangents.view {
         case .none: return
         case .single(_, let level): body(level)
         case .list(let list): for entry in list { body(entry.level) }
@@ -202,7 +227,7 @@ extension AnyTensor {
     /// This tensor seen from inside level `level`'s rule: the same value and reverse node, with the tangents of
     /// `level` and of every level opened after it removed (a tangent formula must not perturb itself).
     func primal(below level: Int) -> AnyTensor {
-        switch tangents {
+        switch tangents.view {
         case .none: return self
         case .single(_, let l):
             return l < level ? self : AnyTensor(storage: storage, shape: shape, node: node)
@@ -214,7 +239,7 @@ extension AnyTensor {
 
     /// This tensor's tangents with `tangent` at `level` (later than every level it carries) added.
     func tangents(adding tangent: AnyTensor, level: Int) -> Tangents {
-        switch tangents {
+        switch tangents.view {
         case .none:
             // The usual case, a single constant tangent shaped like the tensor, is held as its bare buffer.
             if !tangent.hasDerivativeState && tangent.shape == shape { return .single(tangent.storage, level: level) }

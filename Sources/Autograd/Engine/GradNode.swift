@@ -27,10 +27,7 @@ final class GradNode: @unchecked Sendable {
         var output: Storage?
         var outputTangents: Tangents
         var released = false
-        var outputHasTangents: Bool {
-            if case .none = outputTangents { return false }
-            return true
-        }
+        var outputHasTangents: Bool { !outputTangents.isEmpty }
     }
     /// Guards `saved` and `accumulated` (a reverse pass may run on another thread than the forward pass, and two
     /// passes may share leaves). Held for a few instructions at a time, so a spin lock suffices.

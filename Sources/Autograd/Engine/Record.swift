@@ -61,7 +61,7 @@ func recordWithState(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value
     if scope.hasLevels && inputs.contains(where: { $0.hasTangents }) {
         tangents = pushForward(primitive, inputs, value, node, scope, location)
     }
-    if node == nil, case .none = tangents { return value }
+    if node == nil && tangents.isEmpty { return value }
     return AnyTensor(storage: value.storage, shape: value.shape, node: node, tangents: tangents)
 }
 
@@ -93,8 +93,10 @@ func recordReverse(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned
 @inline(never)
 func recordForward(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned AnyTensor,
                    _ location: CallSite?) -> AnyTensor {
-    if case .single(let buffer, let level) = x.tangents, level == ADScope.withCurrent({ $0.plainUnbatchedLevel }) {
-        let t = primitive.plainJVP(x, AnyTensor(storage: buffer, shape: x.shape), value, batchShape: [])
+    let level = x.tangents.singleLevel
+    if level != 0 && level == ADScope.withCurrent({ $0.plainUnbatchedLevel }) {
+        let t = primitive.plainJVP(x, AnyTensor(storage: x.tangents.singleBuffer, shape: x.shape), value,
+                                   batchShape: [])
         return withSingleTangent(t, value, level, primitive.name)
     }
     return ADScope.withCurrent { scope in
@@ -145,7 +147,7 @@ func recordForward(_ primitive: some Primitive, _ a: AnyTensor, _ b: AnyTensor, 
 /// `level` alone, nil if the input needs the general path.
 @inline(__always)
 private func plainTangent(_ x: AnyTensor, _ level: ForwardLevel) -> AnyTensor?? {
-    switch x.tangents {
+    switch x.tangents.view {
     case .none: return .some(nil)
     case .single(let buffer, let l): return l == level.id ? .some(AnyTensor(storage: buffer, shape: x.shape)) : nil
     case .list(let ts):
@@ -158,7 +160,7 @@ private func plainTangent(_ x: AnyTensor, _ level: ForwardLevel) -> AnyTensor?? 
 /// `.some(t)` for the buffer's tangent, nil otherwise.
 @inline(__always)
 private func singleTangent(_ x: AnyTensor, _ level: Int) -> AnyTensor?? {
-    switch x.tangents {
+    switch x.tangents.view {
     case .none: return .some(nil)
     case .single(let buffer, let l): return l == level ? .some(AnyTensor(storage: buffer, shape: x.shape)) : nil
     case .list: return nil
@@ -246,7 +248,7 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
     } else {
         push(level: first)  // the usual case: one level, no list built
     }
-    if case .none = output.tangents { return .none }
+    if output.tangents.isEmpty { return .none }
     node?.setOutputTangents(output.tangents)
     return output.tangents
 }

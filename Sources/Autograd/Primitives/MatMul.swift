@@ -71,7 +71,7 @@ extension MatMul {
     /// x's tangent at `level` as a rank-2 value: `.some(nil)` if x carries none, nil if x carries other levels
     /// or a batch of tangents.
     private func soleTangent(_ x: AnyTensor, _ level: Int) -> AnyTensor?? {
-        switch x.tangents {
+        switch x.tangents.view {
         case .none: return .some(nil)
         case .single(let buffer, let l):
             return l == level && x.rank == 2 ? .some(AnyTensor(storage: buffer, shape: x.shape)) : nil
@@ -86,8 +86,13 @@ extension MatMul {
     func plainJVP(_ a: AnyTensor, _ b: AnyTensor, _ ta: AnyTensor?, _ tb: AnyTensor?, _ y: AnyTensor,
                   batchShape: [Int]) -> AnyTensor? {
         guard batchShape.isEmpty else { return generalJVP([a, b], [ta, tb], y, batchShape: batchShape) }
-        let fromA = ta.map { Kernel.matmul($0, b, transposeA: transposeA, transposeB: transposeB, name, at: nil) }
-        let fromB = tb.map { Kernel.matmul(a, $0, transposeA: transposeA, transposeB: transposeB, name, at: nil) }
+        // Unbatched, each tangent has its operand's shape, so both products have y's.
+        let fromA = ta.map {
+            Kernel.matmul($0, b, transposeA: transposeA, transposeB: transposeB, name, at: nil, shape: y.shape)
+        }
+        let fromB = tb.map {
+            Kernel.matmul(a, $0, transposeA: transposeA, transposeB: transposeB, name, at: nil, shape: y.shape)
+        }
         guard let fromA else { return fromB }
         return fromB.map { Kernel.binary(AG_BINARY_ADD, fromA, $0, name, at: nil) } ?? fromA
     }

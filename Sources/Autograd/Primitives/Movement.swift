@@ -25,7 +25,9 @@ struct Permute: LinearPrimitive {
         t[0].map { $0.permuted(shifted(permutation, ctx.batchShape.count)) }
     }
     func plainJVP(_ x: AnyTensor, _ t: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
-        Kernel.permute(t, shifted(permutation, batchShape.count))
+        // Unbatched, ṫ has x's shape, so the result has y's.
+        batchShape.isEmpty ? Kernel.permute(t, permutation, shape: y.shape)
+            : Kernel.permute(t, shifted(permutation, batchShape.count))
     }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         var inverse = [Int](repeating: 0, count: permutation.count)

@@ -128,10 +128,10 @@ enum FusedBinaryCrossEntropy {
         switch p.scalarType {
         case .float32:
             run(p.storage.floats(), t.storage.floats(), scaleP?.storage.floats(), scaleT?.storage.floats(),
-                dp?.storage.floats(), dt?.storage.floats(), n: p.count, total: (scaleP ?? scaleT)!.count)
+                dp?.storage.floats(), dt?.storage.floats(), n: p.count, total: scaleP?.count ?? scaleT!.count)
         case .float64:
             run(p.storage.doubles(), t.storage.doubles(), scaleP?.storage.doubles(), scaleT?.storage.doubles(),
-                dp?.storage.doubles(), dt?.storage.doubles(), n: p.count, total: (scaleP ?? scaleT)!.count)
+                dp?.storage.doubles(), dt?.storage.doubles(), n: p.count, total: scaleP?.count ?? scaleT!.count)
         case .bool: fatalError("binary cross-entropy of Bool tensors")
         }
         return (dp, dt)

@@ -214,8 +214,9 @@ enum Kernel {
     /// Batched matrix product of tensors of rank ≥ 2 with broadcast batch dimensions:
     /// `op(a)[..., m, k] · op(b)[..., k, n]`, where `op` transposes the last two dimensions when asked (read through
     /// strides, no copy).
+    /// `shape`, if given, is the result's shape, passed by a caller that has it so that it is not built again.
     static func matmul(_ a: AnyTensor, _ b: AnyTensor, transposeA: Bool, transposeB: Bool, _ name: String,
-                       at location: CallSite?) -> AnyTensor {
+                       at location: CallSite?, shape: [Int]? = nil) -> AnyTensor {
         sameType(a, b, name)
         let ra = a.rank, rb = b.rank
         let (m, ka) = transposeA ? (a.shape[ra - 1], a.shape[ra - 2]) : (a.shape[ra - 2], a.shape[ra - 1])
@@ -229,7 +230,7 @@ enum Kernel {
         let k = ka
         let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
         let batch = batchA == batchB ? batchA : Shape.broadcast(batchA, batchB, name + " (batch dimensions)", at: location)
-        let y = AnyTensor(uninitialized: a.scalarType, shape: batch.isEmpty ? [m, n] : batch + [m, n])
+        let y = AnyTensor(uninitialized: a.scalarType, shape: shape ?? (batch.isEmpty ? [m, n] : batch + [m, n]))
         let count = Shape.count(batch)
         if count == 0 || m == 0 || n == 0 { return y }
         let (rsa, csa) = transposeA ? (1, m) : (k, 1)
@@ -328,7 +329,9 @@ enum Kernel {
         } }
     }
 
-    static func permute(_ x: AnyTensor, _ permutation: [Int]) -> AnyTensor {
+    /// `shape`, if given, is the result's shape (`permutation` applied to x's), passed by a caller that has it so
+    /// that it is not built again.
+    static func permute(_ x: AnyTensor, _ permutation: [Int], shape: [Int]? = nil) -> AnyTensor {
         // Moving only axes of length 1 (a [1, n] matrix transposed, say) keeps every element where it is: share the
         // buffer under the new shape, as a reshape does, instead of copying.
         var previous = -1, inOrder = true
@@ -336,9 +339,9 @@ enum Kernel {
             if p < previous { inOrder = false; break }
             previous = p
         }
-        if inOrder { return AnyTensor(storage: x.storage, shape: permutation.map { x.shape[$0] }) }
+        if inOrder { return AnyTensor(storage: x.storage, shape: shape ?? permutation.map { x.shape[$0] }) }
         let strides = Shape.strides(x.shape)
-        return gatherStrided(x, shape: permutation.map { x.shape[$0] }, strides: permutation.map { strides[$0] })
+        return gatherStrided(x, shape: shape ?? permutation.map { x.shape[$0] }, strides: permutation.map { strides[$0] })
     }
 
     static func expand(_ x: AnyTensor, to shape: [Int]) -> AnyTensor {

@@ -93,9 +93,10 @@ extension Functional {
         return try Levels.withLevel(batchShape: []) { level in
             var y = try f(x.withTangent(u, level: level))
             // Usually the output carries exactly this level's tangent: take it off without rebuilding the output.
-            if case .single(let buffer, let l) = y.tangents, l == level {
+            if y.tangents.singleLevel == level {
+                let t = AnyTensor(storage: y.tangents.singleBuffer, shape: y.shape)
                 y.tangents = .none
-                return (y, AnyTensor(storage: buffer, shape: y.shape))
+                return (y, t)
             }
             return (y.primal(below: level), y.tangent(at: level) ?? Kernel.filled(y.scalarType, y.shape, 0))
         }
