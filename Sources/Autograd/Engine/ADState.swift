@@ -47,45 +47,53 @@ final class TangentList: Sendable, Sequence {
     func makeIterator() -> Iterator { Iterator(current: self) }
 }
 
-/// The forward-mode tangents a tensor carries.
+/// The forward-mode tangents a tensor carries: one reference.
 ///
 /// Almost every tangent is the usual case: one `jvp` level open, the tangent a constant shaped exactly like its
-/// tensor. That case holds just the tangent's buffer and level, so carrying a tangent through an operation costs
-/// the tangent's buffer and nothing else (no object per tensor for the bookkeeping). Everything else (several
-/// levels, batched tangents, tangents with their own reverse history or tangents) is a ``TangentList``.
-///
-/// Stored as one reference and one integer rather than as an enum with payloads, so that copying a tensor costs a
-/// single retain whatever it carries (an enum's copy branches on its case first); `view` gives the cases.
+/// tensor. That case holds just the tangent's buffer, marked with its level (`Storage.tangentLevel`), so carrying a
+/// tangent through an operation costs the tangent's buffer and nothing else: no object of its own, and a tensor
+/// stays four words, which keeps copying it cheap in reverse mode too. Everything else (several levels, batched
+/// tangents, tangents with their own reverse history or tangents, a buffer that cannot be marked) is a
+/// ``TangentList``.
 @usableFromInline
 struct Tangents: @unchecked Sendable {  // unchecked: `Storage` (see there)
-    /// Nil: no tangent. The single tangent's buffer when `singleLevel` is not 0, else a `TangentList`.
+    /// Nil: no tangent. A `Storage`: the single tangent's buffer. A `TangentList`: anything else.
     @usableFromInline let object: AnyObject?
-    /// The level of the single tangent; 0 (never a level) when there is none or the tangents are a list.
-    @usableFromInline let singleLevel: Int
+
+    @usableFromInline init(object: AnyObject?) { self.object = object }
 
     /// No tangent.
-    @inlinable static var none: Tangents { Tangents(object: nil, singleLevel: 0) }
-    /// One constant tangent at `level`, with the tensor's own shape; `buffer` holds its elements.
-    @inline(__always) static func single(_ buffer: Storage, level: Int) -> Tangents {
-        Tangents(object: buffer, singleLevel: level)
-    }
-    /// Any other set of tangents, ascending by level.
-    @inline(__always) static func list(_ list: TangentList) -> Tangents { Tangents(object: list, singleLevel: 0) }
+    @inlinable static var none: Tangents { Tangents(object: nil) }
+    /// Any set of tangents, ascending by level.
+    @inline(__always) static func list(_ list: TangentList) -> Tangents { Tangents(object: list) }
 
-    @usableFromInline init(object: AnyObject?, singleLevel: Int) {
-        self.object = object
-        self.singleLevel = singleLevel
+    /// The tangent `t` at `level` of a tensor shaped like `t` (`t` a constant): its bare buffer if that buffer
+    /// can carry the level's mark, else a one-entry list. A buffer already marked with this level (a tangent
+    /// shared by a reshape, say) is kept as it is; one that nothing else holds (a kernel's fresh result) is marked;
+    /// any other buffer may be a value or another level's tangent as well, so it is not marked: it goes in a list.
+    static func single(_ t: consuming AnyTensor, level: Int) -> Tangents {
+        if t.storage.tangentLevel != level {
+            guard isKnownUniquelyReferenced(&t.storage) else { return .list(TangentList(level: level, tangent: t)) }
+            t.storage.markTangent(level: level)
+        }
+        return Tangents(object: t.storage)
     }
 
     @inline(__always) var isEmpty: Bool { object == nil }
-    /// The single tangent's buffer (only when `singleLevel` is not 0).
-    @inline(__always) var singleBuffer: Storage { unsafeDowncast(object.unsafelyUnwrapped, to: Storage.self) }
+    /// The single tangent's buffer, if the tangents are that case. (The object is a `Storage` or a `TangentList`,
+    /// both final: comparing its class with `TangentList`'s, whose metadata is a constant, is the whole test.)
+    @inline(__always) var singleBuffer: Storage? {
+        guard let object, type(of: object) != TangentList.self else { return nil }
+        return unsafeDowncast(object, to: Storage.self)
+    }
+    /// The level of the single tangent; 0 (never a level) if there is none or the tangents are a list.
+    @inline(__always) var singleLevel: Int { singleBuffer?.tangentLevel ?? 0 }
 
     /// The three cases, for code that handles each.
     enum View { case none, single(Storage, level: Int), list(TangentList) }
     var view: View {
         guard let object else { return .none }
-        if singleLevel != 0 { return .single(unsafeDowncast(object, to: Storage.self), level: singleLevel) }
+        if let buffer = singleBuffer { return .single(buffer, level: buffer.tangentLevel) }
         return .list(unsafeDowncast(object, to: TangentList.self))
     }
 }
@@ -238,11 +246,11 @@ extension AnyTensor {
     }
 
     /// This tensor's tangents with `tangent` at `level` (later than every level it carries) added.
-    func tangents(adding tangent: AnyTensor, level: Int) -> Tangents {
+    func tangents(adding tangent: consuming AnyTensor, level: Int) -> Tangents {
         switch tangents.view {
         case .none:
             // The usual case, a single constant tangent shaped like the tensor, is held as its bare buffer.
-            if !tangent.hasDerivativeState && tangent.shape == shape { return .single(tangent.storage, level: level) }
+            if !tangent.hasDerivativeState && tangent.shape == shape { return .single(consume tangent, level: level) }
             return .list(TangentList(level: level, tangent: tangent))
         case .single(let buffer, let l):
             let first = TangentList(level: l, tangent: AnyTensor(storage: buffer, shape: shape))

@@ -70,17 +70,18 @@ func recordWithState(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value
 @inline(never)
 func recordReverse(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned AnyTensor,
                    _ location: CallSite?) -> AnyTensor {
-    ADScope.withCurrent { scope in
-        guard scope.anomalies == nil, scope.trace == nil else {
-            return recordWithState(primitive, [x], value, location)
-        }
-        guard scope.recording else { return value }
-        let node = GradNode(primitive: primitive, input: x, output: value, location: location,
-                            savesEverything: scope.savesEverything)
-        var result = value
-        result.node = node
-        return result
+    // The settings are read first and the rest runs outside the closure, so that `value` is moved into the
+    // result rather than copied.
+    let (lean, recording, savesEverything) = ADScope.withCurrent {
+        ($0.anomalies == nil && $0.trace == nil, $0.recording, $0.savesEverything)
     }
+    guard lean else { return recordWithState(primitive, [x], value, location) }
+    guard recording else { return value }
+    let node = GradNode(primitive: primitive, input: x, output: value, location: location,
+                        savesEverything: savesEverything)
+    var result = consume value
+    result.node = node
+    return result
 }
 
 /// Forward mode's usual case, kept lean: the inputs have no reverse history, one forward level is open (no anomaly
@@ -93,11 +94,9 @@ func recordReverse(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned
 @inline(never)
 func recordForward(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned AnyTensor,
                    _ location: CallSite?) -> AnyTensor {
-    let level = x.tangents.singleLevel
-    if level != 0 && level == ADScope.withCurrent({ $0.plainUnbatchedLevel }) {
-        let t = primitive.plainJVP(x, AnyTensor(storage: x.tangents.singleBuffer, shape: x.shape), value,
-                                   batchShape: [])
-        return withSingleTangent(t, value, level, primitive.name)
+    if let buffer = x.tangents.singleBuffer, buffer.tangentLevel == ADScope.withCurrent({ $0.plainUnbatchedLevel }) {
+        let t = primitive.plainJVP(x, AnyTensor(storage: buffer, shape: x.shape), value, batchShape: [])
+        return withSingleTangent(t, value, buffer.tangentLevel, primitive.name)
     }
     return ADScope.withCurrent { scope in
         guard let level = scope.plainForwardLevel, let tangent = plainTangent(x, level) ?? nil else {
@@ -169,25 +168,25 @@ private func singleTangent(_ x: AnyTensor, _ level: Int) -> AnyTensor?? {
 
 /// `withPlainTangent` for an unbatched level: the value carrying the tangent's buffer.
 @inline(__always)
-private func withSingleTangent(_ t: __owned AnyTensor?, _ value: __owned AnyTensor, _ level: Int,
+private func withSingleTangent(_ t: consuming AnyTensor?, _ value: consuming AnyTensor, _ level: Int,
                                _ name: String) -> AnyTensor {
-    guard let t else { return value }
+    guard let t = t.take() else { return value }  // taken, so that the buffer's only holder is `t`
     checkRuleShape(t, batch: [], shape: value.shape, name, "JVP")
-    var result = value
-    result.tangents = .single(t.storage, level: level)
+    var result = consume value
+    result.tangents = .single(consume t, level: level)
     return result
 }
 
 /// The value carrying the tangent a plain rule returned (checked for shape), or the bare value if it is zero.
 @inline(__always)
-private func withPlainTangent(_ t: __owned AnyTensor?, _ value: __owned AnyTensor, _ level: ForwardLevel,
+private func withPlainTangent(_ t: consuming AnyTensor?, _ value: consuming AnyTensor, _ level: ForwardLevel,
                               _ name: String) -> AnyTensor {
-    guard let t else { return value }
+    guard let t = t.take() else { return value }  // taken, so that the buffer's only holder is `t`
     checkRuleShape(t, batch: level.batchShape, shape: value.shape, name, "JVP")
-    var result = value
+    var result = consume value
     // Unbatched, the tangent has the value's shape (just checked) and is a constant (a plain rule's result): the
     // usual single tangent, held as its bare buffer.
-    result.tangents = level.batchShape.isEmpty ? .single(t.storage, level: level.id)
+    result.tangents = level.batchShape.isEmpty ? .single(consume t, level: level.id)
         : .list(TangentList(level: level.id, tangent: t))
     return result
 }
@@ -235,7 +234,7 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
         checkRuleShape(t, batch: level.batchShape, shape: value.shape, primitive.name, "JVP")
         scope.anomalies?.check(t, operation: primitive.name, pass: .tangent, at: location,
                                inputs: tin.map { $0 ?? .zero(like: value) })
-        output.tangents = output.tangents(adding: t, level: id)
+        output.tangents = output.tangents(adding: consume t, level: id)
     }
     if more {
         var levelIDs: [Int] = []
