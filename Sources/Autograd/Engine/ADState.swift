@@ -72,6 +72,7 @@ struct Tangents: @unchecked Sendable {  // unchecked: `Storage` (see there)
     /// shared by a reshape, say) is kept as it is; one that nothing else holds (a kernel's fresh result) is marked;
     /// any other buffer may be a value or another level's tangent as well, so it is not marked: it goes in a list.
     static func single(_ t: consuming AnyTensor, level: Int) -> Tangents {
+        assert(!t.hasDerivativeState, "a single tangent is a constant; others belong in a TangentList")
         if t.storage.tangentLevel != level {
             guard isKnownUniquelyReferenced(&t.storage) else { return .list(TangentList(level: level, tangent: t)) }
             t.storage.markTangent(level: level)
@@ -240,7 +241,9 @@ extension AnyTensor {
         case .single(_, let l):
             return l < level ? self : AnyTensor(storage: storage, shape: shape, node: node)
         case .list(let list):
-            guard let kept = list.keeping(below: level) else { return AnyTensor(storage: storage, shape: shape, node: node) }
+            guard let kept = list.keeping(below: level) else {
+                return AnyTensor(storage: storage, shape: shape, node: node)
+            }
             return kept === list ? self : AnyTensor(storage: storage, shape: shape, node: node, tangents: .list(kept))
         }
     }

@@ -52,7 +52,8 @@ final class GradNode: @unchecked Sendable {
         self.scalarType = output.scalarType
         self.location = location
         self.saved = Saved(inputs: savesEverything ? inputs : primitive.savedInputs(inputs),
-                           output: primitive.savesOutput || savesEverything ? output.storage : nil, outputTangents: .none)
+                           output: primitive.savesOutput || savesEverything ? output.storage : nil,
+                           outputTangents: .none)
     }
 
     /// A node for a one-input operation (the same node as `init(primitive:inputs:…)` with `[input]`, without

@@ -15,7 +15,8 @@ func record<P: Primitive>(_ primitive: P, _ x: AnyTensor, _ value: __owned AnyTe
                           at location: CallSite? = nil) -> AnyTensor {
     if x.hasDerivativeState {
         if x.node == nil { return recordForward(primitive, x, value, location) }
-        return x.hasTangents ? recordWithState(primitive, [x], value, location) : recordReverse(primitive, x, value, location)
+        return x.hasTangents ? recordWithState(primitive, [x], value, location)
+            : recordReverse(primitive, x, value, location)
     }
     if AnomalyDetection.isOnAnywhere { checkConstant(primitive, [x], value, location) }
     return value

@@ -341,7 +341,8 @@ enum Kernel {
         }
         if inOrder { return AnyTensor(storage: x.storage, shape: shape ?? permutation.map { x.shape[$0] }) }
         let strides = Shape.strides(x.shape)
-        return gatherStrided(x, shape: shape ?? permutation.map { x.shape[$0] }, strides: permutation.map { strides[$0] })
+        return gatherStrided(x, shape: shape ?? permutation.map { x.shape[$0] },
+                             strides: permutation.map { strides[$0] })
     }
 
     static func expand(_ x: AnyTensor, to shape: [Int]) -> AnyTensor {

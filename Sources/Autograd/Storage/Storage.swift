@@ -91,7 +91,9 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
     /// See `StorageHeader.tangentLevel`.
     @inline(__always) var tangentLevel: Int { withUnsafeMutablePointerToHeader { $0.pointee.tangentLevel } }
     /// Marks this buffer as the tangent at `level`. Only for a buffer nothing else holds (see `Tangents.single`).
-    @inline(__always) func markTangent(level: Int) { withUnsafeMutablePointerToHeader { $0.pointee.tangentLevel = level } }
+    @inline(__always) func markTangent(level: Int) {
+        withUnsafeMutablePointerToHeader { $0.pointee.tangentLevel = level }
+    }
 
     @inline(__always) func floats() -> UnsafeMutablePointer<Float> { base.assumingMemoryBound(to: Float.self) }
     @inline(__always) func doubles() -> UnsafeMutablePointer<Double> { base.assumingMemoryBound(to: Double.self) }
