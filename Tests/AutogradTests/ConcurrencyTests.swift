@@ -103,6 +103,33 @@ import Testing
         expectClose(try #require(w.gradient).scalars, sum.scalars, tolerance: 1e-12)
     }
 
+    /// A `jvp` reuses its thread's settings object from the previous call only when nothing else holds it. A task
+    /// started inside a call keeps that call's settings (its forward level) while later calls run on the thread.
+    @Test func aTaskStartedInsideJvpKeepsItsSettings() async throws {
+        let x = Tensor<Double>([1, 2]), u = Tensor<Double>([1, 1])
+        _ = try jvp(of: { $0 * 2 }, at: x, tangent: u)  // leaves a spare settings object on this thread
+        let release = DispatchSemaphore(value: 0)
+        var firstLevel = 0
+        var task: Task<Int, Never>?
+        _ = try jvp(of: { x in
+            firstLevel = ADScope.current.innermostLevel?.id ?? 0
+            task = Task {
+                release.wait()  // until the next call on the original thread is over
+                return ADScope.current.innermostLevel?.id ?? 0
+            }
+            return x * 2
+        }, at: x, tangent: u)
+        var secondLevel = 0
+        _ = try jvp(of: { x in
+            secondLevel = ADScope.current.innermostLevel?.id ?? 0
+            return x * 3
+        }, at: x, tangent: u)
+        release.signal()
+        let seenByTask = await task!.value
+        #expect(firstLevel != 0 && secondLevel != firstLevel)
+        #expect(seenByTask == firstLevel)
+    }
+
     /// Nested forward and reverse mode in parallel tasks: each task's forward levels are its own, so a Hessian-vector
     /// product (jvp over gradient) and a gradient of a jvp in one task never see another task's tangents.
     @Test func nestedDerivativesInParallelTasks() async throws {

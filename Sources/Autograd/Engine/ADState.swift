@@ -109,12 +109,15 @@ struct ForwardLevel: Sendable {
 
 /// Per-task derivative settings. Task-local, so derivatives computed in parallel tasks never see each other's
 /// recording switches or forward levels. A class, so that reading it costs one reference, not a copy per field.
-final class ADScope: Sendable {
+///
+/// `@unchecked Sendable`: the settings never change while anything but this thread's spare slot refers to the
+/// object (see `reusedForLevel`); to every reader they are constants.
+final class ADScope: @unchecked Sendable {
     /// Whether operations record reverse-mode history (false inside `withoutRecording`).
     let recording: Bool
     /// The innermost open forward-mode level (nil if none is open) and the levels open around it, outermost
     /// first. Kept apart so that opening the usual single level builds no array.
-    let innermostLevel: ForwardLevel?
+    private(set) var innermostLevel: ForwardLevel?
     let outerLevels: [ForwardLevel]
     /// How many functional reverse-mode calls (`gradient(at:of:)` and friends) enclose this point; a nested one
     /// builds a differentiable result so the outer one can differentiate it.
@@ -129,9 +132,9 @@ final class ADScope: Sendable {
     /// The one open forward level when it is the only derivative machinery that can apply to an operation whose
     /// inputs have no reverse history: exactly one level open, no anomaly log, no trace. Then `record` pushes
     /// tangents forward without the general bookkeeping (see `recordForward`). Nil otherwise.
-    let plainForwardLevel: ForwardLevel?
+    private(set) var plainForwardLevel: ForwardLevel?
     /// The id of `plainForwardLevel` when its tangents are unbatched (the usual `jvp`), else 0 (never an id).
-    let plainUnbatchedLevel: Int
+    private(set) var plainUnbatchedLevel: Int
 
     init(recording: Bool = true, innermostLevel: ForwardLevel? = nil, outerLevels: [ForwardLevel] = [],
          reverseDepth: Int = 0, anomalies: AnomalyLog? = nil, trace: PrimitiveTrace? = nil,
@@ -181,6 +184,41 @@ final class ADScope: Sendable {
         ADScope(recording: recording, innermostLevel: level,
                 outerLevels: innermostLevel.map { outerLevels + [$0] } ?? [], reverseDepth: reverseDepth,
                 anomalies: anomalies, trace: trace, savesEverything: savesEverything)
+    }
+
+    /// Whether these are the default settings (recording on, nothing else): the usual place a `jvp` starts from.
+    var isDefault: Bool {
+        recording && innermostLevel == nil && reverseDepth == 0 && anomalies == nil && trace == nil
+            && !savesEverything
+    }
+
+    /// The current settings with `level` opened inside them, as `opening` makes them. From the default settings,
+    /// this thread's spare object from an earlier call is reused when nothing else refers to it any more (a task
+    /// started inside that call may still hold it: then it is left to that task and a new one is made). Saves an
+    /// allocation per `jvp`; `keepAsSpare` returns the object after the call. The spare of a thread that ends is
+    /// not freed (one small object per thread).
+    static func reusedForLevel(_ level: ForwardLevel) -> ADScope {
+        withCurrent { outer in
+            guard outer.isDefault else { return outer.opening(level) }
+            if let slot = ag_spare_slot() {
+                ag_set_spare_slot(nil)
+                var spare = Unmanaged<ADScope>.fromOpaque(slot).takeRetainedValue()
+                if isKnownUniquelyReferenced(&spare) && spare.outerLevels.isEmpty {
+                    spare.innermostLevel = level
+                    spare.plainForwardLevel = level
+                    spare.plainUnbatchedLevel = level.batchShape.isEmpty ? level.id : 0
+                    return spare
+                }
+            }
+            return outer.opening(level)
+        }
+    }
+
+    /// Keeps a scope made by `reusedForLevel` from the default settings for this thread's next call.
+    func keepAsSpare() {
+        guard ag_spare_slot() == nil, outerLevels.isEmpty, recording, reverseDepth == 0, anomalies == nil,
+              trace == nil, !savesEverything else { return }
+        ag_set_spare_slot(Unmanaged.passRetained(self).toOpaque())
     }
 
     /// Runs `body` with this scope as the current one.

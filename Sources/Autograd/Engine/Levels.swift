@@ -11,7 +11,8 @@ enum Levels {
     /// Runs `body` with a new forward level open; returns the level's id with the body's result.
     static func withLevel<R>(batchShape: [Int], _ body: (Int) throws -> R) rethrows -> R {
         let id = next()
-        let scope = ADScope.withCurrent { $0.opening(ForwardLevel(id: id, batchShape: batchShape)) }
+        let scope = ADScope.reusedForLevel(ForwardLevel(id: id, batchShape: batchShape))
+        defer { scope.keepAsSpare() }
         return try scope.run { try body(id) }
     }
 }

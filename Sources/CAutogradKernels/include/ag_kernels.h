@@ -33,6 +33,10 @@ void ag_set_num_threads(int n);
 /// has installed there, so that each operation reads them without a task-local lookup). Null until set.
 void *ag_thread_slot(void);
 void ag_set_thread_slot(void *value);
+/// A second per-thread slot: a settings object that the next forward-mode call on this thread may reuse instead of
+/// allocating one (Autograd keeps it retained). Null until set.
+void *ag_spare_slot(void);
+void ag_set_spare_slot(void *value);
 
 // ---------------------------------------------------------------------------------------------------------
 // Matrix product
