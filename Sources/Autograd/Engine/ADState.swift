@@ -80,6 +80,17 @@ struct Tangents: @unchecked Sendable {  // unchecked: `Storage` (see there)
         return Tangents(object: t.storage)
     }
 
+    /// `single` for a tangent given as its bare buffer, shaped like the tensor (`shape`).
+    static func single(buffer: consuming Storage, level: Int, shape: [Int]) -> Tangents {
+        if buffer.tangentLevel != level {
+            guard isKnownUniquelyReferenced(&buffer) else {
+                return .list(TangentList(level: level, tangent: AnyTensor(storage: buffer, shape: shape)))
+            }
+            buffer.markTangent(level: level)
+        }
+        return Tangents(object: buffer)
+    }
+
     @inline(__always) var isEmpty: Bool { object == nil }
     /// The single tangent's buffer, if the tangents are that case. (The object is a `Storage` or a `TangentList`,
     /// both final: comparing its class with `TangentList`'s, whose metadata is a constant, is the whole test.)

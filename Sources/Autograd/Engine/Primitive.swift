@@ -45,6 +45,11 @@ protocol Primitive: Sendable {
     /// `plainJVP` for a two-input primitive: tangents `ȧ`, `ḃ` (nil meaning zero, not both nil).
     func plainJVP(_ a: AnyTensor, _ b: AnyTensor, _ ta: AnyTensor?, _ tb: AnyTensor?, _ y: AnyTensor,
                   batchShape: [Int]) -> AnyTensor?
+    /// `plainJVP` on bare buffers, for the leanest case of all: an unbatched level, `tangent` holding ẋ (x's
+    /// shape). Returns the buffer of ẏ (y's shape): a new one, or `tangent` itself for an operation that only
+    /// reshapes; nil for zero. Saves wrapping each buffer in a tensor (a shape reference to take and drop per
+    /// operation). The default does the wrapping and calls `plainJVP` (see `plainJVPOnTensors`).
+    func plainJVP(_ x: AnyTensor, tangentBuffer: Storage, _ y: AnyTensor) -> Storage?
 }
 
 extension Primitive {
@@ -62,6 +67,17 @@ extension Primitive {
     func plainJVP(_ a: AnyTensor, _ b: AnyTensor, _ ta: AnyTensor?, _ tb: AnyTensor?, _ y: AnyTensor,
                   batchShape: [Int]) -> AnyTensor? {
         generalJVP([a, b], [ta, tb], y, batchShape: batchShape)
+    }
+    func plainJVP(_ x: AnyTensor, tangentBuffer: Storage, _ y: AnyTensor) -> Storage? {
+        plainJVPOnTensors(x, tangentBuffer: tangentBuffer, y)
+    }
+    /// `plainJVP(_:tangentBuffer:_:)` through the tensor form: ẋ wrapped with x's shape, ẏ checked for y's shape.
+    func plainJVPOnTensors(_ x: AnyTensor, tangentBuffer: Storage, _ y: AnyTensor) -> Storage? {
+        guard let t = plainJVP(x, AnyTensor(storage: tangentBuffer, shape: x.shape), y, batchShape: []) else {
+            return nil
+        }
+        checkRuleShape(t, batch: [], shape: y.shape, name, "JVP")
+        return t.storage
     }
     /// The forward rule `jvp` called on the inputs' values (their tangents removed: the context of the plain case,
     /// see `recordForward`).
@@ -122,6 +138,10 @@ extension ElementwisePrimitive {
     func plainJVP(_ x: AnyTensor, _ tangent: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
         guard let fused else { return generalJVP([x], [tangent], y, batchShape: batchShape) }
         return fused.apply(tangent, fused.readsOutput ? y : x)
+    }
+    func plainJVP(_ x: AnyTensor, tangentBuffer: Storage, _ y: AnyTensor) -> Storage? {
+        guard let fused else { return plainJVPOnTensors(x, tangentBuffer: tangentBuffer, y) }
+        return fused.apply(tangentBuffer, fused.readsOutput ? y : x)
     }
 }
 

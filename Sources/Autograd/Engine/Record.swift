@@ -96,8 +96,11 @@ func recordReverse(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned
 func recordForward(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned AnyTensor,
                    _ location: CallSite?) -> AnyTensor {
     if let buffer = x.tangents.singleBuffer, buffer.tangentLevel == ADScope.withCurrent({ $0.plainUnbatchedLevel }) {
-        let t = primitive.plainJVP(x, AnyTensor(storage: buffer, shape: x.shape), value, batchShape: [])
-        return withSingleTangent(t, value, buffer.tangentLevel, primitive.name)
+        let level = buffer.tangentLevel
+        guard let t = primitive.plainJVP(x, tangentBuffer: buffer, value) else { return value }
+        var result = consume value
+        result.tangents = .single(buffer: t, level: level, shape: result.shape)
+        return result
     }
     return ADScope.withCurrent { scope in
         guard let level = scope.plainForwardLevel, let tangent = plainTangent(x, level) ?? nil else {

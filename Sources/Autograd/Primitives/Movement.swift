@@ -13,6 +13,7 @@ struct Reshape: LinearPrimitive {
     func plainJVP(_ x: AnyTensor, _ t: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
         AnyTensor(storage: t.storage, shape: batchShape.isEmpty ? shape : batchShape + shape)
     }
+    func plainJVP(_ x: AnyTensor, tangentBuffer: Storage, _ y: AnyTensor) -> Storage? { tangentBuffer }
 }
 
 /// y = x with its axes reordered: y's axis i is x's axis `permutation[i]`.
@@ -28,6 +29,11 @@ struct Permute: LinearPrimitive {
         // Unbatched, ṫ has x's shape, so the result has y's.
         batchShape.isEmpty ? Kernel.permute(t, permutation, shape: y.shape)
             : Kernel.permute(t, shifted(permutation, batchShape.count))
+    }
+    /// Moving only axes of length 1 keeps every element in place: ẏ is ẋ's buffer (see `Kernel.permute`).
+    func plainJVP(_ x: AnyTensor, tangentBuffer: Storage, _ y: AnyTensor) -> Storage? {
+        Kernel.permutationKeepsOrder(x.shape, permutation) ? tangentBuffer
+            : plainJVPOnTensors(x, tangentBuffer: tangentBuffer, y)
     }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         var inverse = [Int](repeating: 0, count: permutation.count)

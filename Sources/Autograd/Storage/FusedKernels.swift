@@ -37,6 +37,17 @@ enum FusedDerivative: Sendable {
         return y
     }
 
+    /// `apply` on bare buffers, without batch dimensions: g holds s.count elements; returns a new buffer.
+    func apply(_ g: Storage, _ s: AnyTensor) -> Storage {
+        let y = Storage.make(type: s.scalarType, count: s.count)
+        switch s.scalarType {
+        case .float32: run(g.floats(), s.storage.floats(), y.floats(), s.count, 1)
+        case .float64: run(g.doubles(), s.storage.doubles(), y.doubles(), s.count, 1)
+        case .bool: fatalError("derivative of a Bool tensor")
+        }
+        return y
+    }
+
     /// g ← g ⊙ f′(s) in g's own buffer, if g is shaped like s (no batch), carries no derivative state and holds
     /// the only reference to its buffer; returns whether it did (otherwise g is unchanged).
     func applyInPlace(_ g: inout AnyTensor, _ s: AnyTensor) -> Bool {

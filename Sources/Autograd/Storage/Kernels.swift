@@ -331,15 +331,20 @@ enum Kernel {
 
     /// `shape`, if given, is the result's shape (`permutation` applied to x's), passed by a caller that has it so
     /// that it is not built again.
+    /// Whether permuting axes of `shape` leaves the elements in row-major order: only axes of length 1 move.
+    static func permutationKeepsOrder(_ shape: [Int], _ permutation: [Int]) -> Bool {
+        var previous = -1
+        for p in permutation where shape[p] != 1 {
+            if p < previous { return false }
+            previous = p
+        }
+        return true
+    }
+
     static func permute(_ x: AnyTensor, _ permutation: [Int], shape: [Int]? = nil) -> AnyTensor {
         // Moving only axes of length 1 (a [1, n] matrix transposed, say) keeps every element where it is: share the
         // buffer under the new shape, as a reshape does, instead of copying.
-        var previous = -1, inOrder = true
-        for p in permutation where x.shape[p] != 1 {
-            if p < previous { inOrder = false; break }
-            previous = p
-        }
-        if inOrder { return AnyTensor(storage: x.storage, shape: shape ?? permutation.map { x.shape[$0] }) }
+        if permutationKeepsOrder(x.shape, permutation) { return AnyTensor(storage: x.storage, shape: shape ?? permutation.map { x.shape[$0] }) }
         let strides = Shape.strides(x.shape)
         return gatherStrided(x, shape: shape ?? permutation.map { x.shape[$0] },
                              strides: permutation.map { strides[$0] })
