@@ -73,22 +73,22 @@ struct Tangents: @unchecked Sendable {  // unchecked: `Storage` (see there)
     /// any other buffer may be a value or another level's tangent as well, so it is not marked: it goes in a list.
     static func single(_ t: consuming AnyTensor, level: Int) -> Tangents {
         assert(!t.hasDerivativeState, "a single tangent is a constant; others belong in a TangentList")
-        if t.storage.tangentLevel != level {
-            guard isKnownUniquelyReferenced(&t.storage) else { return .list(TangentList(level: level, tangent: t)) }
-            t.storage.markTangent(level: level)
-        }
-        return Tangents(object: t.storage)
+        return mark(&t.storage, level: level) ? Tangents(object: t.storage)
+            : .list(TangentList(level: level, tangent: t))
     }
 
     /// `single` for a tangent given as its bare buffer, shaped like the tensor (`shape`).
     static func single(buffer: consuming Storage, level: Int, shape: [Int]) -> Tangents {
-        if buffer.tangentLevel != level {
-            guard isKnownUniquelyReferenced(&buffer) else {
-                return .list(TangentList(level: level, tangent: AnyTensor(storage: buffer, shape: shape)))
-            }
-            buffer.markTangent(level: level)
-        }
-        return Tangents(object: buffer)
+        mark(&buffer, level: level) ? Tangents(object: buffer)
+            : .list(TangentList(level: level, tangent: AnyTensor(storage: buffer, shape: shape)))
+    }
+
+    /// Whether `buffer` carries `level`'s mark, marking it first if nothing else holds it.
+    @inline(__always) private static func mark(_ buffer: inout Storage, level: Int) -> Bool {
+        if buffer.tangentLevel == level { return true }
+        guard isKnownUniquelyReferenced(&buffer) else { return false }
+        buffer.markTangent(level: level)
+        return true
     }
 
     @inline(__always) var isEmpty: Bool { object == nil }

@@ -103,11 +103,11 @@ func recordForward(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned
         return result
     }
     return ADScope.withCurrent { scope in
-        guard let level = scope.plainForwardLevel, let tangent = plainTangent(x, level) ?? nil else {
+        guard let level = scope.plainForwardLevel, let tangent = plainTangent(x, level.id) ?? nil else {
             return recordWithState(primitive, [x], value, location)
         }
         let t = primitive.plainJVP(x, tangent, value, batchShape: level.batchShape)
-        return withPlainTangent(t, value, level, primitive.name)
+        return withPlainTangent(t, value, level: level.id, batchShape: level.batchShape, primitive.name)
     }
 }
 
@@ -121,12 +121,12 @@ func recordForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value: 
     guard let level = scope.plainForwardLevel else { return recordWithState(primitive, inputs, value, location) }
     var plain = true
     let tin = inputs.map { x -> AnyTensor? in
-        guard let t = plainTangent(x, level) else { plain = false; return nil }
+        guard let t = plainTangent(x, level.id) else { plain = false; return nil }
         return t
     }
     guard plain else { return recordWithState(primitive, inputs, value, location) }
     return withPlainTangent(primitive.generalJVP(inputs, tin, value, batchShape: level.batchShape),
-                            value, level, primitive.name)
+                            value, level: level.id, batchShape: level.batchShape, primitive.name)
 }
 
 /// `recordForward` for two inputs (neither with reverse history).
@@ -134,64 +134,43 @@ func recordForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value: 
 func recordForward(_ primitive: some Primitive, _ a: AnyTensor, _ b: AnyTensor, _ value: __owned AnyTensor,
                    _ location: CallSite?) -> AnyTensor {
     let level = ADScope.withCurrent { $0.plainUnbatchedLevel }
-    if level != 0, let ta = singleTangent(a, level), let tb = singleTangent(b, level) {
+    if level != 0, let ta = plainTangent(a, level), let tb = plainTangent(b, level) {
         let t = primitive.plainJVP(a, b, ta, tb, value, batchShape: [])
-        return withSingleTangent(t, value, level, primitive.name)
+        return withPlainTangent(t, value, level: level, batchShape: [], primitive.name)
     }
     return ADScope.withCurrent { scope in
-        guard let level = scope.plainForwardLevel, let ta = plainTangent(a, level), let tb = plainTangent(b, level)
+        guard let level = scope.plainForwardLevel, let ta = plainTangent(a, level.id),
+              let tb = plainTangent(b, level.id)
         else { return recordWithState(primitive, [a, b], value, location) }
         let t = primitive.plainJVP(a, b, ta, tb, value, batchShape: level.batchShape)
-        return withPlainTangent(t, value, level, primitive.name)
+        return withPlainTangent(t, value, level: level.id, batchShape: level.batchShape, primitive.name)
     }
 }
 
 /// An input's tangent in the plain case: `.some(nil)` if it has none, `.some(t)` for a constant tangent at
-/// `level` alone, nil if the input needs the general path.
+/// level `level` alone, nil if the input needs the general path.
 @inline(__always)
-private func plainTangent(_ x: AnyTensor, _ level: ForwardLevel) -> AnyTensor?? {
+private func plainTangent(_ x: AnyTensor, _ level: Int) -> AnyTensor?? {
     switch x.tangents.view {
     case .none: return .some(nil)
-    case .single(let buffer, let l): return l == level.id ? .some(AnyTensor(storage: buffer, shape: x.shape)) : nil
+    case .single(let buffer, let l): return l == level ? .some(AnyTensor(storage: buffer, shape: x.shape)) : nil
     case .list(let ts):
-        guard ts.next == nil, ts.level == level.id, !ts.tangent.hasDerivativeState else { return nil }
+        guard ts.next == nil, ts.level == level, !ts.tangent.hasDerivativeState else { return nil }
         return .some(ts.tangent)
     }
 }
 
-/// An input's tangent when it is nothing or a bare buffer at the unbatched level `level`: `.some(nil)` for none,
-/// `.some(t)` for the buffer's tangent, nil otherwise.
+/// The value carrying the tangent a plain rule returned at `level` (checked for shape), or the bare value if it is
+/// zero. Unbatched, the tangent has the value's shape and is a constant (a plain rule's result): the usual single
+/// tangent, held as its bare buffer.
 @inline(__always)
-private func singleTangent(_ x: AnyTensor, _ level: Int) -> AnyTensor?? {
-    switch x.tangents.view {
-    case .none: return .some(nil)
-    case .single(let buffer, let l): return l == level ? .some(AnyTensor(storage: buffer, shape: x.shape)) : nil
-    case .list: return nil
-    }
-}
-
-/// `withPlainTangent` for an unbatched level: the value carrying the tangent's buffer.
-@inline(__always)
-private func withSingleTangent(_ t: consuming AnyTensor?, _ value: consuming AnyTensor, _ level: Int,
-                               _ name: String) -> AnyTensor {
+private func withPlainTangent(_ t: consuming AnyTensor?, _ value: consuming AnyTensor, level: Int,
+                              batchShape: [Int], _ name: String) -> AnyTensor {
     guard let t = t.take() else { return value }  // taken, so that the buffer's only holder is `t`
-    checkRuleShape(t, batch: [], shape: value.shape, name, "JVP")
+    checkRuleShape(t, batch: batchShape, shape: value.shape, name, "JVP")
     var result = consume value
-    result.tangents = .single(consume t, level: level)
-    return result
-}
-
-/// The value carrying the tangent a plain rule returned (checked for shape), or the bare value if it is zero.
-@inline(__always)
-private func withPlainTangent(_ t: consuming AnyTensor?, _ value: consuming AnyTensor, _ level: ForwardLevel,
-                              _ name: String) -> AnyTensor {
-    guard let t = t.take() else { return value }  // taken, so that the buffer's only holder is `t`
-    checkRuleShape(t, batch: level.batchShape, shape: value.shape, name, "JVP")
-    var result = consume value
-    // Unbatched, the tangent has the value's shape (just checked) and is a constant (a plain rule's result): the
-    // usual single tangent, held as its bare buffer.
-    result.tangents = level.batchShape.isEmpty ? .single(consume t, level: level.id)
-        : .list(TangentList(level: level.id, tangent: t))
+    result.tangents = batchShape.isEmpty ? .single(consume t, level: level)
+        : .list(TangentList(level: level, tangent: t))
     return result
 }
 
