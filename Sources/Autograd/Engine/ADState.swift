@@ -157,8 +157,15 @@ final class ADScope: @unchecked Sendable {
         self.anomalies = anomalies
         self.trace = trace
         self.savesEverything = savesEverything
-        self.plainForwardLevel = outerLevels.isEmpty && anomalies == nil && trace == nil ? innermostLevel : nil
-        self.plainUnbatchedLevel = plainForwardLevel.map { $0.batchShape.isEmpty ? $0.id : 0 } ?? 0
+        self.plainForwardLevel = nil
+        self.plainUnbatchedLevel = 0
+        derivePlainLevel()
+    }
+
+    /// Sets `plainForwardLevel` and `plainUnbatchedLevel` from the other settings.
+    private func derivePlainLevel() {
+        plainForwardLevel = outerLevels.isEmpty && anomalies == nil && trace == nil ? innermostLevel : nil
+        plainUnbatchedLevel = plainForwardLevel.map { $0.batchShape.isEmpty ? $0.id : 0 } ?? 0
     }
 
     /// The settings in effect: those of the innermost `run` on this thread, else the task's (task-local, so a
@@ -198,9 +205,11 @@ final class ADScope: @unchecked Sendable {
     }
 
     /// Whether these are the default settings (recording on, nothing else): the usual place a `jvp` starts from.
-    var isDefault: Bool {
-        recording && innermostLevel == nil && reverseDepth == 0 && anomalies == nil && trace == nil
-            && !savesEverything
+    var isDefault: Bool { innermostLevel == nil && isDefaultBesidesOneLevel }
+
+    /// Whether these are the default settings with at most one forward level open (what a spare may be).
+    private var isDefaultBesidesOneLevel: Bool {
+        recording && outerLevels.isEmpty && reverseDepth == 0 && anomalies == nil && trace == nil && !savesEverything
     }
 
     /// The current settings with `level` opened inside them, as `opening` makes them. From the default settings,
@@ -214,10 +223,9 @@ final class ADScope: @unchecked Sendable {
             if let slot = ag_spare_slot() {
                 ag_set_spare_slot(nil)
                 var spare = Unmanaged<ADScope>.fromOpaque(slot).takeRetainedValue()
-                if isKnownUniquelyReferenced(&spare) && spare.outerLevels.isEmpty {
+                if isKnownUniquelyReferenced(&spare) {
                     spare.innermostLevel = level
-                    spare.plainForwardLevel = level
-                    spare.plainUnbatchedLevel = level.batchShape.isEmpty ? level.id : 0
+                    spare.derivePlainLevel()
                     return spare
                 }
             }
@@ -227,8 +235,7 @@ final class ADScope: @unchecked Sendable {
 
     /// Keeps a scope made by `reusedForLevel` from the default settings for this thread's next call.
     func keepAsSpare() {
-        guard ag_spare_slot() == nil, outerLevels.isEmpty, recording, reverseDepth == 0, anomalies == nil,
-              trace == nil, !savesEverything else { return }
+        guard ag_spare_slot() == nil, isDefaultBesidesOneLevel else { return }
         ag_set_spare_slot(Unmanaged.passRetained(self).toOpaque())
     }
 
