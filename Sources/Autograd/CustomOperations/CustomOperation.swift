@@ -88,36 +88,65 @@ extension CustomOperation {
     public func derivedJVP(_ context: CustomOperationContext<Scalar>, tangents: [Tensor<Scalar>?]) -> Tensor<Scalar>? {
         guard tangents.contains(where: { $0 != nil }) else { return nil }
         let batch = context.batchShape
-        let v = Tensor<Scalar>(zeros: batch + context.output.shape).requiringGradient()
-        // ⟨vᵀJ, u⟩ summed per batch entry: with v batched alike, each batch entry's J·uₖ lands in row k of ∂/∂v.
-        let total: Tensor<Scalar>? = ADScope.current.with(recording: true).run {
-            var total: Tensor<Scalar>?
-            for (x̄, u) in zip(vjp(context, cotangent: v), tangents) {
+        let zero = Tensor<Scalar>(zeros: batch + context.output.shape)
+        return CustomRuleDerivation.derive(name, rule: "JVP") { level in
+            // A dummy cotangent v: a leaf of this derivation's own level.
+            let v = zero.base.markedForReverse(level: level)
+            // ⟨vᵀJ, u⟩ summed per batch entry: with v batched alike, each batch entry's J·uₖ lands in row k of ∂/∂v.
+            var total: AnyTensor?
+            for (x̄, u) in zip(vjp(context, cotangent: Tensor(unchecked: v)), tangents) {
                 guard let x̄, let u else { continue }
-                let term = (x̄ * u).sum()
+                let term = (x̄ * u).sum().base
                 total = total.map { $0 + term } ?? term
             }
-            return total
-        }
-        guard let total, total.base.node != nil else { return Tensor(zeros: batch + context.output.shape) }
-        let r = try? ReversePass.run(roots: [Root(node: total.base.node!, cotangent: Kernel.filled(Scalar.scalarType, [], 1))],
-                                     targets: [v.base.node!], batchShape: [], retainGraph: false,
-                                     createGraph: ADScope.current.recording, accumulateIntoLeaves: false)
-        return r?[0].map { Tensor(unchecked: $0) } ?? Tensor(zeros: batch + context.output.shape)
+            return (total, [v])
+        }[0] ?? zero
     }
 
     /// vᵀJ derived from the forward rule: u ↦ J·u is linear, and the reverse-mode derivative of ⟨v, J·u⟩ with
     /// respect to u is vᵀJ. Costs a recorded forward rule plus one reverse pass over it.
     public func derivedVJP(_ context: CustomOperationContext<Scalar>, cotangent: Tensor<Scalar>) -> [Tensor<Scalar>?] {
         let batch = context.batchShape
-        let us = context.inputs.map { Tensor<Scalar>(zeros: batch + $0.shape).requiringGradient() }
-        let product = ADScope.current.with(recording: true).run { jvp(context, tangents: us).map { ($0 * cotangent).sum() } }
-        guard let root = product?.base.node else { return us.map { _ in nil } }
-        let r = (try? ReversePass.run(roots: [Root(node: root, cotangent: Kernel.filled(Scalar.scalarType, [], 1))],
-                                      targets: us.map { $0.base.node! }, batchShape: [], retainGraph: false,
-                                      createGraph: ADScope.current.recording, accumulateIntoLeaves: false))
-            ?? us.map { _ in nil }
-        return r.map { $0.map { Tensor(unchecked: $0) } }
+        return CustomRuleDerivation.derive(name, rule: "VJP") { level in
+            let us = context.inputs.map { Tensor<Scalar>(zeros: batch + $0.shape).base.markedForReverse(level: level) }
+            let product = jvp(context, tangents: us.map { Tensor(unchecked: $0) }).map { ($0 * cotangent).sum().base }
+            return (product, us)
+        }
+    }
+}
+
+/// How a custom operation's missing rule is derived from the other: one reverse pass over the rule that exists.
+enum CustomRuleDerivation {
+    /// The operations being derived on this thread right now (name and rule), to catch an operation that defines
+    /// neither rule: each default then calls the other, forever.
+    @TaskLocal private static var inProgress: [String] = []
+
+    /// Runs `build` (which evaluates the existing rule on dummy leaves of a new level and returns the scalar
+    /// product to differentiate and those leaves) and returns the derivative of that product for each leaf (nil
+    /// for zero). The pass records itself when the result depends on variables of enclosing derivative calls.
+    static func derive<Scalar: TensorScalar>(_ name: String, rule: String,
+                                             _ build: (Int) -> (AnyTensor?, [AnyTensor])) -> [Tensor<Scalar>?] {
+        let other = rule == "JVP" ? "VJP" : "JVP"
+        if inProgress.contains("\(name).\(other)") {
+            fatalError("Autograd: custom operation '\(name)' defines neither a VJP nor a JVP rule, so each default "
+                + "rule tries to derive itself from the other. Implement at least one of vjp(_:cotangent:) and "
+                + "jvp(_:tangents:); see the article \"Custom operations\".")
+        }
+        let level = Levels.next()
+        let (product, leaves) = $inProgress.withValue(inProgress + ["\(name).\(rule)"]) {
+            ADScope.current.with(recording: true).run { build(level) }
+        }
+        guard let root = product?.node else { return leaves.map { _ in nil } }
+        do {
+            let r = try ReversePass.run(roots: [Root(node: root, cotangent: Kernel.filled(Scalar.scalarType, [], 1))],
+                                        targets: leaves.map { $0.node! }, level: level, batchShape: [],
+                                        retainGraph: false, createGraph: false, accumulateIntoLeaves: false)
+            return r.results.map { $0.map { Tensor(unchecked: $0) } }
+        } catch {
+            // The pass runs on a graph just recorded, so nothing it throws (a released graph, an anomaly) can be
+            // the caller's to handle: a derivative silently zeroed would be worse than stopping here.
+            fatalError("Autograd: deriving the \(rule) rule of custom operation '\(name)' failed: \(error)")
+        }
     }
 }
 

@@ -130,9 +130,6 @@ final class ADScope: @unchecked Sendable {
     /// first. Kept apart so that opening the usual single level builds no array.
     private(set) var innermostLevel: ForwardLevel?
     let outerLevels: [ForwardLevel]
-    /// How many functional reverse-mode calls (`gradient(at:of:)` and friends) enclose this point; a nested one
-    /// builds a differentiable result so the outer one can differentiate it.
-    let reverseDepth: Int
     /// Where NaN and infinity reports go while anomaly detection is on (nil when it is off).
     let anomalies: AnomalyLog?
     /// Collects the primitives that record derivative state (used to prove the checks cover every primitive).
@@ -148,12 +145,11 @@ final class ADScope: @unchecked Sendable {
     private(set) var plainUnbatchedLevel: Int
 
     init(recording: Bool = true, innermostLevel: ForwardLevel? = nil, outerLevels: [ForwardLevel] = [],
-         reverseDepth: Int = 0, anomalies: AnomalyLog? = nil, trace: PrimitiveTrace? = nil,
+         anomalies: AnomalyLog? = nil, trace: PrimitiveTrace? = nil,
          savesEverything: Bool = false) {
         self.recording = recording
         self.innermostLevel = innermostLevel
         self.outerLevels = outerLevels
-        self.reverseDepth = reverseDepth
         self.anomalies = anomalies
         self.trace = trace
         self.savesEverything = savesEverything
@@ -190,17 +186,17 @@ final class ADScope: @unchecked Sendable {
     }
 
     /// A copy with some settings changed.
-    func with(recording: Bool? = nil, reverseDepth: Int? = nil, anomalies: AnomalyLog?? = nil,
+    func with(recording: Bool? = nil, anomalies: AnomalyLog?? = nil,
               trace: PrimitiveTrace?? = nil, savesEverything: Bool? = nil) -> ADScope {
         ADScope(recording: recording ?? self.recording, innermostLevel: innermostLevel, outerLevels: outerLevels,
-                reverseDepth: reverseDepth ?? self.reverseDepth, anomalies: anomalies ?? self.anomalies,
+                anomalies: anomalies ?? self.anomalies,
                 trace: trace ?? self.trace, savesEverything: savesEverything ?? self.savesEverything)
     }
 
     /// A copy with `level` opened inside the levels open here.
     func opening(_ level: ForwardLevel) -> ADScope {
         ADScope(recording: recording, innermostLevel: level,
-                outerLevels: innermostLevel.map { outerLevels + [$0] } ?? [], reverseDepth: reverseDepth,
+                outerLevels: innermostLevel.map { outerLevels + [$0] } ?? [],
                 anomalies: anomalies, trace: trace, savesEverything: savesEverything)
     }
 
@@ -209,7 +205,7 @@ final class ADScope: @unchecked Sendable {
 
     /// Whether these are the default settings with at most one forward level open (what a spare may be).
     private var isDefaultBesidesOneLevel: Bool {
-        recording && outerLevels.isEmpty && reverseDepth == 0 && anomalies == nil && trace == nil && !savesEverything
+        recording && outerLevels.isEmpty && anomalies == nil && trace == nil && !savesEverything
     }
 
     /// The current settings with `level` opened inside them, as `opening` makes them. From the default settings,

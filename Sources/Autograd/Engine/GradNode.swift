@@ -12,6 +12,11 @@ final class GradNode: @unchecked Sendable {
     let primitive: any Primitive
     /// Whether this node is a leaf (a tensor derivatives are taken for) rather than an operation.
     let isLeaf: Bool
+    /// For a leaf, the derivative call it belongs to: 0 for leaves made by `requiringGradient()` (the ambient,
+    /// leaf-style level that `backward()` and `gradients(of:wrt:)` work at), or the level id of the functional call
+    /// (`gradient(at:of:)`, `linearize`, ...) that made it for its input. A reverse pass records itself when the
+    /// graph it walks reaches a leaf of any other level (see `ReversePass.dependsOnOtherLevels`). 0 for operations.
+    let level: Int
     /// For each input, the node that produced it (nil if that input carries no reverse history) and its shape.
     /// (Mutable only so that `deinit` can unlink the nodes; see there.)
     @exclusivity(unchecked) private(set) var inputs: NodeInputs
@@ -47,6 +52,7 @@ final class GradNode: @unchecked Sendable {
          savesEverything: Bool = false) {
         self.primitive = primitive
         self.isLeaf = false
+        self.level = 0
         self.inputs = NodeInputs(inputs.map { NodeInput(node: $0.node, shape: $0.shape) })
         self.outputShape = output.shape
         self.scalarType = output.scalarType
@@ -61,6 +67,7 @@ final class GradNode: @unchecked Sendable {
     init(primitive: some Primitive, input: AnyTensor, output: AnyTensor, location: CallSite?, savesEverything: Bool) {
         self.primitive = primitive
         self.isLeaf = false
+        self.level = 0
         self.inputs = NodeInputs(one: NodeInput(node: input.node, shape: input.shape))
         self.outputShape = output.shape
         self.scalarType = output.scalarType
@@ -70,10 +77,11 @@ final class GradNode: @unchecked Sendable {
                            outputTangents: .none)
     }
 
-    /// A leaf: a tensor the user asked derivatives for.
-    init(leafShape shape: [Int], scalarType: ScalarType, location: CallSite?) {
+    /// A leaf: a tensor derivatives are taken for, belonging to derivative level `level` (0: leaf-style).
+    init(leafShape shape: [Int], scalarType: ScalarType, location: CallSite?, level: Int = 0) {
         primitive = LeafMarker()
         isLeaf = true
+        self.level = level
         inputs = []
         outputShape = shape
         self.scalarType = scalarType
@@ -84,6 +92,7 @@ final class GradNode: @unchecked Sendable {
     private init(twinOf other: GradNode, saved: Saved) {
         primitive = other.primitive
         isLeaf = other.isLeaf
+        level = other.level
         inputs = other.inputs
         outputShape = other.outputShape
         scalarType = other.scalarType

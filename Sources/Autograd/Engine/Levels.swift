@@ -1,6 +1,10 @@
 import Synchronization
 
-/// Forward-mode levels. Each `jvp` opens a level with a fresh id; its tangents are live only while it is open.
+/// Derivative levels. Every derivative call in progress is a level with a fresh id from one counter: each `jvp`
+/// opens a forward level (its tangents are live only while it is open), each functional reverse-mode call
+/// (`gradient(at:of:)`, `vjp`, `jacobian`, `linearize`, ...) marks its inputs with leaves of its level, and
+/// `requiringGradient()` leaves belong to level 0 (the leaf-style calls). See the article "How derivative calls
+/// nest".
 enum Levels {
     private static let counter = Atomic<Int>(0)
 
@@ -23,12 +27,13 @@ extension AnyTensor {
         AnyTensor(storage: storage, shape: shape, node: node, tangents: tangents(adding: tangent, level: level))
     }
 
-    /// This tensor as the input of a functional reverse-mode call: a new node derivatives are taken for. If it
-    /// already has history (an outer call is differentiating it), the new node is an `identity` recorded on top, so
-    /// the outer call still sees through it; otherwise it is a new leaf. Forward tangents are kept.
-    func markedForReverse() -> AnyTensor {
+    /// This tensor as the input of the functional call at derivative level `level`: a new node derivatives are
+    /// taken for. If it already has history (an enclosing call's variable, or something computed from one), the new
+    /// node is an `identity` recorded on top, so the enclosing call still sees through it; otherwise it is a new leaf
+    /// of that level. Forward tangents are kept.
+    func markedForReverse(level: Int) -> AnyTensor {
         if node != nil { return identity() }
-        let leaf = GradNode(leafShape: shape, scalarType: scalarType, location: nil)
+        let leaf = GradNode(leafShape: shape, scalarType: scalarType, location: nil, level: level)
         return AnyTensor(storage: storage, shape: shape, node: leaf, tangents: tangents)
     }
 

@@ -1,25 +1,19 @@
 import Synchronization
 
-/// The reverse walk: pulls cotangents from outputs back to inputs through the recorded graph.
-///
-/// 1. **Plan.** Collect every node reachable from the outputs in post-order, with an iterative depth-first search
-///    (graphs hundreds of thousands of operations deep do not touch the call stack), and mark the nodes that lead
-///    to a requested input; the others are skipped. Unused inputs are known here, before any rule runs.
-/// 2. **Execute.** Visit nodes in reverse post-order (a topological order: a node before the nodes of its inputs),
-///    run each rule once on the sum of the cotangents that reached it, add the results into its inputs' slots,
-///    and drop the node's saved values and cotangent right after (unless the graph is retained).
 /// Where a reverse pass starts: an output's node and the cotangent pulled back from it.
 struct Root {
     let node: GradNode
     let cotangent: AnyTensor
 }
 
-/// A node on the depth-first stack, with the index of the next input to visit.
-private struct Frame {
-    let node: Unmanaged<GradNode>
-    var next: Int
-}
-
+/// The reverse walk: pulls cotangents from outputs back to inputs through the recorded graph.
+///
+/// 1. **Plan.** Collect every node reachable from the outputs in post-order, with an iterative depth-first search
+///    (`GraphWalk`), and mark the nodes that lead
+///    to a requested input; the others are skipped. Unused inputs are known here, before any rule runs.
+/// 2. **Execute.** Visit nodes in reverse post-order (a topological order: a node before the nodes of its inputs),
+///    run each rule once on the sum of the cotangents that reached it, add the results into its inputs' slots,
+///    and drop the node's saved values and cotangent right after (unless the graph is retained).
 struct ReversePass {
     // Nodes are held unretained: the roots keep the whole graph alive for as long as a pass runs (`execute` keeps
     // them alive explicitly), and skipping a retain/release pair per visit is a large part of the cost of walking
@@ -35,13 +29,18 @@ struct ReversePass {
     private let targetCount: Int
     private let accumulateIntoLeaves: Bool
     private let roots: [GradNode]
+    /// Whether the walked graph reaches a leaf of another derivative level than the pass's own: then what the
+    /// pass computes depends on variables that an enclosing derivative call (or a later `backward()`) may
+    /// differentiate, so the pass must record itself (see `records(createGraph:roots:)`).
+    let dependsOnOtherLevels: Bool
 
-    /// Plans a pass from `roots` to `targets` (or, with `accumulateIntoLeaves`, to every leaf reached).
+    /// Plans a pass from `roots` to `targets` (or, with `accumulateIntoLeaves`, to every leaf reached), for the
+    /// derivative call at `level` (0: the leaf-style calls, `backward()` and `gradients(of:wrt:)`).
     /// The size of the most recent plan: the next table starts that large (training repeats the same graph), so
     /// it is not rehashed as it fills. One plan of a very different size corrects it.
     private static let recentSize = Atomic<Int>(0)
 
-    init(roots: [GradNode], targets: [GradNode], accumulateIntoLeaves: Bool) {
+    init(roots: [GradNode], targets: [GradNode], accumulateIntoLeaves: Bool, level: Int) {
         let expected = Swift.min(Swift.max(64, ReversePass.recentSize.load(ordering: .relaxed)), 1 << 20)
         var table = NodeTable(capacity: expected)
         var order: [Unmanaged<GradNode>] = []
@@ -52,41 +51,24 @@ struct ReversePass {
         edgeStart.reserveCapacity(expected + 1)
         edgeIndex.reserveCapacity(2 * expected)
         needed.reserveCapacity(expected)
-        var stack: [Frame] = []
+        var otherLevels = false
         let targetSet = NodeTable(nodes: targets)
-        // Post-order: a node is appended after all its inputs, so its inputs' positions are known by then and the
+        // Post-order: a node is visited after all its inputs, so its inputs' positions are known by then and the
         // edge list and the "leads to a target" flag can be filled in the same walk.
-        for root in roots where table.insert(root, -1) {
-            stack.append(Frame(node: .passUnretained(root), next: 0))
-            while !stack.isEmpty {
-                let top = stack[stack.count - 1]
-                let child: Unmanaged<GradNode>?? = top.node._withUnsafeGuaranteedRef { node in
-                    guard top.next < node.inputs.count else { return .none }
-                    return .some(node.inputs[top.next].node.map { .passUnretained($0) })
-                }
-                if let child {
-                    stack[stack.count - 1].next += 1
-                    if let child, child._withUnsafeGuaranteedRef({ table.insert($0, -1) }) {
-                        stack.append(Frame(node: child, next: 0))
-                    }
-                    continue
-                }
-                stack.removeLast()
-                let position = order.count
-                top.node._withUnsafeGuaranteedRef { node in
-                    table.update(node, position)
-                    edgeStart.append(edgeIndex.count)
-                    var leads = targetSet.get(node) != nil || (accumulateIntoLeaves && node.isLeaf)
-                    for j in 0..<node.inputs.count {
-                        var k = -1
-                        if let input = node.inputs[j].node { k = table.get(input)! }
-                        edgeIndex.append(k)
-                        if k >= 0 && needed[k] { leads = true }
-                    }
-                    needed.append(leads)
-                }
-                order.append(top.node)
+        GraphWalk.postOrder(from: roots, table: &table) { node, table in
+            let position = order.count
+            table.update(node, position)
+            edgeStart.append(edgeIndex.count)
+            if node.isLeaf && node.level != level { otherLevels = true }
+            var leads = targetSet.get(node) != nil || (accumulateIntoLeaves && node.isLeaf)
+            for j in 0..<node.inputs.count {
+                var k = -1
+                if let input = node.inputs[j].node { k = table.get(input)! }
+                edgeIndex.append(k)
+                if k >= 0 && needed[k] { leads = true }
             }
+            needed.append(leads)
+            order.append(.passUnretained(node))
         }
         edgeStart.append(edgeIndex.count)
         ReversePass.recentSize.store(order.count, ordering: .relaxed)
@@ -108,6 +90,18 @@ struct ReversePass {
         self.targetCount = targets.count
         self.accumulateIntoLeaves = accumulateIntoLeaves
         self.roots = roots
+        self.dependsOnOtherLevels = otherLevels
+    }
+
+    /// Whether the pass must record its own operations so that its results can be differentiated: when asked
+    /// (`createGraph`), when the graph depends on a leaf of another level (an enclosing call's variable, or a
+    /// `requiringGradient()` leaf that a later `backward()` may differentiate through), or when a cotangent it
+    /// starts from carries reverse history. This one rule is what lets every derivative call nest in every other:
+    /// an inner call never decides by the kind of call around it, only by what its result depends on.
+    /// Inside `withoutRecording`, only `createGraph` does.
+    func records(createGraph: Bool, roots: [Root]) -> Bool {
+        createGraph || ADScope.withCurrent { $0.recording }
+            && (dependsOnOtherLevels || roots.contains { $0.cotangent.node != nil })
     }
 
     /// Targets no root depends on (their derivatives are zero).
@@ -230,11 +224,16 @@ struct ReversePass {
         return results
     }
 
-    /// Plans and executes in one call.
-    static func run(roots: [Root], targets: [GradNode], batchShape: [Int], retainGraph: Bool, createGraph: Bool,
-                    accumulateIntoLeaves: Bool, tangentsAt tangentLevel: Int? = nil) throws -> [AnyTensor?] {
-        try ReversePass(roots: roots.map(\.node), targets: targets, accumulateIntoLeaves: accumulateIntoLeaves)
-            .execute(roots: roots, batchShape: batchShape, retainGraph: retainGraph, createGraph: createGraph,
-                     tangentsAt: tangentLevel)
+    /// Plans and executes in one call, for the derivative call at `level`. The pass records itself when
+    /// `records(createGraph:roots:)` says so, and then also keeps the graph (an enclosing pass walks it again).
+    static func run(roots: [Root], targets: [GradNode], level: Int, batchShape: [Int], retainGraph: Bool,
+                    createGraph: Bool, accumulateIntoLeaves: Bool, tangentsAt tangentLevel: Int? = nil) throws
+        -> (results: [AnyTensor?], recorded: Bool) {
+        let pass = ReversePass(roots: roots.map(\.node), targets: targets, accumulateIntoLeaves: accumulateIntoLeaves,
+                               level: level)
+        let record = pass.records(createGraph: createGraph, roots: roots)
+        let results = try pass.execute(roots: roots, batchShape: batchShape, retainGraph: retainGraph || record,
+                                       createGraph: record, tangentsAt: tangentLevel)
+        return (results, record)
     }
 }

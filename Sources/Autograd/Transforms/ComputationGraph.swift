@@ -61,26 +61,14 @@ public struct ComputationGraph: Sendable, CustomStringConvertible {
     init(roots: [GradNode], leading: [GradNode] = []) {
         var ids: [ObjectIdentifier: Int] = [:]
         var order: [GradNode] = []
-        var stack: [(node: GradNode, next: Int)] = []
-        var seen = Set<ObjectIdentifier>()
-        for node in leading where seen.insert(ObjectIdentifier(node)).inserted {
+        var table = NodeTable()
+        for node in leading where table.insert(node, order.count) {
             ids[ObjectIdentifier(node)] = order.count
             order.append(node)
         }
-        for root in roots where seen.insert(ObjectIdentifier(root)).inserted {
-            stack.append((root, 0))
-            while let (node, next) = stack.last {
-                if next < node.inputs.count {
-                    stack[stack.count - 1].next += 1
-                    if let child = node.inputs[next].node, seen.insert(ObjectIdentifier(child)).inserted {
-                        stack.append((child, 0))
-                    }
-                } else {
-                    ids[ObjectIdentifier(node)] = order.count
-                    order.append(node)
-                    stack.removeLast()
-                }
-            }
+        GraphWalk.postOrder(from: roots, table: &table) { node, _ in
+            ids[ObjectIdentifier(node)] = order.count
+            order.append(node)
         }
         nodes = order.enumerated().map { id, node in
             Node(id: id, operation: (node.isLeaf ? ComputationGraph.inputName : node.primitive.name), shape: node.outputShape,
@@ -184,7 +172,7 @@ struct RecordedFunction<Scalar: TensorScalar> {
     let graph: ComputationGraph
 
     init(_ f: (Tensor<Scalar>) throws -> Tensor<Scalar>, at x: Tensor<Scalar>) throws {
-        let leaf = GradNode(leafShape: x.shape, scalarType: x.scalarType, location: nil)
+        let leaf = GradNode(leafShape: x.shape, scalarType: x.scalarType, location: nil, level: Levels.next())
         let y = try ADScope.current.with(recording: true).run {
             try f(Tensor(unchecked: AnyTensor(storage: x.base.storage, shape: x.shape, node: leaf)))
         }

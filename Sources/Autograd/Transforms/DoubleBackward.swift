@@ -26,23 +26,29 @@ public func jvpByDoubleBackward<Scalar: TensorScalar>(
         throw AutogradError.tangentShapeMismatch(input: 0, tangentShape: u.shape, inputShape: x.shape,
                                                  outputShapes: [y.shape], call: call)
     }
-    return try ADScope.current.with(recording: true).run {
-        let input = x.base.markedForReverse()
-        let y = try f(Tensor(unchecked: input)).base
-        guard let yNode = y.node else {
-            return (Tensor(unchecked: y), Tensor(zeros: y.shape))
-        }
-        // First reverse pass, recorded: g(v) = vᵀJ for a dummy cotangent v = 0 that is itself a leaf.
-        let v = Tensor<Scalar>(zeros: y.shape).requiringGradient().base
-        let g = try ReversePass.run(roots: [Root(node: yNode, cotangent: v)], targets: [input.node!], batchShape: [], retainGraph: true,
-                                    createGraph: true, accumulateIntoLeaves: false)[0]
-        guard let g, let gu = (g * u.base).sum().node else {
-            return (Tensor(unchecked: y.withoutNode), Tensor(zeros: y.shape))
-        }
-        // Second reverse pass: ∂⟨g(v), u⟩/∂v = J·u.
-        let ju = try ReversePass.run(roots: [Root(node: gu, cotangent: Kernel.filled(y.scalarType, [], 1))], targets: [v.node!],
-                                     batchShape: [], retainGraph: false, createGraph: false,
-                                     accumulateIntoLeaves: false)[0]
-        return (Tensor(unchecked: y.withoutNode), ju.map { Tensor(unchecked: $0) } ?? Tensor(zeros: y.shape))
+    // One level for the whole computation: x's leaf and the dummy cotangent's leaf belong to it, so both passes
+    // record themselves exactly when the result depends on an enclosing call's variables (then the result can be
+    // differentiated again, like every derivative call's).
+    let level = Levels.next()
+    let (input, y) = try ADScope.current.with(recording: true).run {
+        let input = x.base.markedForReverse(level: level)
+        return (input, try f(Tensor(unchecked: input)).base)
     }
+    guard let yNode = y.node else { return (Tensor(unchecked: y), Tensor(zeros: y.shape)) }
+    // First reverse pass, recorded: g(v) = vᵀJ for a dummy cotangent v = 0 that is itself a leaf of this level.
+    let v = AnyTensor(storage: Kernel.filled(y.scalarType, y.shape, 0).storage, shape: y.shape,
+                      node: GradNode(leafShape: y.shape, scalarType: y.scalarType, location: nil, level: level))
+    let first = try ReversePass.run(roots: [Root(node: yNode, cotangent: v)], targets: [input.node!], level: level,
+                                    batchShape: [], retainGraph: true, createGraph: true, accumulateIntoLeaves: false)
+    let value = ReversePass(roots: [yNode], targets: [], accumulateIntoLeaves: false, level: level)
+        .dependsOnOtherLevels ? y : y.withoutNode
+    guard let g = first.results[0],
+          let gu = ADScope.current.with(recording: true).run({ (g * u.base).sum() }).node else {
+        return (Tensor(unchecked: value), Tensor(zeros: y.shape))
+    }
+    // Second reverse pass: ∂⟨g(v), u⟩/∂v = J·u (recorded when J·u depends on an enclosing call's variables).
+    let ju = try ReversePass.run(roots: [Root(node: gu, cotangent: Kernel.filled(y.scalarType, [], 1))],
+                                 targets: [v.node!], level: level, batchShape: [], retainGraph: false,
+                                 createGraph: false, accumulateIntoLeaves: false).results[0]
+    return (Tensor(unchecked: value), ju.map { Tensor(unchecked: $0) } ?? Tensor(zeros: y.shape))
 }

@@ -1,37 +1,47 @@
 /// The engines behind the functional calls (`gradient(at:of:)`, `vjp`, `jvp`, ...), on type-erased tensors.
 enum Functional {
-    /// Evaluates `f` at `points` and pulls `cotangents` back through one reverse pass.
+    /// Evaluates `f` at `points` and pulls cotangents back through one reverse pass: the engine of every
+    /// functional reverse-mode call.
     ///
-    /// Inputs get fresh nodes, so the derivative is with respect to exactly these arguments even if they also
-    /// appear elsewhere (no perturbation confusion). If this call is nested inside another functional
-    /// reverse-mode call, the reverse pass is itself recorded, so the outer call can differentiate the result.
+    /// The call is a derivative *level* of its own: its inputs get fresh leaves of a new level, so the derivative
+    /// is with respect to exactly these arguments even if they also appear elsewhere (no perturbation confusion),
+    /// and an input that already carries history (an enclosing call's variable) gets an `identity` node on top, so
+    /// the enclosing call still sees through it. The reverse pass records itself exactly when its result depends
+    /// on a variable of another level (see `ReversePass.records`), whatever kind of call encloses this one.
+    /// `cotangents` builds the cotangent of each output from the outputs (nil: one-element outputs, v = 1).
     /// Outputs that do not depend on the inputs contribute zero; inputs that are unused get zeros (as in JAX).
     /// With `tangentsAt` a forward level (open, unbatched), the results are instead the tangents at that level of
     /// those derivatives, computed without their values where the rules allow (see `ReversePass.execute`).
-    static func reverse(at points: [AnyTensor], cotangents: [AnyTensor]?, batched: Bool, call: String,
-                        tangentsAt tangentLevel: Int? = nil,
+    static func reverse(at points: [AnyTensor], batched: Bool, call: String, tangentsAt tangentLevel: Int? = nil,
+                        cotangents: ([AnyTensor]) throws -> [AnyTensor]?,
                         _ f: ([AnyTensor]) throws -> [AnyTensor]) throws -> (values: [AnyTensor], results: [AnyTensor]) {
-        let outer = ADScope.current
-        let nested = outer.reverseDepth > 0 && outer.recording
-        let inner = outer.with(recording: true, reverseDepth: outer.reverseDepth + 1)
-        let (inputs, outputs) = try inner.run { () throws -> ([AnyTensor], [AnyTensor]) in
-            let inputs = points.map { $0.markedForReverse() }
+        let level = Levels.next()
+        let (inputs, outputs) = try ADScope.current.with(recording: true).run { () throws -> ([AnyTensor], [AnyTensor]) in
+            let inputs = points.map { $0.markedForReverse(level: level) }
             return (inputs, try f(inputs))
         }
-        let batchShape = try Derivatives.cotangentBatchShape(cotangents, outputs: outputs, batched: batched, call: call)
+        let vs = try cotangents(outputs)
+        let batchShape = try Derivatives.cotangentBatchShape(vs, outputs: outputs, batched: batched, call: call)
         var roots: [Root] = []
         for (k, y) in outputs.enumerated() {
-            let v = try Derivatives.checkedCotangent(cotangents?[k], for: y, index: k, batchShape: batchShape,
+            let v = try Derivatives.checkedCotangent(vs?[k], for: y, index: k, batchShape: batchShape,
                                                      inputShapes: points.map(\.shape), call: call)
             if let node = y.node { roots.append(Root(node: node, cotangent: v)) }
         }
         let batch = batchShape ?? []
-        let results = try ReversePass.run(roots: roots, targets: inputs.map { $0.node! }, batchShape: batch,
-                                          retainGraph: nested, createGraph: nested, accumulateIntoLeaves: false,
-                                          tangentsAt: tangentLevel)
-        let keepHistory = nested || points.contains { $0.node != nil }
-        let values = keepHistory ? outputs : outputs.map(\.withoutNode)
+        let (results, recorded) = try ReversePass.run(roots: roots, targets: inputs.map { $0.node! }, level: level,
+                                                      batchShape: batch, retainGraph: false, createGraph: false,
+                                                      accumulateIntoLeaves: false, tangentsAt: tangentLevel)
+        // The values keep their history when the pass recorded: they depend on an enclosing call's variables.
+        let values = recorded ? outputs : outputs.map(\.withoutNode)
         return (values, zip(results, points).map { r, x in r ?? Kernel.filled(x.scalarType, batch + x.shape, 0) })
+    }
+
+    /// `reverse` with the cotangents given up front.
+    static func reverse(at points: [AnyTensor], cotangents: [AnyTensor]?, batched: Bool, call: String,
+                        tangentsAt tangentLevel: Int? = nil,
+                        _ f: ([AnyTensor]) throws -> [AnyTensor]) throws -> (values: [AnyTensor], results: [AnyTensor]) {
+        try reverse(at: points, batched: batched, call: call, tangentsAt: tangentLevel, cotangents: { _ in cotangents }, f)
     }
 
     /// Evaluates `f` at `points` with `tangents` attached at a new forward level: one forward pass giving the

@@ -57,12 +57,15 @@ enum Derivatives {
             roots.append(Root(node: node, cotangent: v))
         }
         let batch = batchShape ?? []
-        let pass = ReversePass(roots: roots.map(\.node), targets: targets, accumulateIntoLeaves: false)
+        // A leaf-style call works at level 0, the level of `requiringGradient()` leaves: it records itself when
+        // asked, or when its graph reaches a variable of an enclosing functional call (see `ReversePass.records`).
+        let pass = ReversePass(roots: roots.map(\.node), targets: targets, accumulateIntoLeaves: false, level: 0)
         if !allowUnused, let unused = pass.unreachableTargets.first {
             throw AutogradError.unusedInput(input: unused, shape: inputs[unused].shape)
         }
-        let results = try pass.execute(roots: roots, batchShape: batch, retainGraph: retainGraph || createGraph,
-                                       createGraph: createGraph)
+        let record = pass.records(createGraph: createGraph, roots: roots)
+        let results = try pass.execute(roots: roots, batchShape: batch, retainGraph: retainGraph || record,
+                                       createGraph: record)
         return zip(results, inputs).map { r, x in r ?? Kernel.filled(x.scalarType, batch + x.shape, 0) }
     }
 

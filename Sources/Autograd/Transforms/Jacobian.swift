@@ -130,34 +130,18 @@ enum Jacobians {
         return Computed(value: y, jacobians: parts, strategy: .forward, batchSize: n)
     }
 
-    /// m cotangents through one reverse pass: the [m] + y.shape identity; result j is [m] + xⱼ.shape.
+    /// m cotangents through one reverse pass: the [m] + y.shape identity; result j is [m] + xⱼ.shape. The
+    /// identity needs y's shape, known only once f ran, so it is built from the output inside the reverse call.
     private static func reverse(_ xs: [AnyTensor], _ type: ScalarType,
                                 _ f: ([AnyTensor]) throws -> [AnyTensor]) throws -> Computed {
         var yShape: [Int] = []
-        var value = AnyTensor.zero(like: xs[0])
-        // The identity needs y's shape, which is known only once f ran: run f inside the reverse call and build the
-        // cotangent batch from its output.
-        let outer = ADScope.current
-        let inner = outer.with(recording: true, reverseDepth: outer.reverseDepth + 1)
-        let nested = outer.reverseDepth > 0 && outer.recording
-        let (inputs, y) = try inner.run { () throws -> ([AnyTensor], AnyTensor) in
-            let inputs = xs.map { $0.markedForReverse() }
-            return (inputs, try f(inputs)[0])
-        }
-        yShape = y.shape
-        value = nested || xs.contains { $0.node != nil } ? y : y.withoutNode
-        let m = y.count
-        guard let root = y.node else {
-            return Computed(value: value, jacobians: xs.map { Kernel.filled(type, yShape + $0.shape, 0) },
-                            strategy: .reverse, batchSize: m)
-        }
-        let eye = identity(type, yShape)
-        let results = try ReversePass.run(roots: [Root(node: root, cotangent: eye)], targets: inputs.map { $0.node! }, batchShape: [m],
-                                          retainGraph: nested, createGraph: nested, accumulateIntoLeaves: false)
-        let parts = zip(results, xs).map { r, x in
-            (r ?? Kernel.filled(type, [m] + x.shape, 0)).reshaped(yShape + x.shape)
-        }
-        return Computed(value: value, jacobians: parts, strategy: .reverse, batchSize: m)
+        let r = try Functional.reverse(at: xs, batched: true, call: "jacobian(of:at:)", cotangents: { outputs in
+            yShape = outputs[0].shape
+            return [identity(type, yShape)]
+        }, { try [f($0)[0]] })
+        let m = Shape.count(yShape)
+        let parts = zip(r.results, xs).map { j, x in j.reshaped(yShape + x.shape) }
+        return Computed(value: r.values[0], jacobians: parts, strategy: .reverse, batchSize: m)
     }
 }
 
@@ -237,6 +221,8 @@ extension Functional {
 public func vhp<Scalar: TensorScalar>(of f: (Tensor<Scalar>) throws -> Tensor<Scalar>, at x: Tensor<Scalar>,
                                       vector v: Tensor<Scalar>) throws -> Tensor<Scalar> {
     try withoutActuallyEscaping(f) { f in
-        try gradient(at: x) { x in (try gradient(at: x, of: f) * v).sum() }
+        _ = try Functional.checkedTangentBatch(at: [x.base], tangents: [v.base], batched: false,
+                                               call: "vhp(of:at:vector:)") { [try f(Tensor(unchecked: $0[0])).base] }
+        return try gradient(at: x) { x in (try gradient(at: x, of: f) * v).sum() }
     }
 }

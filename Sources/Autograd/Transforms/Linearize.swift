@@ -14,13 +14,37 @@ public struct LinearMap<Scalar: TensorScalar>: Sendable {
     public let outputShape: [Int]
     private let input: GradNode
     private let output: AnyTensor
+    /// The derivative level of the `linearize` call that made the map (its input's leaf belongs to it).
+    private let level: Int
+    /// Whether the recorded graph depends on variables of other derivative levels: an enclosing call's variable
+    /// (reverse history reaching a leaf of another level, or forward tangents on a recorded value). Then J itself
+    /// depends on them, and applying or transposing the map runs the rules on the recorded values as they are, so
+    /// an enclosing call can differentiate J·u and vᵀJ. Otherwise the rules run on plain values, recording nothing.
+    private let dependsOnOtherLevels: Bool
 
-    init(input: GradNode, inputShape: [Int], output: AnyTensor) {
+    init(input: GradNode, inputShape: [Int], output: AnyTensor, level: Int) {
         self.input = input
         self.inputShape = inputShape
         self.outputShape = output.shape
         self.output = output
+        self.level = level
+        var depends = output.hasTangents
+        if let root = output.node {
+            depends = depends || ReversePass(roots: [root], targets: [input], accumulateIntoLeaves: false,
+                                             level: level).dependsOnOtherLevels
+        }
+        if !depends {
+            GraphWalk.postOrder(from: output.node.map { [$0] } ?? []) { node in
+                let saved = node.peekSaved()
+                if saved.outputHasTangents || saved.inputs.contains(where: { $0.hasTangents }) { depends = true }
+            }
+        }
+        self.dependsOnOtherLevels = depends
     }
+
+    /// Whether the map's results can be differentiated by an enclosing derivative call (see
+    /// `dependsOnOtherLevels`); then the value returned by `linearize` keeps its history too.
+    var isDifferentiable: Bool { dependsOnOtherLevels }
 
     /// J·u: (J·u)ᵢ = Σⱼ ∂fᵢ/∂xⱼ uⱼ, shaped like the output. f is not evaluated again.
     /// - Throws: ``AutogradError/tangentShapeMismatch(input:tangentShape:inputShape:outputShapes:call:)`` if u is
@@ -74,39 +98,36 @@ public struct LinearMap<Scalar: TensorScalar>: Sendable {
 
     /// Visits the recorded nodes in topological order, inputs first.
     private func walk(_ visit: (GradNode) -> Void) {
-        guard let root = output.node else { return }
-        var seen = Set<ObjectIdentifier>([ObjectIdentifier(root)])
-        var stack: [(GradNode, Int)] = [(root, 0)]
-        while let (node, next) = stack.last {
-            if next < node.inputs.count {
-                stack[stack.count - 1].1 += 1
-                if let child = node.inputs[next].node, seen.insert(ObjectIdentifier(child)).inserted {
-                    stack.append((child, 0))
-                }
-            } else {
-                visit(node)
-                stack.removeLast()
-            }
-        }
+        GraphWalk.postOrder(from: output.node.map { [$0] } ?? [], visit)
     }
 
-    /// Runs the forward rules over the graph with `u` as the input's tangent.
+    /// Runs the forward rules over the graph with `u` as the input's tangent. On plain values, recording nothing,
+    /// unless the graph depends on other levels: then on the recorded values as they are (with their history and
+    /// tangents), recording as the caller's scope says, so that J·u is differentiable in what J depends on.
     private func push(_ u: AnyTensor, batchShape: [Int]) -> AnyTensor {
         var tangents: [ObjectIdentifier: AnyTensor] = [ObjectIdentifier(input): u]
-        withoutRecording {
+        let plain = !dependsOnOtherLevels
+        func run() {
             walk { node in
-                guard !node.isLeaf else { return }
+                guard !node.isLeaf, node !== input else { return }
                 let primitive = node.primitive
                 let incoming = node.inputs.map { $0.node.flatMap { tangents[ObjectIdentifier($0)] } }
                 guard incoming.contains(where: { $0 != nil }) else { return }
                 let saved = node.peekSaved()
-                let values = saved.inputs.map(\.value)
-                let out = saved.output.map { AnyTensor(storage: $0, shape: node.outputShape) }
+                let values = plain ? saved.inputs.map(\.value) : saved.inputs
+                let out = saved.output.map {
+                    plain ? AnyTensor(storage: $0, shape: node.outputShape)
+                        : AnyTensor(storage: $0, shape: node.outputShape, node: node, tangents: saved.outputTangents)
+                }
                 let ctx = RuleContext(inputs: values, node: node, outputValue: out, outputShape: node.outputShape,
-                                      batchShape: batchShape, needs: 0, isDifferentiable: false)
-                if let t = primitive.jvp(ctx, incoming) { tangents[ObjectIdentifier(node)] = t }
+                                      batchShape: batchShape, needs: 0, isDifferentiable: !plain || u.hasDerivativeState)
+                if let t = primitive.jvp(ctx, incoming) {
+                    checkRuleShape(t, batch: batchShape, shape: node.outputShape, primitive.name, "JVP")
+                    tangents[ObjectIdentifier(node)] = t
+                }
             }
         }
+        if plain && !u.hasDerivativeState { withoutRecording(run) } else { run() }
         return output.node.flatMap { tangents[ObjectIdentifier($0)] }
             ?? Kernel.filled(Scalar.scalarType, batchShape + outputShape, 0)
     }
@@ -114,9 +135,10 @@ public struct LinearMap<Scalar: TensorScalar>: Sendable {
     /// One reverse pass over the kept graph from `v`.
     private func pull(_ v: AnyTensor, batchShape: [Int]) throws -> AnyTensor {
         guard let root = output.node else { return Kernel.filled(Scalar.scalarType, batchShape + inputShape, 0) }
-        let r = try ReversePass.run(roots: [Root(node: root, cotangent: v)], targets: [input], batchShape: batchShape, retainGraph: true,
-                                    createGraph: false, accumulateIntoLeaves: false)
-        return r[0] ?? Kernel.filled(Scalar.scalarType, batchShape + inputShape, 0)
+        let r = try ReversePass.run(roots: [Root(node: root, cotangent: v)], targets: [input], level: level,
+                                    batchShape: batchShape, retainGraph: true, createGraph: false,
+                                    accumulateIntoLeaves: false)
+        return r.results[0] ?? Kernel.filled(Scalar.scalarType, batchShape + inputShape, 0)
     }
 }
 
@@ -135,9 +157,12 @@ public struct LinearMap<Scalar: TensorScalar>: Sendable {
 public func linearize<Scalar: TensorScalar>(
     of f: (Tensor<Scalar>) throws -> Tensor<Scalar>, at x: Tensor<Scalar>
 ) throws -> (value: Tensor<Scalar>, linearMap: LinearMap<Scalar>) {
-    let leaf = GradNode(leafShape: x.shape, scalarType: x.scalarType, location: nil)
-    let y = try ADScope.current.with(recording: true, savesEverything: true).run {
-        try f(Tensor(unchecked: AnyTensor(storage: x.base.storage, shape: x.shape, node: leaf)))
+    let level = Levels.next()
+    let (input, y) = try ADScope.current.with(recording: true, savesEverything: true).run {
+        let input = x.base.markedForReverse(level: level)
+        return (input, try f(Tensor(unchecked: input)).base)
     }
-    return (y.detached(), LinearMap(input: leaf, inputShape: x.shape, output: y.base))
+    let map = LinearMap<Scalar>(input: input.node!, inputShape: x.shape, output: y, level: level)
+    // The value keeps its history only when an enclosing call can differentiate it.
+    return (Tensor(unchecked: map.isDifferentiable ? y : y.value), map)
 }

@@ -46,9 +46,8 @@ extension Tensor where Scalar: TensorScalar {
         guard let node = base.node else { throw AutogradError.outputNotRecorded(output: 0, shape: shape) }
         let v = try Derivatives.checkedCotangent(cotangent?.base, for: base, index: 0, batchShape: nil,
                                                  inputShapes: [], call: call)
-        _ = try ReversePass.run(roots: [Root(node: node, cotangent: v)], targets: [], batchShape: [],
-                                retainGraph: retainGraph || createGraph, createGraph: createGraph,
-                                accumulateIntoLeaves: true)
+        _ = try ReversePass.run(roots: [Root(node: node, cotangent: v)], targets: [], level: 0, batchShape: [],
+                                retainGraph: retainGraph, createGraph: createGraph, accumulateIntoLeaves: true)
     }
 }
 
