@@ -146,4 +146,26 @@ import Testing
         }
         Self.expectNoFailures(result, count: 1)
     }
+
+    /// `backward(createGraph: true)` stores a gradient whose history refers back to its leaf, so the two keep each
+    /// other alive (as in PyTorch); `clearGradient()` after each step breaks that, and memory stays flat over a long
+    /// loop. The first such pass warns once.
+    @Test func createGraphBackwardLoopIsFlatWithClearGradient() async {
+        let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+            StorageStatistics.isEnabled = true
+            let w = Tensor<Double>([0.5, -1, 2]).requiringGradient()
+            var counts: [Int] = []
+            for step in 0..<10_000 {
+                try (sin(w) * w).sum().backward(createGraph: true)
+                let penalty = (w.gradient! * w.gradient!).sum()   // differentiable: it records history
+                if penalty.isRecorded == false { print("FAIL the stored gradient records no history") }
+                w.clearGradient()
+                if step % 2_500 == 0 || step == 9_999 { counts.append(StorageStatistics.liveBuffers) }
+            }
+            if Set(counts).count != 1 { print("FAIL live buffers over 10 000 steps: \(counts)") }
+            if !GradientCycleWarning.wasPrinted { print("FAIL no warning about the leaf-gradient cycle") }
+            print("checked the createGraph loop")
+        }
+        Self.expectNoFailures(result, count: 1)
+    }
 }

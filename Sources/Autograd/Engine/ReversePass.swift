@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Where a reverse pass starts: an output's node and the cotangent pulled back from it.
@@ -151,7 +152,10 @@ struct ReversePass {
                 var t = firstTarget[i]
                 while t >= 0 { results[t] = g; t = nextTarget[t] }
                 if node.isLeaf {
-                    if accumulateIntoLeaves { node.accumulate(createGraph ? g : g.value) }
+                    if accumulateIntoLeaves {
+                        if createGraph && g.node != nil { GradientCycleWarning.noteOnce() }
+                        node.accumulate(createGraph ? g : g.value)
+                    }
                     continue
                 }
                 let start = edgeStart[i], end = edgeStart[i + 1]
@@ -235,5 +239,26 @@ struct ReversePass {
         let results = try pass.execute(roots: roots, batchShape: batchShape, retainGraph: retainGraph || record,
                                        createGraph: record, tangentsAt: tangentLevel)
         return (results, record)
+    }
+}
+
+/// The one-time warning of `backward()` storing a gradient that records history in a leaf.
+///
+/// Such a gradient's history refers back to the leaf (through the operations that read it), so the leaf and its
+/// gradient keep each other alive: a loop that makes new leaves and never clears their gradients keeps every step's
+/// graph. PyTorch has the same cycle and warns the same way; `clearGradient()` breaks it, and
+/// `gradients(of:wrt:createGraph:)` or `gradient(at:of:)` return the gradients instead of storing them.
+enum GradientCycleWarning {
+    private static let warned = Atomic<Bool>(false)
+    /// Whether the warning was printed in this process.
+    static var wasPrinted: Bool { warned.load(ordering: .relaxed) }
+
+    static func noteOnce() {
+        guard !warned.exchange(true, ordering: .relaxed) else { return }
+        let message = "Autograd warning: backward(createGraph: true) stored a gradient that records history in a "
+            + "leaf. That history refers back to the leaf, so the leaf and its gradient keep each other alive until "
+            + "you call clearGradient() on the leaf (do it after each step), or use gradients(of:wrt:createGraph:) or "
+            + "gradient(at:of:), which return the gradients instead of storing them. (Printed once.)\n"
+        FileHandle.standardError.write(Data(message.utf8))
     }
 }

@@ -39,7 +39,14 @@ extension Tensor where Scalar: TensorScalar {
     ///   - cotangent: v, shaped like this tensor; nil only when it has one element (then v = 1).
     ///   - retainGraph: keep the recorded graph so it can be walked again (otherwise it is released as it is walked).
     ///   - createGraph: record the backward computation itself, so the accumulated gradients can be differentiated
-    ///     again (implies `retainGraph`).
+    ///     again (implies `retainGraph`). Such a gradient's history refers back to its leaf, so the two keep each
+    ///     other alive: call ``clearGradient()`` after each step (a warning says so once per process), or use
+    ///     ``gradients(of:wrt:cotangents:batched:retainGraph:createGraph:allowUnused:)->[Tensor<Scalar>]``, which
+    ///     returns the gradients instead of storing them.
+    ///
+    /// Inside another derivative call (say a loss with this backward pass inside, differentiated by
+    /// ``gradient(at:of:)``), the pass records itself whenever its gradients depend on that call's variable, with or
+    /// without `createGraph`: see the article "How derivative calls nest".
     /// - Throws: ``AutogradError`` if y records no history, or v is missing or misshapen.
     public func backward(cotangent: Tensor? = nil, retainGraph: Bool = false, createGraph: Bool = false) throws {
         let call = "backward(cotangent:)"
