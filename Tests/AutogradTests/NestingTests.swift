@@ -125,6 +125,86 @@ import Autograd
         }
     }
 
+    // MARK: - Depth three over the whole set
+
+    /// Three nested calls, each with its own variable: d/dx [x · D_y [y · D_z h(x, y, z)]], every first-order call
+    /// in each of the three places (the other two places taken by jvp and gradient(at:of:)).
+    struct DepthThree: Sendable, CustomTestStringConvertible {
+        let calls: [Call]
+        var testDescription: String { calls.map(\.rawValue).joined(separator: " ∘ ") }
+        static let all: [DepthThree] = Call.allCases.filter { $0.order == 1 }.flatMap { c in
+            [DepthThree(calls: [c, .jvp, .gradientAtOf]), DepthThree(calls: [.gradientAtOf, c, .jvp]),
+             DepthThree(calls: [.jvp, .gradientAtOf, c])]
+        }
+    }
+
+    /// h(x, y, z), and F(x) = x · ∂/∂y [y · ∂h/∂z] at (y₀, z₀) with F′(x₀) written out:
+    /// h = xyz: F = 2y₀x², F′ = 4y₀x; h = exp(xyz): F = e^{ax}(2y₀x² + z₀y₀²x³) with a = y₀z₀,
+    /// F′ = e^{ax}[a(2y₀x² + z₀y₀²x³) + 4y₀x + 3z₀y₀²x²].
+    struct DepthThreeFunction: Sendable {
+        let name: String
+        let h: @Sendable (Tensor<Double>, Tensor<Double>, Tensor<Double>) -> Tensor<Double>
+        let plainH: @Sendable (Double, Double, Double) -> Double
+        let plainF: @Sendable (Double) -> Double
+        let derivative: @Sendable (Double) -> Double
+        static let (x0, y0, z0) = (0.8, 1.3, 0.5)
+
+        static let all = [
+            DepthThreeFunction(name: "xyz", h: { $0 * $1 * $2 }, plainH: { $0 * $1 * $2 },
+                               plainF: { 2 * y0 * $0 * $0 }, derivative: { 4 * y0 * $0 }),
+            DepthThreeFunction(name: "exp(xyz)", h: { exp($0 * $1 * $2) }, plainH: { Foundation.exp($0 * $1 * $2) },
+                               plainF: { x in
+                                   Foundation.exp(y0 * z0 * x) * (2 * y0 * x * x + z0 * y0 * y0 * x * x * x)
+                               }, derivative: { x in
+                                   let a = y0 * z0
+                                   return Foundation.exp(a * x) * (a * (2 * y0 * x * x + z0 * y0 * y0 * x * x * x)
+                                       + 4 * y0 * x + 3 * z0 * y0 * y0 * x * x)
+                               }),
+        ]
+    }
+
+    @Test(arguments: DepthThree.all)
+    func depthThree(_ nesting: DepthThree) {
+        let (x0, y0, z0) = (DepthThreeFunction.x0, DepthThreeFunction.y0, DepthThreeFunction.z0)
+        let (a, b, c) = (nesting.calls[0], nesting.calls[1], nesting.calls[2])
+        for f in DepthThreeFunction.all {
+            let label = "\(nesting.testDescription) on \(f.name)"
+            do {
+                let value = try a.derivative(at: Tensor(x0)) { x in
+                    x * (try b.derivative(at: Tensor(y0)) { y in
+                        y * (try c.derivative(at: Tensor(z0)) { z in f.h(x, y, z) })
+                    })
+                }.scalar
+                let expected = f.derivative(x0)
+                #expect(Self.close(value, expected), "\(label): got \(value), expected \(expected)")
+            } catch let error as AutogradError {
+                // The exception of the matrix, for any two of the three calls (it does not occur in this sample).
+                let allowed = (0..<3).contains { i in (i + 1..<3).contains { j in
+                    Self.mayThrow(outer: nesting.calls[i], inner: nesting.calls[j])
+                } }
+                if !allowed { Issue.record("\(label): threw AutogradError: \(Self.brief(error))") }
+            } catch {
+                Issue.record("\(label): threw \(Self.brief(error))")
+            }
+        }
+    }
+
+    @Test func depthThreeClosedFormsAreRight() {
+        let (x0, y0, z0) = (DepthThreeFunction.x0, DepthThreeFunction.y0, DepthThreeFunction.z0)
+        for f in DepthThreeFunction.all {
+            // F(x) = x · ∂/∂y [y · ∂h/∂z] by nested central differences.
+            let e = 1e-3
+            func inner(_ x: Double, _ y: Double) -> Double {
+                y * (f.plainH(x, y, z0 + e) - f.plainH(x, y, z0 - e)) / (2 * e)
+            }
+            let fd = x0 * (inner(x0, y0 + e) - inner(x0, y0 - e)) / (2 * e)
+            #expect(Self.close(f.plainF(x0), fd, tolerance: 1e-5), "\(f.name): F \(f.plainF(x0)) vs \(fd)")
+            let d = 1e-5
+            let dF = (f.plainF(x0 + d) - f.plainF(x0 - d)) / (2 * d)
+            #expect(Self.close(f.derivative(x0), dF, tolerance: 1e-8), "\(f.name): F′ \(f.derivative(x0)) vs \(dF)")
+        }
+    }
+
     @Test func tripleClosedFormsAreRight() {
         for f in TripleFunction.all {
             // Third central difference of f in plain Double arithmetic.
