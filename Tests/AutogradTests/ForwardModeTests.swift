@@ -63,20 +63,24 @@ import Testing
         #expect(Swift.abs(second.scalar + Foundation.sin(0.7)) < 1e-12)
     }
 
-    /// A tensor's single tangent is held as a bare buffer marked with its level (see `Tangents`). A buffer that
-    /// anything else holds is never marked: the caller's tangent and values stay unmarked, the same tangent
-    /// tensor can serve two nested levels, and a tangent that escapes its call is a constant in the next one.
-    @Test func tangentBuffersAreMarkedOnlyWhenUnshared() throws {
+    /// A tensor's single tangent is held as its bare buffer with its level beside it, in the tensor's derivative
+    /// state (see `Tangents`), and a tensor stays four words. Buffers carry nothing of derivatives: the same buffer
+    /// can be a value and a tangent, or the tangent of two nested levels, and a tangent that escapes its call is a
+    /// constant in the next one.
+    @Test func singleTangentsAreBareBuffersBesideTheirLevel() throws {
+        #expect(MemoryLayout<AnyTensor>.stride == 4 * MemoryLayout<Int>.stride)
         let x = Tensor<Double>([0.5, -1.5]), u = Tensor<Double>([2, 3])
         // Operations that pass a tangent on unchanged (identity, reshape, adding a constant) share its buffer.
         let r = try jvp(of: { ($0.reshaped(to: [2, 1]) + 1).flattened() }, at: x, tangent: u)
         #expect(r.tangent.scalars == u.scalars)
-        #expect(u.base.storage.tangentLevel == 0 && x.base.storage.tangentLevel == 0)
-        #expect(r.value.base.storage.tangentLevel == 0)
+        #expect(!r.value.isRecorded && !r.tangent.isRecorded)
         // The same u at two levels: d/dε [(x + εu) ⊙ u] = u ⊙ u.
         let nested = try jvp(of: { x in try jvp(of: { y in x * y }, at: x, tangent: u).tangent }, at: x, tangent: u)
         #expect(nested.tangent.scalars == (u * u).scalars)
         #expect(nested.value.scalars == (x * u).scalars)
+        // The value itself as its own tangent: d/dε (x + εx)² = 2x², for u sharing x's buffer.
+        let own = try jvp(of: { $0 * $0 }, at: x, tangent: x)
+        #expect(own.tangent.scalars == (2 * x * x).scalars)
         // A tensor that escapes its jvp carrying a tangent is a constant in a later one.
         var escaped: Tensor<Double>?
         _ = try jvp(of: { x in
@@ -86,13 +90,16 @@ import Testing
         }, at: x, tangent: u)
         let later = try jvp(of: { $0 * escaped! }, at: x, tangent: u)
         #expect(later.tangent.scalars == (u * exp(x)).scalars)
-        // The rule itself: a buffer something else holds goes in a list, unmarked; a fresh one is marked.
-        let held = Tensor<Double>([1, 2]).base
-        let shared = Tangents.single(held, level: 7)
-        #expect(shared.singleBuffer == nil && held.storage.tangentLevel == 0)
-        #expect(shared.view.isList)
-        let fresh = Tangents.single(Tensor<Double>([1, 2]).base, level: 7)
-        #expect(fresh.singleBuffer?.tangentLevel == 7 && fresh.singleLevel == 7)
+        // The representation: one constant tangent is the bare buffer with its level; with history it is a list.
+        let t = Tangents.single(Tensor<Double>([1, 2]).base, level: 7)
+        #expect(t.singleLevel == 7)
+        let withNode = AnyTensor(storage: x.base.storage, shape: [2], node: Tensor<Double>([1, 2]).requiringGradient().base.node,
+                                 tangents: t)
+        if case .reverseAndTangents(_, let list) = withNode.state {
+            #expect(list.level == 7 && list.tangent.shape == [2])
+        } else {
+            Issue.record("history and a tangent together should keep the tangent in a list")
+        }
     }
 
     @Test func modesCompose() throws {
@@ -166,12 +173,5 @@ import Testing
         let a = Tensor<Double>([[2, 1], [1, 3]])
         let h = try hessian(of: { 0.5 * matmul($0, matmul(a, $0)) }, at: Tensor<Double>([0.4, -1]))
         expectTensor(h, shape: [2, 2], [2, 1, 1, 3], tolerance: 1e-14)
-    }
-}
-
-extension Tangents.View {
-    var isList: Bool {
-        if case .list = self { return true }
-        return false
     }
 }

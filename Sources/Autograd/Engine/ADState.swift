@@ -47,67 +47,30 @@ final class TangentList: Sendable, Sequence {
     func makeIterator() -> Iterator { Iterator(current: self) }
 }
 
-/// The forward-mode tangents a tensor carries: one reference.
+/// The forward-mode tangents a tensor carries.
 ///
 /// Almost every tangent is the usual case: one `jvp` level open, the tangent a constant shaped exactly like its
-/// tensor. That case holds just the tangent's buffer, marked with its level (`Storage.tangentLevel`), so carrying a
-/// tangent through an operation costs the tangent's buffer and nothing else: no object of its own, and a tensor
-/// stays four words, which keeps copying it cheap in reverse mode too. Everything else (several levels, batched
-/// tangents, tangents with their own reverse history or tangents, a buffer that cannot be marked) is a
-/// ``TangentList``.
+/// tensor. That case holds just the tangent's buffer and its level (`single`), so carrying a tangent through an
+/// operation costs the tangent's buffer and nothing else. Everything else (several levels, batched tangents,
+/// tangents with their own reverse history or tangents) is a ``TangentList``.
 @usableFromInline
-struct Tangents: @unchecked Sendable {  // unchecked: `Storage` (see there)
-    /// Nil: no tangent. A `Storage`: the single tangent's buffer. A `TangentList`: anything else.
-    @usableFromInline let object: AnyObject?
-
-    @usableFromInline init(object: AnyObject?) { self.object = object }
-
+enum Tangents: @unchecked Sendable {  // unchecked: `Storage` (see there)
     /// No tangent.
-    @inlinable static var none: Tangents { Tangents(object: nil) }
-    /// Any set of tangents, ascending by level.
-    @inline(__always) static func list(_ list: TangentList) -> Tangents { Tangents(object: list) }
+    case none
+    /// The usual case: one constant tangent at `level`, shaped exactly like its tensor, held as its bare buffer.
+    case single(Storage, level: Int)
+    /// Any other set of tangents, ascending by level.
+    case list(TangentList)
 
-    /// The tangent `t` at `level` of a tensor shaped like `t` (`t` a constant): its bare buffer if that buffer
-    /// can carry the level's mark, else a one-entry list. A buffer already marked with this level (a tangent
-    /// shared by a reshape, say) is kept as it is; one that nothing else holds (a kernel's fresh result) is marked;
-    /// any other buffer may be a value or another level's tangent as well, so it is not marked: it goes in a list.
-    static func single(_ t: consuming AnyTensor, level: Int) -> Tangents {
+    /// The tangent `t` at `level` of a tensor shaped like `t` (`t` a constant): its bare buffer.
+    @inline(__always) static func single(_ t: consuming AnyTensor, level: Int) -> Tangents {
         assert(!t.hasDerivativeState, "a single tangent is a constant; others belong in a TangentList")
-        return mark(&t.storage, level: level) ? Tangents(object: t.storage)
-            : .list(TangentList(level: level, tangent: t))
+        return .single(t.storage, level: level)
     }
 
-    /// `single` for a tangent given as its bare buffer, shaped like the tensor (`shape`).
-    static func single(buffer: consuming Storage, level: Int, shape: [Int]) -> Tangents {
-        mark(&buffer, level: level) ? Tangents(object: buffer)
-            : .list(TangentList(level: level, tangent: AnyTensor(storage: buffer, shape: shape)))
-    }
-
-    /// Whether `buffer` carries `level`'s mark, marking it first if nothing else holds it.
-    @inline(__always) private static func mark(_ buffer: inout Storage, level: Int) -> Bool {
-        if buffer.tangentLevel == level { return true }
-        guard isKnownUniquelyReferenced(&buffer) else { return false }
-        buffer.markTangent(level: level)
-        return true
-    }
-
-    @inline(__always) var isEmpty: Bool { object == nil }
-    /// The single tangent's buffer, if the tangents are that case. (The object is a `Storage` or a `TangentList`,
-    /// both final: comparing its class with `TangentList`'s, whose metadata is a constant, is the whole test.)
-    @inline(__always) var singleBuffer: Storage? {
-        guard let object, type(of: object) != TangentList.self else { return nil }
-        return unsafeDowncast(object, to: Storage.self)
-    }
+    @inline(__always) var isEmpty: Bool { if case .none = self { true } else { false } }
     /// The level of the single tangent; 0 (never a level) if there is none or the tangents are a list.
-    @inline(__always) var singleLevel: Int { singleBuffer?.tangentLevel ?? 0 }
-
-    /// The three cases, for code that handles each.
-    enum View { case none, single(Storage, level: Int), list(TangentList) }
-    var view: View {
-        guard let object else { return .none }
-        if let buffer = singleBuffer { return .single(buffer, level: buffer.tangentLevel) }
-        return .list(unsafeDowncast(object, to: TangentList.self))
-    }
+    @inline(__always) var singleLevel: Int { if case .single(_, let level) = self { level } else { 0 } }
 }
 
 /// One open forward-mode level: a `jvp` in progress. Tangents of levels that are no longer open are ignored.
@@ -260,7 +223,7 @@ extension AnyTensor {
 
     /// The tangent at forward level `level`, if this tensor carries one.
     func tangent(at level: Int) -> AnyTensor? {
-        switch tangents.view {
+        switch tangents {
         case .none: return nil
         case .single(let buffer, let l): return l == level ? AnyTensor(storage: buffer, shape: shape) : nil
         case .list(let list):
@@ -271,7 +234,7 @@ extension AnyTensor {
 
     /// Calls `body` with each level this tensor carries a tangent at, ascending.
     @inline(__always) func forEachTangentLevel(_ body: (Int) -> Void) {
-        switch tangents.view {
+        switch tangents {
         case .none: return
         case .single(_, let level): body(level)
         case .list(let list): for entry in list { body(entry.level) }
@@ -288,7 +251,7 @@ extension AnyTensor {
     /// This tensor seen from inside level `level`'s rule: the same value and reverse node, with the tangents of
     /// `level` and of every level opened after it removed (a tangent formula must not perturb itself).
     func primal(below level: Int) -> AnyTensor {
-        switch tangents.view {
+        switch tangents {
         case .none: return self
         case .single(_, let l):
             return l < level ? self : AnyTensor(storage: storage, shape: shape, node: node)
@@ -302,7 +265,7 @@ extension AnyTensor {
 
     /// This tensor's tangents with `tangent` at `level` (later than every level it carries) added.
     func tangents(adding tangent: consuming AnyTensor, level: Int) -> Tangents {
-        switch tangents.view {
+        switch tangents {
         case .none:
             // The usual case, a single constant tangent shaped like the tensor, is held as its bare buffer.
             if !tangent.hasDerivativeState && tangent.shape == shape { return .single(consume tangent, level: level) }

@@ -89,7 +89,7 @@ final class GradNode: @unchecked Sendable {
         saved = Saved(inputs: [], output: nil, outputTangents: .none)
     }
 
-    private init(twinOf other: GradNode, saved: Saved) {
+    private init(twinOf other: GradNode, saved: Saved, outputTangents: Tangents) {
         primitive = other.primitive
         isLeaf = other.isLeaf
         level = other.level
@@ -97,7 +97,7 @@ final class GradNode: @unchecked Sendable {
         outputShape = other.outputShape
         scalarType = other.scalarType
         location = other.location
-        self.saved = Saved(inputs: saved.inputs, output: saved.output, outputTangents: .none)
+        self.saved = Saved(inputs: saved.inputs, output: saved.output, outputTangents: outputTangents)
     }
 
     /// Frees long graphs without deep recursion. Releasing the output of a chain of 100,000 operations would
@@ -129,10 +129,14 @@ final class GradNode: @unchecked Sendable {
 
     var name: String { primitive.name }
 
-    /// The node that forward-mode tangent formulas see for this operation's output: same primitive, edges and
-    /// saved inputs, but it does not own the output's tangents. (If the real node owned them while the tangents'
-    /// own history pointed back at it, the two would keep each other alive.)
-    func twin() -> GradNode { GradNode(twinOf: self, saved: locked { saved }) }
+    /// The node that the tangent formula of one forward level sees for this operation's output: same primitive,
+    /// edges and saved inputs, holding as the output's tangents only those of the levels pushed before it
+    /// (`outputTangents`), which a reverse pass through the formula needs when a rule reads the output (exp, tanh).
+    /// It does not own the tangent being computed: if a node owned tangents whose own history pointed back at it,
+    /// the two would keep each other alive.
+    func twin(outputTangents: Tangents) -> GradNode {
+        GradNode(twinOf: self, saved: locked { saved }, outputTangents: outputTangents)
+    }
 
     func setOutputTangents(_ tangents: Tangents) {
         locked { saved.outputTangents = tangents }

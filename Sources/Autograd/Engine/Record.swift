@@ -95,11 +95,10 @@ func recordReverse(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned
 @inline(never)
 func recordForward(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned AnyTensor,
                    _ location: CallSite?) -> AnyTensor {
-    if let buffer = x.tangents.singleBuffer, buffer.tangentLevel == ADScope.withCurrent({ $0.plainUnbatchedLevel }) {
-        let level = buffer.tangentLevel
+    if case .tangent(let buffer, let level) = x.state, level == ADScope.withCurrent({ $0.plainUnbatchedLevel }) {
         guard let t = primitive.plainJVP(x, tangentBuffer: buffer, value) else { return value }
         var result = consume value
-        result.tangents = .single(buffer: t, level: level, shape: result.shape)
+        result.state = .tangent(t, level: level)
         return result
     }
     return ADScope.withCurrent { scope in
@@ -151,7 +150,7 @@ func recordForward(_ primitive: some Primitive, _ a: AnyTensor, _ b: AnyTensor, 
 /// level `level` alone, nil if the input needs the general path.
 @inline(__always)
 private func plainTangent(_ x: AnyTensor, _ level: Int) -> AnyTensor?? {
-    switch x.tangents.view {
+    switch x.tangents {
     case .none: return .some(nil)
     case .single(let buffer, let l): return l == level ? .some(AnyTensor(storage: buffer, shape: x.shape)) : nil
     case .list(let ts):
@@ -187,12 +186,12 @@ private func pushForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ v
         }
     }
     if first == Int.max { return .none }
-    let twin = node?.twin()
     // The output's tangents, ascending by level, as they are computed (a value, so the rule sees them as they
     // stand when it runs).
     var output = AnyTensor(storage: value.storage, shape: value.shape)
     func push(level id: Int) {
         let level = scope.level(id)!
+        let twin = node?.twin(outputTangents: output.tangents)
         let outputView = AnyTensor(storage: value.storage, shape: value.shape, node: twin, tangents: output.tangents)
         // The inputs seen from this level: unchanged unless some carry tangents of this or an inner level.
         let primals = inputs.contains { $0.hasTangent(atOrAfter: id) } ? inputs.map { $0.primal(below: id) } : inputs

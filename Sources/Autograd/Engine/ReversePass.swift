@@ -154,7 +154,9 @@ struct ReversePass {
                 if node.isLeaf {
                     if accumulateIntoLeaves {
                         if createGraph && g.node != nil { GradientCycleWarning.noteOnce() }
-                        node.accumulate(createGraph ? g : g.value)
+                        // Not recording, the gradient is a constant for reverse mode; forward tangents it
+                        // carries (a backward pass inside a jvp) stay.
+                        node.accumulate(createGraph ? g : g.withoutNode)
                     }
                     continue
                 }

@@ -71,7 +71,7 @@ extension MatMul {
     /// x's tangent at `level` as a rank-2 value: `.some(nil)` if x carries none, nil if x carries other levels
     /// or a batch of tangents.
     private func soleTangent(_ x: AnyTensor, _ level: Int) -> AnyTensor?? {
-        switch x.tangents.view {
+        switch x.tangents {
         case .none: return .some(nil)
         case .single(let buffer, let l):
             return l == level && x.rank == 2 ? .some(AnyTensor(storage: buffer, shape: x.shape)) : nil

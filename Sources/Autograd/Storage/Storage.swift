@@ -16,10 +16,6 @@ struct StorageHeader {
     let external: Bool
     /// Whether the buffer is counted in `StorageStatistics` (it was made while counting was on).
     let counted: Bool
-    /// The forward level whose tangent this buffer holds, when a tensor carries it as its single tangent (see
-    /// `Tangents`); 0 (never a level) until then. Set at most once per owner: only while nothing else holds the
-    /// buffer, so no reader ever sees it change.
-    var tangentLevel = 0
 }
 
 /// A contiguous buffer of elements of one ``ScalarType``.
@@ -87,13 +83,6 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
     @inline(__always) var count: Int { withUnsafeMutablePointerToHeader { $0.pointee.count } }
     /// Element type.
     @inline(__always) var type: ScalarType { withUnsafeMutablePointerToHeader { $0.pointee.type } }
-
-    /// See `StorageHeader.tangentLevel`.
-    @inline(__always) var tangentLevel: Int { withUnsafeMutablePointerToHeader { $0.pointee.tangentLevel } }
-    /// Marks this buffer as the tangent at `level`. Only for a buffer nothing else holds (see `Tangents.single`).
-    @inline(__always) func markTangent(level: Int) {
-        withUnsafeMutablePointerToHeader { $0.pointee.tangentLevel = level }
-    }
 
     @inline(__always) func floats() -> UnsafeMutablePointer<Float> { base.assumingMemoryBound(to: Float.self) }
     @inline(__always) func doubles() -> UnsafeMutablePointer<Double> { base.assumingMemoryBound(to: Double.self) }

@@ -101,17 +101,12 @@ extension Functional {
             return (r.values[0], r.tangents[0])
         }
         return try Levels.withLevel(batchShape: []) { level in
-            // A constant u goes in as a copy of its own, which can carry the level's mark (see `Tangents`): then
-            // every operation finds its input's tangent as a bare buffer. (u itself may be shared: a value
-            // elsewhere, or the tangent of another call.) One elementwise copy, about what any operation of f costs.
-            // A u with derivative state (differentiated through) goes in as it is.
-            let tangent = u.hasDerivativeState ? u : AnyTensor(storage: u.storage.copy(), shape: u.shape)
             let input = AnyTensor(storage: x.storage, shape: x.shape, node: x.node,
-                                  tangents: x.tangents(adding: consume tangent, level: level))
+                                  tangents: x.tangents(adding: u, level: level))
             var y = try f(input)
             // Usually the output carries exactly this level's tangent: take it off without rebuilding the output.
-            if let buffer = y.tangents.singleBuffer, buffer.tangentLevel == level {
-                y.tangents = .none
+            if case .tangent(let buffer, let l) = y.state, l == level {
+                y.state = .constant
                 return (y, AnyTensor(storage: buffer, shape: y.shape))
             }
             return (y.primal(below: level), y.tangent(at: level) ?? Kernel.filled(y.scalarType, y.shape, 0))

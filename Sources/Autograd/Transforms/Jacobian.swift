@@ -100,7 +100,9 @@ enum Jacobians {
         case .reverse:
             return try reverse(xs, type, f)
         case .automatic:
-            let m = try withoutRecording { try f(xs.map(\.value)) }[0].count
+            // Evaluated as it is (recording as the caller's scope says): f may itself contain derivative calls
+            // that need their own recording, leaf-style ones included.
+            let m = try f(xs.map(\.value))[0].count
             return try strategy.resolved(inputCount: n, outputCount: m) == .forward ? forward(xs, n, type, f)
                                                                                   : reverse(xs, type, f)
         }

@@ -74,10 +74,10 @@ public struct LinearMap<Scalar: TensorScalar>: Sendable {
         let n = Shape.count(inputShape), m = Shape.count(outputShape)
         if n <= m {
             let columns = push(Jacobians.identity(Scalar.scalarType, inputShape), batchShape: [n])  // [n] + out
-            return Tensor(unchecked: columns.value.reshaped([n, m]).permuted([1, 0]).reshaped(outputShape + inputShape))
+            return Tensor(unchecked: columns.reshaped([n, m]).permuted([1, 0]).reshaped(outputShape + inputShape))
         }
         let rows = try pull(Jacobians.identity(Scalar.scalarType, outputShape), batchShape: [m])    // [m] + in
-        return Tensor(unchecked: rows.value.reshaped(outputShape + inputShape))
+        return Tensor(unchecked: rows.reshaped(outputShape + inputShape))
     }
 
     /// Bytes of tensor data the map keeps alive (the values recorded while evaluating f once).
