@@ -225,15 +225,11 @@ int ag_elementwise_parts(int64_t n, int64_t max_parts) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// One pointer per thread for the Swift side (see ag_thread_slot in ag_kernels.h).
+// Per-thread pointer slots for the Swift side (see ag_thread_pointer in ag_kernels.h).
 
 // Read once or more per operation: the initial-exec model makes each access one instruction relative to the thread
 // pointer instead of a call to __tls_get_addr (the code is linked into the program, not loaded later with dlopen).
 #define AG_FAST_TLS __attribute__((tls_model("initial-exec")))
-static _Thread_local AG_FAST_TLS void *thread_slot;
-void *ag_thread_slot(void) { return thread_slot; }
-void ag_set_thread_slot(void *value) { thread_slot = value; }
-
-static _Thread_local AG_FAST_TLS void *spare_slot;
-void *ag_spare_slot(void) { return spare_slot; }
-void ag_set_spare_slot(void *value) { spare_slot = value; }
+static _Thread_local AG_FAST_TLS void *thread_pointers[AG_THREAD_POINTER_SLOTS];
+void *ag_thread_pointer(int slot) { return thread_pointers[slot]; }
+void ag_set_thread_pointer(int slot, void *value) { thread_pointers[slot] = value; }

@@ -135,7 +135,7 @@ final class ADScope: @unchecked Sendable {
     /// up the task-local value (a lookup and a retain-release pair per operation). Threads that never entered
     /// `run` (other tasks, dispatch queues) find the slot empty and use the task-local value, exactly as before.
     static var current: ADScope {
-        if let slot = ag_thread_slot() { return Unmanaged<ADScope>.fromOpaque(slot).takeUnretainedValue() }
+        if let slot = ThreadSlot.current.get() { return Unmanaged<ADScope>.fromOpaque(slot).takeUnretainedValue() }
         return taskScope
     }
     @TaskLocal private static var taskScope = ADScope()
@@ -144,7 +144,7 @@ final class ADScope: @unchecked Sendable {
     /// this, since the scope outlives any operation run inside it.
     @inline(__always)
     static func withCurrent<R>(_ body: (ADScope) throws -> R) rethrows -> R {
-        if let slot = ag_thread_slot() { return try Unmanaged<ADScope>.fromOpaque(slot)._withUnsafeGuaranteedRef(body) }
+        if let slot = ThreadSlot.current.get() { return try Unmanaged<ADScope>.fromOpaque(slot)._withUnsafeGuaranteedRef(body) }
         return try body(taskScope)
     }
 
@@ -179,8 +179,8 @@ final class ADScope: @unchecked Sendable {
     static func reusedForLevel(_ level: ForwardLevel) -> ADScope {
         withCurrent { outer in
             guard outer.isDefault else { return outer.opening(level) }
-            if let slot = ag_spare_slot() {
-                ag_set_spare_slot(nil)
+            if let slot = ThreadSlot.spare.get() {
+                ThreadSlot.spare.set(nil)
                 var spare = Unmanaged<ADScope>.fromOpaque(slot).takeRetainedValue()
                 if isKnownUniquelyReferenced(&spare) {
                     spare.innermostLevel = level
@@ -194,15 +194,15 @@ final class ADScope: @unchecked Sendable {
 
     /// Keeps a scope made by `reusedForLevel` from the default settings for this thread's next call.
     func keepAsSpare() {
-        guard ag_spare_slot() == nil, isDefaultBesidesOneLevel else { return }
-        ag_set_spare_slot(Unmanaged.passRetained(self).toOpaque())
+        guard ThreadSlot.spare.get() == nil, isDefaultBesidesOneLevel else { return }
+        ThreadSlot.spare.set(Unmanaged.passRetained(self).toOpaque())
     }
 
     /// Runs `body` with this scope as the current one.
     func run<R>(_ body: () throws -> R) rethrows -> R {
-        let outer = ag_thread_slot()
-        ag_set_thread_slot(Unmanaged.passUnretained(self).toOpaque())
-        defer { ag_set_thread_slot(outer) }
+        let outer = ThreadSlot.current.get()
+        ThreadSlot.current.set(Unmanaged.passUnretained(self).toOpaque())
+        defer { ThreadSlot.current.set(outer) }
         return try ADScope.$taskScope.withValue(self, operation: body)
     }
 
@@ -277,4 +277,13 @@ extension AnyTensor {
             return .list(list.appending(level: level, tangent: tangent))
         }
     }
+}
+
+/// The engine's per-thread slots (pointers in C thread-local storage, one load to read): `current` holds the scope
+/// of the innermost synchronous derivative call on this thread (see `ADScope.current`), `spare` a scope object kept
+/// for the next `jvp` on this thread (see `ADScope.reusedForLevel`).
+enum ThreadSlot: Int32 {
+    case current = 0, spare = 1
+    @inline(__always) func get() -> UnsafeMutableRawPointer? { ag_thread_pointer(rawValue) }
+    @inline(__always) func set(_ value: UnsafeMutableRawPointer?) { ag_set_thread_pointer(rawValue, value) }
 }

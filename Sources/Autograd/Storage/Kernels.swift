@@ -242,8 +242,8 @@ enum Kernel {
         // A batch against one shared operand is a single product:
         // - b shared, a's matrices stacked (contiguous, not transposed): the batch is just more rows of a;
         // - a shared, b a batch of vectors (n = 1): C as [batch, m] = (b as [batch, k]) · op(a)ᵀ.
-        // (Pushing a batch of tangents or cotangents through x·W or W·x takes this path: one product that reads the
-        // shared matrix once, instead of `count` products that each re-read it.)
+        // (A batch of vectors multiplied by one shared matrix takes this path: one product that reads the shared
+        // matrix once, instead of `count` products that each re-read it.)
         let sharedB = Shape.count(batchB) == 1, sharedA = Shape.count(batchA) == 1
         if sharedB && !transposeA && batchA == batch {
             gemm(a.scalarType, m: count * m, n: n, k: k, a, rsa: k, csa: 1, b, rsb: rsb, csb: csb, y, ldc: n)

@@ -104,7 +104,7 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
 ///
 /// Counting is off until ``isEnabled`` is set: it costs four atomic operations per buffer, which on small tensors
 /// is a few percent of an operation. Only buffers made while it is on are counted (until they are freed, whatever
-/// the setting is then), so turn it on before the computation to measure.
+/// the switch is then), so turn it on before the computation to measure.
 public enum StorageStatistics {
     /// Whether buffers made from now on are counted. Off by default.
     public static var isEnabled: Bool {

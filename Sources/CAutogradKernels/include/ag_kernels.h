@@ -29,14 +29,11 @@ void ag_set_max_cpu_level(int level);
 int ag_num_threads(void);
 void ag_set_num_threads(int n);
 
-/// A per-thread slot for one pointer (Autograd keeps the derivative settings that a synchronous call on this thread
-/// has installed there, so that each operation reads them without a task-local lookup). Null until set.
-void *ag_thread_slot(void);
-void ag_set_thread_slot(void *value);
-/// A second per-thread slot: a settings object that the next forward-mode call on this thread may reuse instead of
-/// allocating one (Autograd keeps it retained). Null until set.
-void *ag_spare_slot(void);
-void ag_set_spare_slot(void *value);
+/// Per-thread pointer slots, each null until set: thread-local state for the library's Swift code that must cost a
+/// single load to read (Swift has no thread-local variables of its own). `slot` is in 0 ..< AG_THREAD_POINTER_SLOTS.
+#define AG_THREAD_POINTER_SLOTS 2
+void *ag_thread_pointer(int slot);
+void ag_set_thread_pointer(int slot, void *value);
 
 // ---------------------------------------------------------------------------------------------------------
 // Matrix product
