@@ -117,28 +117,20 @@ struct ReversePass {
 
     /// Runs the planned pass. `cotangents` pairs with the `roots` of the plan; their leading `batchShape`
     /// dimensions are a batch that flows through unchanged. Returns the cotangent of each target (nil if zero).
+    /// With `createGraph` the rules' operations are recorded (see `records(createGraph:roots:)`).
     ///
     /// With `tangentsAt` a forward level, returns instead each target cotangent's tangent at that level (nil if
-    /// zero), the cotangents' values being unwanted (`hvp`). Then a target that is a leaf collects only tangents:
-    /// the rules that feed it are asked for the tangent alone (`vjpTangent`), so the products that would form the
-    /// discarded values are skipped; a rule that does not offer it runs as usual and its result's tangent is taken.
+    /// zero), the cotangents' values being unwanted (`hvp`; see `TangentSlots`).
     func execute(roots: [Root], batchShape: [Int], retainGraph: Bool, createGraph: Bool,
                  tangentsAt tangentLevel: Int? = nil) throws -> [AnyTensor?] {
         let outer = ADScope.current
         let anomalies = outer.anomalies
-        // Slots of target leaves that hold tangents instead of cotangents (only when nothing records and nothing
-        // checks values, so that no rule's value is wanted).
-        var holdsTangent = [Bool](repeating: false, count: tangentLevel == nil ? 0 : order.count)
-        if tangentLevel != nil && !createGraph && anomalies == nil && !accumulateIntoLeaves {
-            for i in order.indices where firstTarget[i] >= 0 && order[i]._withUnsafeGuaranteedRef({ $0.isLeaf }) {
-                holdsTangent[i] = true
-            }
-        }
+        let tangentSlots = TangentSlots(self, level: tangentLevel,
+                                        enabled: !createGraph && anomalies == nil && !accumulateIntoLeaves)
         var slots = [AnyTensor?](repeating: nil, count: order.count)
         for root in roots {
             let i = table.get(root.node)!
-            guard let v = holdsTangent.isEmpty || !holdsTangent[i] ? root.cotangent
-                    : root.cotangent.tangent(at: tangentLevel!) else { continue }
+            guard let v = tangentSlots.value(root.cotangent, forSlot: i) else { continue }
             slots[i] = slots[i].map { $0 + v } ?? v
         }
         var results = [AnyTensor?](repeating: nil, count: targetCount)
@@ -152,21 +144,13 @@ struct ReversePass {
                 var t = firstTarget[i]
                 while t >= 0 { results[t] = g; t = nextTarget[t] }
                 if node.isLeaf {
-                    if accumulateIntoLeaves {
-                        if createGraph && g.node != nil { GradientCycleWarning.noteOnce() }
-                        // Not recording, the gradient is a constant for reverse mode; forward tangents it
-                        // carries (a backward pass inside a jvp) stay.
-                        node.accumulate(createGraph ? g : g.withoutNode)
-                    }
+                    if accumulateIntoLeaves { accumulate(g, into: node, recorded: createGraph) }
                     continue
                 }
-                let start = edgeStart[i], end = edgeStart[i + 1]
+                let edges = edgeStart[i]..<edgeStart[i + 1]
                 var needs: UInt64 = 0
-                var tangentEdges: UInt64 = 0  // edges into slots that hold tangents
-                for j in start..<end where edgeIndex[j] >= 0 && needed[edgeIndex[j]] {
-                    let bit: UInt64 = j - start < 64 ? 1 << UInt64(j - start) : .max
-                    needs |= bit
-                    if !holdsTangent.isEmpty && holdsTangent[edgeIndex[j]] && j - start < 64 { tangentEdges |= bit }
+                for j in edges where edgeIndex[j] >= 0 && needed[edgeIndex[j]] {
+                    needs |= j - edges.lowerBound < 64 ? 1 << UInt64(j - edges.lowerBound) : .max
                 }
                 if needs == 0 { continue }
                 guard let saved = node.takeSaved(retain: retainGraph) else {
@@ -181,36 +165,7 @@ struct ReversePass {
                 var ctx = RuleContext(inputs: saved.inputs, node: node, outputValue: output,
                                       outputShape: node.outputShape, batchShape: batchShape, needs: needs,
                                       isDifferentiable: differentiable)
-                // Tangent-only edges first: what the rule offers needs no cotangent from `vjp`.
-                var offered: [AnyTensor?] = []
-                if tangentEdges != 0 {
-                    offered = [AnyTensor?](repeating: nil, count: end - start)
-                    for input in 0..<(end - start) where tangentEdges & (1 << UInt64(input)) != 0 {
-                        offered[input] = node.primitive.vjpTangent(ctx, g, input: input, level: tangentLevel!)
-                        if offered[input] != nil { ctx.needsMask &= ~(1 << UInt64(input)) }
-                    }
-                }
-                // One input (most operations): the rule's single result, without an array. The cotangent is
-                // handed over (its last use here), so the rule may reuse its buffer.
-                var single: AnyTensor?
-                var pulled: [AnyTensor?] = []
-                if ctx.needsMask != 0 {
-                    if end - start == 1 { single = node.primitive.vjpOfOneInput(ctx, consume g) }
-                    else { pulled = node.primitive.vjp(ctx, g) }
-                }
-                for j in start..<end {
-                    let k = edgeIndex[j], input = j - start
-                    guard k >= 0, needed[k] else { continue }
-                    let result: AnyTensor?
-                    if !offered.isEmpty, let t = offered[input].take() {
-                        result = t
-                    } else if !holdsTangent.isEmpty && holdsTangent[k] {
-                        // A rule's full cotangent for a slot that holds tangents: keep its tangent.
-                        result = (end - start == 1 ? single.take() : pulled[input].take())?.tangent(at: tangentLevel!)
-                    } else {
-                        result = end - start == 1 ? single.take() : pulled[input].take()
-                    }
-                    guard let r = result else { continue }
+                try pull(g, through: node, &ctx, edges: edges, tangentSlots) { k, input, r in
                     checkRuleShape(r, batch: batchShape, shape: node.inputs.shape(input), node.name, "VJP")
                     if let anomalies {
                         anomalies.check(r, operation: node.name, pass: .reverse, at: node.location, node: node)
@@ -220,14 +175,41 @@ struct ReversePass {
                 }
             }
         }
-        // Targets whose slot held cotangents (not leaves, or tangent-only collection was off): their tangents.
-        if let tangentLevel {
-            for i in order.indices where holdsTangent.isEmpty || !holdsTangent[i] {
-                var t = firstTarget[i]
-                while t >= 0 { results[t] = results[t]?.tangent(at: tangentLevel); t = nextTarget[t] }
+        return tangentSlots.finish(results)
+    }
+
+    /// Runs `node`'s reverse rule on its cotangent `g` and hands each needed input's result to
+    /// `deliver(slot, input, result)`. A one-input rule gets the cotangent handed over (its last use), so it may
+    /// reuse its buffer, and returns its single result without an array.
+    @inline(__always)
+    private func pull(_ g: consuming AnyTensor, through node: GradNode, _ ctx: inout RuleContext, edges: Range<Int>,
+                      _ tangentSlots: TangentSlots, _ deliver: (Int, Int, AnyTensor) throws -> Void) rethrows {
+        var offered = tangentSlots.offers(node, &ctx, g, edges: edges)
+        if edges.count == 1 {
+            let k = edgeIndex[edges.lowerBound]
+            let result = offered.isEmpty || offered[0] == nil
+                ? tangentSlots.value(ctx.needsMask != 0 ? node.primitive.vjpOfOneInput(ctx, consume g) : nil, forSlot: k)
+                : offered[0]
+            if let result { try deliver(k, 0, result) }
+            return
+        }
+        var pulled = ctx.needsMask != 0 ? node.primitive.vjp(ctx, g) : []
+        for j in edges {
+            let k = edgeIndex[j], input = j - edges.lowerBound
+            guard k >= 0, needed[k] else { continue }
+            let result = offered.isEmpty ? nil : offered[input].take()
+            if let r = result ?? tangentSlots.value(pulled.isEmpty ? nil : pulled[input].take(), forSlot: k) {
+                try deliver(k, input, r)
             }
         }
-        return results
+    }
+
+    /// Adds a leaf's cotangent into its stored gradient (`backward()`).
+    private func accumulate(_ g: AnyTensor, into node: GradNode, recorded: Bool) {
+        if recorded && g.node != nil { GradientCycleWarning.noteOnce() }
+        // Not recording, the gradient is a constant for reverse mode; forward tangents it carries (a backward pass
+        // inside a jvp) stay.
+        node.accumulate(recorded ? g : g.withoutNode)
     }
 
     /// Plans and executes in one call, for the derivative call at `level`. The pass records itself when
@@ -241,6 +223,69 @@ struct ReversePass {
         let results = try pass.execute(roots: roots, batchShape: batchShape, retainGraph: retainGraph || record,
                                        createGraph: record, tangentsAt: tangentLevel)
         return (results, record)
+    }
+}
+
+// MARK: - Tangent-only slots (hvp)
+
+extension ReversePass {
+    /// `hvp`'s bookkeeping: with `tangentsAt` a forward level, the pass returns the tangents of the targets'
+    /// cotangents at that level, and the cotangents' own values are unwanted. Then the slots of target leaves hold
+    /// those tangents instead of cotangents, and the rules that feed them are asked for the tangent alone
+    /// (`vjpTangent`), so the products that would form the discarded values are skipped; a rule that does not offer
+    /// it runs as usual and its result's tangent is taken. Only when nothing records and nothing checks values (no
+    /// rule's value is wanted); otherwise every slot holds cotangents and `finish` takes the tangents at the end.
+    struct TangentSlots {
+        let level: Int?
+        /// Per slot: whether it holds a tangent (empty when no slot does).
+        let holds: [Bool]
+        let plan: ReversePass
+
+        init(_ plan: ReversePass, level: Int?, enabled: Bool) {
+            self.plan = plan
+            self.level = level
+            var holds = [Bool](repeating: false, count: level == nil ? 0 : plan.order.count)
+            if level != nil && enabled {
+                for i in plan.order.indices
+                where plan.firstTarget[i] >= 0 && plan.order[i]._withUnsafeGuaranteedRef({ $0.isLeaf }) {
+                    holds[i] = true
+                }
+            }
+            self.holds = holds
+        }
+
+        @inline(__always) private func holdsTangent(_ slot: Int) -> Bool { !holds.isEmpty && holds[slot] }
+
+        /// What slot `k` takes from a full cotangent `v`: `v` itself, or its tangent if the slot holds tangents.
+        @inline(__always) func value(_ v: consuming AnyTensor?, forSlot k: Int) -> AnyTensor? {
+            holdsTangent(k) ? v?.tangent(at: level!) : v
+        }
+
+        /// For each input of `node` whose slot holds tangents, the tangent its rule offers directly (nil where it
+        /// offers none); inputs offered are taken out of `ctx`'s needs. Empty when no input's slot holds tangents.
+        func offers(_ node: GradNode, _ ctx: inout RuleContext, _ g: AnyTensor, edges: Range<Int>) -> [AnyTensor?] {
+            guard !holds.isEmpty else { return [] }
+            var offered: [AnyTensor?] = []
+            for j in edges where plan.edgeIndex[j] >= 0 && holds[plan.edgeIndex[j]] && j - edges.lowerBound < 64 {
+                let input = j - edges.lowerBound
+                guard ctx.needs(input) else { continue }
+                if offered.isEmpty { offered = [AnyTensor?](repeating: nil, count: edges.count) }
+                offered[input] = node.primitive.vjpTangent(ctx, g, input: input, level: level!)
+                if offered[input] != nil { ctx.needsMask &= ~(1 << UInt64(input)) }
+            }
+            return offered
+        }
+
+        /// The results: for targets whose slot held cotangents, their tangents at the level.
+        func finish(_ results: [AnyTensor?]) -> [AnyTensor?] {
+            guard let level else { return results }
+            var results = results
+            for i in plan.order.indices where !holdsTangent(i) {
+                var t = plan.firstTarget[i]
+                while t >= 0 { results[t] = results[t]?.tangent(at: level); t = plan.nextTarget[t] }
+            }
+            return results
+        }
     }
 }
 
