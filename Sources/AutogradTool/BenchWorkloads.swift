@@ -280,7 +280,7 @@ struct MLPProblem {
         var h = tanh(matmul(X, p[0]) + p[1])
         h = tanh(matmul(h, p[2]) + p[3])
         let logits = matmul(h, p[4]) + p[5]
-        return -logits.logSoftmax(alongAxis: 1).flattened().gathering(atIndices: labelIndices).mean()
+        return -logits.logSoftmax(alongAxes: 1).flattened().gathering(atIndices: labelIndices).mean()
     }
 
     /// The same loss in plain Double loops.

@@ -68,7 +68,7 @@ import Testing
         add("logSumExp() of 0-d", [[]], []) { $0[0].logSumExp() }
         add("softmax", [[0, 3]], [0, 3]) { $0[0].softmax() }
         add("softmax over size 0", [[3, 0]], [3, 0]) { $0[0].softmax() }
-        add("logSoftmax(axis 0)", [[0, 3]], [0, 3]) { $0[0].logSoftmax(alongAxis: 0) }
+        add("logSoftmax(axis 0)", [[0, 3]], [0, 3]) { $0[0].logSoftmax(alongAxes: 0) }
         add("softmax of 0-d", [[]], []) { $0[0].softmax() }
         add("logSoftmax of 0-d", [[]], []) { $0[0].logSoftmax() }
         // Matrix products with zero-size dimensions (k = 0 gives zeros).

@@ -256,7 +256,7 @@ import Testing
 
     @Test func softmaxAlongAMissingAxis() async {
         let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-            _ = Tensor<Float>(zeros: [2, 3]).softmax(alongAxis: 2)
+            _ = Tensor<Float>(zeros: [2, 3]).softmax(alongAxes: 2)
         }
         #expect(Self.stderr(of: r).contains("axis 2 is out of range for a tensor of rank 2; valid axes are -2 ..< 2"))
     }
