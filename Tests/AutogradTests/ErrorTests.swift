@@ -109,7 +109,7 @@ import Testing
                     batched: true)
         }
         #expect(e == .batchShapeMismatch(what: "the cotangent for output 1", expected: [4], actual: [5]))
-        #expect(e?.description.hasPrefix("the cotangent for output 1 have batch dimensions [5] but [4] was expected") == true)
+        #expect(e?.description.hasPrefix("the cotangent for output 1 has batch dimensions [5] but [4] was expected") == true)
         let e2 = #expect(throws: AutogradError.self) {
             try jvp(of: { [$0[0] * $0[1]] }, at: [w, w], tangents: [Tensor(ones: [2, 3]), Tensor(ones: [7, 3])], batched: true)
         }

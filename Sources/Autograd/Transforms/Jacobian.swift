@@ -177,7 +177,7 @@ public func hessian<Scalar: TensorScalar>(of f: (Tensor<Scalar>) throws -> Tenso
     let eye = Jacobians.identity(x.scalarType, x.shape)
     let r = try withoutActuallyEscaping(f) { f in
         try Functional.forward(at: [x.base], tangents: [eye], batched: true, call: "hessian(of:at:)") { xs in
-            [try gradient(at: Tensor<Scalar>(unchecked: xs[0]), of: f).base]
+            [try namingCall("hessian(of:at:)") { try gradient(at: Tensor<Scalar>(unchecked: xs[0]), of: f) }.base]
         }
     }
     // Row j of the batch is H eⱼ (column j); H is symmetric, so [n] + x.shape read as rows is H.
@@ -237,6 +237,11 @@ extension Functional {
 public func vhp<Scalar: TensorScalar>(of f: (Tensor<Scalar>) throws -> Tensor<Scalar>, at x: Tensor<Scalar>,
                                       vector v: Tensor<Scalar>) throws -> Tensor<Scalar> {
     try withoutActuallyEscaping(f) { f in
-        try gradient(at: x) { x in (try gradient(at: x, of: f) * v).sum() }
+        try namingCall("vhp(of:at:vector:)") { try gradient(at: x) { x in (try gradient(at: x, of: f) * v).sum() } }
     }
+}
+
+/// Runs `body`, reporting a misuse of the `gradient(at:of:)` it is built on as a misuse of `call`.
+private func namingCall<R>(_ call: String, _ body: () throws -> R) throws -> R {
+    do { return try body() } catch let error as AutogradError { throw error.naming(call, insteadOf: "gradient(at:of:)") }
 }

@@ -25,10 +25,13 @@ public protocol Optimizer<Scalar> {
 
 extension Optimizer {
     /// One step on every parameter of `model`, with gradients in ``Parameterized/parameterPaths`` order (as
-    /// ``valueWithGradients(at:of:)-(Model,_)`` returns them).
-    public mutating func update<Model: Parameterized>(_ model: inout Model, along gradients: [Tensor<Scalar>])
+    /// ``valueWithGradients(at:of:)-(Model,_)`` returns them). Stops, naming the caller's file and line, if the
+    /// gradients do not match the parameters in count and shape.
+    public mutating func update<Model: Parameterized>(_ model: inout Model, along gradients: [Tensor<Scalar>],
+                                                      file: StaticString = #fileID, line: UInt = #line)
     where Model.Scalar == Scalar {
         var parameters = model.parameters
+        checkStep("\(Self.self).update(_:along:)", parameters, gradients, state: nil, at: CallSite(file: file, line: line))
         update(&parameters, along: gradients)
         model.parameters = parameters
     }
@@ -36,14 +39,14 @@ extension Optimizer {
 
 /// Checks that gradients match parameters (and the optimizer's per-parameter state, if any) in count and shape.
 func checkStep<Scalar>(_ op: String, _ parameters: [Tensor<Scalar>], _ gradients: [Tensor<Scalar>],
-                       state: [Tensor<Scalar>]?) {
+                       state: [Tensor<Scalar>]?, at location: CallSite? = nil) {
     if gradients.count != parameters.count {
         operationFailure(op, "got \(gradients.count) gradients for \(parameters.count) parameters; pass one gradient per "
-            + "parameter, in the same order", at: nil)
+            + "parameter, in the same order", at: location)
     }
     for (k, (p, g)) in zip(parameters, gradients).enumerated() where p.shape != g.shape {
         operationFailure(op, "gradient \(k) has shape \(describe(g.shape)) but parameter \(k) has shape "
-            + "\(describe(p.shape)); a gradient is shaped like its parameter", at: nil)
+            + "\(describe(p.shape)); a gradient is shaped like its parameter", at: location)
     }
     guard let state else { return }
     if state.count != parameters.count || zip(state, parameters).contains(where: { $0.shape != $1.shape }) {
