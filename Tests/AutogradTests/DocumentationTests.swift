@@ -220,7 +220,8 @@ import Testing
     /// The explanation quoted in "Explaining a call" is what `explain(.vjp, ...)` prints for the motivating problem.
     @Test func quotedExplanationIsCurrent() throws {
         let p = ExplainTests.Problem()
-        let printed = Self.normalized(try explain(.vjp, of: p.losses, at: p.w).description)
+        let printed = Self.normalized(try explain(.vjp, of: p.losses, at: p.w, inputName: "w", outputName: "losses")
+            .description)
         let article = try #require(Self.articles.first { $0.name == "ExplainingACall" })
         let block = try #require(Self.codeBlocks(article.text).first { $0.lines.first?.hasPrefix("vjp(of:at:") == true })
         #expect(Self.normalized(block.lines.joined(separator: " ")) == printed)
