@@ -3,7 +3,7 @@ import Foundation
 
 /// The shapes of the benchmark workloads.
 ///
-/// ``full`` is exactly the table of `shared/bench/WORKLOADS.md` (what `autograd bench` times and what the peers
+/// ``full`` is exactly the first table of `Benchmarks/WORKLOADS.md` (what `autograd bench` times and what the peers
 /// time); ``small`` keeps every workload's structure with shapes small enough to verify quickly in a debug build.
 public struct BenchSizes: Sendable, Equatable {
     /// Examples of the logistic workloads (x: [n, 2], y: [n]).
