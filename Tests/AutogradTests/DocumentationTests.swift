@@ -182,7 +182,7 @@ import Testing
 
     @Test func theNetworkModuleHasItsCatalog() {
         let names = Set(Self.articles.map(\.name))
-        for article in ["AutogradNN", "TrainingALoop", "BuildingModels", "LossesAndOptimizers", "Data", "ParameterFiles"] {
+        for article in ["AutogradNN", "TrainingALoop", "BuildingModels", "LossesAndOptimizers", "WorkingWithData", "ParameterFiles"] {
             #expect(names.contains(article), "no article \(article).md in AutogradNN.docc")
         }
     }

@@ -4,7 +4,7 @@ import Foundation
 /// Examples for binary classification: a feature matrix and one label, 0 or 1, per example.
 ///
 /// Shapes: `features` [N, F], `labels` [N]. Load one from a CSV file with ``init(csv:source:expectedFeatureCount:)``
-/// or ``init(contentsOf:expectedFeatureCount:)``, split it with ``split(trainingFraction:seed:)`` and standardize
+/// or ``init(contentsOf:expectedFeatureCount:)``, split it with ``split(trainingFraction:seed:file:line:)`` and standardize
 /// it with a ``Standardizer`` fitted on the training part.
 public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
     /// The name of each feature column, F of them.

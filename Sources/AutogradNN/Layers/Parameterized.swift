@@ -182,10 +182,10 @@ public func jvp<Model: Parameterized>(
 ///
 ///     result[k][i, …] = ∂ℓᵢ/∂θₖ[…]        shape [N] + θₖ.shape
 ///
-/// in ``Parameterized/parameterPaths`` order. This is ``perExampleGradients(of:at:)-([Tensor<Scalar>]) throws -> Tensor<Scalar>, [Tensor<Scalar>])``
-/// of the core library applied to `model.parameters`: one forward pass carrying one tangent per scalar parameter.
+/// in ``Parameterized/parameterPaths`` order. This is `perExampleGradients(of:at:)` of the core library applied
+/// to `model.parameters`: one forward pass carrying one tangent per scalar parameter.
 /// - Complexity: about P evaluations' worth of arithmetic in one pass (P = ``Parameterized/parameterScalarCount``).
-/// - Throws: ``AutogradError/outputShapeMismatch(call:expected:actual:)`` if f's output is not one-dimensional.
+/// - Throws: `AutogradError.outputShapeMismatch` if f's output is not one-dimensional.
 public func perExampleGradients<Model: Parameterized>(
     of f: (Model) throws -> Tensor<Model.Scalar>, at model: Model
 ) throws -> [Tensor<Model.Scalar>] {
