@@ -41,7 +41,9 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
         return Array(UnsafeBufferPointer(start: p, count: count))
     }
 
-    /// The single element of a tensor with one element (any shape, e.g. `[]` or `[1, 1]`).
+    /// The single element of a tensor with one element (any shape, e.g. `[]` or `[1, 1]`). Stops otherwise; a
+    /// property cannot take its caller's location, so the message names `.scalar` and the shape, and the crash
+    /// report's backtrace shows your line.
     public var scalar: Scalar {
         if count != 1 {
             operationFailure("scalar", "the tensor has shape \(describe(shape)) (\(count) elements), but .scalar "
