@@ -11,6 +11,9 @@ import Testing
         #expect(h?.description.hasPrefix("hessian(of:at:) needs a function returning a one-element output") == true)
         let v = #expect(throws: AutogradError.self) { try vhp(of: { $0 * $0 }, at: x, vector: x) }
         #expect(v == .outputShapeMismatch(call: "vhp(of:at:vector:)", expected: "a one-element output", actual: [3]))
+        let hv = #expect(throws: AutogradError.self) { try hvp(of: { $0 * $0 }, at: x, vector: x) }
+        #expect(hv == .outputShapeMismatch(call: "hvp(of:at:vector:)", expected: "a one-element output", actual: [3]))
+        #expect(!(hv?.description.contains("cotangent") ?? true))
     }
 
     @Test func hvpShapeErrorSaysTheResultIsShapedLikeTheInput() {
