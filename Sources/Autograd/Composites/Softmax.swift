@@ -1,15 +1,18 @@
 // softmax and logSoftmax normalize over a set of axes, so they take `alongAxes:` like the reductions (sum, mean,
-// max, logSumExp): one convention for every operation that works over axes. With no axes given, the last axis.
+// max, logSumExp). The convention: `alongAxes:` where an operation works over a set of axes, `alongAxis:` where it
+// moves data along exactly one (gathering, concatenating, stacking). With no axes given, the last axis.
 // Both spellings exist, `x.softmax(alongAxes: 1)` and `softmax(x, alongAxes: 1)`, and a plain free form that can be
 // passed as a function value.
 
 extension Tensor where Scalar: TensorScalar {
-    /// softmax(x)ᵢ = e^{xᵢ} / Σⱼ e^{xⱼ}, the sum running over `axes` (none given: the last axis), computed stably
-    /// as exp(logSoftmax(x)), so inputs of any magnitude give finite results that sum to 1, each accurate to a few
-    /// rounding errors. Composite of `logSoftmax` and `exp`. Jacobian along one axis: diag(s) − s sᵀ.
+    /// softmax(x)ᵢ = e^{xᵢ} / Σⱼ e^{xⱼ}, the sum running over `axes` (none given: the last axis), computed
+    /// stably as exp(logSoftmax(x)), so inputs of any magnitude give finite results that sum to 1, each accurate
+    /// to a few rounding errors. Composite of `logSoftmax` and `exp`. Jacobian along one axis: diag(s) − s sᵀ.
     /// A 0-d tensor is one class along its only implicit axis (axis 0 or −1, as in PyTorch): the result is 1.
     public func softmax(alongAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-        normalized(axes, "softmax(alongAxes:)", file, line) { x, a in Autograd.exp(x.logSoftmax(a, file, line), file: file, line: line) }
+        normalized(axes, "softmax(alongAxes:)", file, line) { x, a in
+            Autograd.exp(x.logSoftmax(a, file, line), file: file, line: line)
+        }
     }
 
     /// softmax over the given axes (variadic form; `x.softmax()` normalizes over the last axis).

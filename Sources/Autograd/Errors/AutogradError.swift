@@ -46,7 +46,8 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
             return .cotangentShapeMismatch(output: output, cotangentShape: v, outputShape: y, inputShapes: inputs,
                                            call: call)
         case let .tangentShapeMismatch(input, u, x, outputs, c) where c == inner:
-            return .tangentShapeMismatch(input: input, tangentShape: u, inputShape: x, outputShapes: outputs, call: call)
+            return .tangentShapeMismatch(input: input, tangentShape: u, inputShape: x, outputShapes: outputs,
+                                         call: call)
         case let .missingCotangent(_, y, c) where c == inner:
             // The outer call takes no cotangent: its function must have a one-element output.
             return .outputShapeMismatch(call: call, expected: "a one-element output", actual: y)

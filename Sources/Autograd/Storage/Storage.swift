@@ -43,7 +43,8 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
 
     /// An uninitialized buffer of `count` elements. If memory runs out, stops with a message naming `operation`
     /// (the public call that wanted the buffer) and its caller's `location`, when given.
-    static func make(type: ScalarType, count: Int, for operation: String? = nil, at location: CallSite? = nil) -> Storage {
+    static func make(type: ScalarType, count: Int, for operation: String? = nil,
+                     at location: CallSite? = nil) -> Storage {
         precondition(count >= 0, "Storage: negative element count \(count)")
         let (product, overflow) = count.multipliedReportingOverflow(by: type.byteCount)
         if overflow { allocationFailure(Int.max, count, type, operation, location) }
@@ -76,8 +77,9 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
     @inline(never)
     private static func allocationFailure(_ bytes: Int, _ count: Int, _ type: ScalarType, _ operation: String?,
                                           _ location: CallSite?) -> Never {
-        operationFailure(operation ?? "Autograd", "could not allocate \(bytes == Int.max ? "more than \(Int.max)" : "\(bytes)") "
-            + "bytes for a tensor of \(count) \(type) elements: the machine does not have that much memory", at: location)
+        let amount = bytes == Int.max ? "more than \(Int.max)" : "\(bytes)"
+        operationFailure(operation ?? "Autograd", "could not allocate \(amount) bytes for a tensor of \(count) \(type) "
+            + "elements: the machine does not have that much memory", at: location)
     }
 
     deinit {

@@ -49,17 +49,17 @@ extension Tensor where Scalar: TensorScalar {
     /// lhs = lhs − rhs, elementwise: `w -= lr * w.gradient!` inside ``withoutRecording(_:)`` updates the leaf w in
     /// place (it stays a leaf). Otherwise as `+=`.
     public static func -= (lhs: inout Tensor, rhs: Tensor) { lhs.assign("-=") { $0 - rhs } }
-    /// lhs = lhs ⊙ rhs, elementwise. As `+=` (a new recorded value, or an update of a leaf inside `withoutRecording`).
+    /// lhs = lhs ⊙ rhs, elementwise. As `+=`.
     public static func *= (lhs: inout Tensor, rhs: Tensor) { lhs.assign("*=") { $0 * rhs } }
-    /// lhs = lhs / rhs, elementwise. As `+=` (a new recorded value, or an update of a leaf inside `withoutRecording`).
+    /// lhs = lhs / rhs, elementwise. As `+=`.
     public static func /= (lhs: inout Tensor, rhs: Tensor) { lhs.assign("/=") { $0 / rhs } }
-    /// lhs = lhs + s for every element. As `+=` (a new recorded value, or an update of a leaf inside `withoutRecording`).
+    /// lhs = lhs + s for every element. As `+=`.
     public static func += (lhs: inout Tensor, rhs: Scalar) { lhs.assign("+=") { $0 + rhs } }
-    /// lhs = lhs − s for every element. As `+=` (a new recorded value, or an update of a leaf inside `withoutRecording`).
+    /// lhs = lhs − s for every element. As `+=`.
     public static func -= (lhs: inout Tensor, rhs: Scalar) { lhs.assign("-=") { $0 - rhs } }
-    /// lhs = lhs · s for every element. As `+=` (a new recorded value, or an update of a leaf inside `withoutRecording`).
+    /// lhs = lhs · s for every element. As `+=`.
     public static func *= (lhs: inout Tensor, rhs: Scalar) { lhs.assign("*=") { $0 * rhs } }
-    /// lhs = lhs / s for every element. As `+=` (a new recorded value, or an update of a leaf inside `withoutRecording`).
+    /// lhs = lhs / s for every element. As `+=`.
     public static func /= (lhs: inout Tensor, rhs: Scalar) { lhs.assign("/=") { $0 / rhs } }
 
     /// `self = operation(self)`, or, on a leaf made by `requiringGradient()`, the leaf update described above.
@@ -72,8 +72,8 @@ extension Tensor where Scalar: TensorScalar {
                 + "recording is on, so `\(name)` would replace it with a recorded result that is no longer a leaf, "
                 + "and its gradient would stay nil after the next backward(). To update a parameter, write the update "
                 + "inside withoutRecording { } (PyTorch's torch.no_grad()): the tensor's value changes and it stays "
-                + "the same leaf. To compute a new recorded value from the leaf, write `let y = w \(name.dropLast()) …`. "
-                + "See the article \"Recording and leaves\".", at: nil)
+                + "the same leaf. To compute a new recorded value from the leaf, write "
+                + "`let y = w \(name.dropLast()) …`. See the article \"Recording and leaves\".", at: nil)
         }
         let updated = operation(detached())
         if updated.shape != shape {

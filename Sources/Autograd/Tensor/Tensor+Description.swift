@@ -14,7 +14,8 @@ extension Tensor: CustomStringConvertible, CustomDebugStringConvertible {
     /// between. A 0-d tensor prints on one line: `Tensor<Float> [] 3.` A last line says when the tensor records
     /// derivatives.
     public var description: String {
-        var text = "Tensor<\(Scalar.self)> \(describe(shape))" + (rank == 0 ? " " : "\n") + TensorFormatter(base).render()
+        var text = "Tensor<\(Scalar.self)> \(describe(shape))" + (rank == 0 ? " " : "\n")
+            + TensorFormatter(base).render()
         if let node = base.node {
             text += node.isLeaf ? "\n(leaf: derivatives are taken with respect to it)"
                                 : "\n(recorded: computed by \(node.name))"

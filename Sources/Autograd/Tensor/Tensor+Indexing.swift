@@ -90,7 +90,8 @@ extension Tensor where Scalar: TensorScalar {
         let name = "subscript"
         let consumed = entries.filter { $0 != .insertedAxis }.count
         if consumed > rank {
-            operationFailure(name, "\(consumed) indices for a tensor of rank \(rank) (shape \(describe(shape)))", at: loc)
+            operationFailure(name, "\(consumed) indices for a tensor of rank \(rank) (shape \(describe(shape)))",
+                             at: loc)
         }
         var axes: [SliceAxis] = []
         var result: [Int] = []

@@ -97,7 +97,8 @@ public struct ComputationGraph: Sendable, CustomStringConvertible {
     /// - Complexity: O(nodes + edges).
     public var dot: String { dot(inputNames: [:]) }
 
-    /// DOT text with chosen names for some input nodes (by id), as ``explain(_:of:at:inputName:outputName:)`` names its input `x`.
+    /// DOT text with chosen names for some input nodes (by id), as ``explain(_:of:at:inputName:outputName:)``
+    /// names its input.
     func dot(inputNames: [Int: String]) -> String {
         // A DOT string literal: backslashes and quotes escaped, line breaks as \n.
         func quoted(_ s: String) -> String {

@@ -26,8 +26,8 @@ public enum DerivativeCall: Sendable, Equatable {
 /// What a derivative call computes, in words and shapes: the formula with the concrete shapes, the operations the
 /// cotangent (or tangent) passes through with the shape at each step, and the passes it costs.
 ///
-/// Made by ``explain(_:of:at:inputName:outputName:)``; `description` is the text `autograd explain` prints. The properties hold the
-/// same facts as values, for tests and tools.
+/// Made by ``explain(_:of:at:inputName:outputName:)``; `description` is the text `autograd explain` prints. The
+/// properties hold the same facts as values, for tests and tools.
 public struct DerivativeExplanation: Sendable, CustomStringConvertible {
     /// Which way the vectors flow.
     public enum Mode: String, Sendable {
@@ -216,7 +216,8 @@ public struct DerivativeExplanation: Sendable, CustomStringConvertible {
         switch call {
         case .gradient, .vjp:
             return "one evaluation of f that records \(ops) operation\(ops == 1 ? "" : "s"), then ONE reverse pass "
-                + "that runs their VJP rules (about 2–3 × evaluating f, whatever the sizes of \(inputName) and \(outputName))."
+                + "that runs their VJP rules (about 2–3 × evaluating f, whatever the sizes of \(inputName) and "
+                + "\(outputName))."
         case .jvp:
             return "ONE forward pass that runs each operation's JVP rule next to its value; nothing is recorded and "
                 + "no reverse pass runs (a small constant times evaluating f)."

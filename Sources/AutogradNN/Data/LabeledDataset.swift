@@ -4,8 +4,8 @@ import Foundation
 /// Examples for binary classification: a feature matrix and one label, 0 or 1, per example.
 ///
 /// Shapes: `features` [N, F], `labels` [N]. Load one from a CSV file with ``init(csv:source:expectedFeatureCount:)``
-/// or ``init(contentsOf:expectedFeatureCount:)``, split it with ``split(trainingFraction:seed:file:line:)`` and standardize
-/// it with a ``Standardizer`` fitted on the training part.
+/// or ``init(contentsOf:expectedFeatureCount:)``, split it with ``split(trainingFraction:seed:file:line:)`` and
+/// standardize it with a ``Standardizer`` fitted on the training part.
 public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
     /// The name of each feature column, F of them.
     public let featureNames: [String]
@@ -102,8 +102,8 @@ extension LabeledDataset {
     /// Format: fields separated by `,` (no quoting; spaces around a field are ignored); lines end with `\n` or
     /// `\r\n` (no other character ends a line); the last line may or may not end with a newline. Features are
     /// decimal numbers as Swift's `Float(_:)` / `Double(_:)` read them (`1001`, `0.1184`, `1e-3`), and must be
-    /// finite in `Scalar` (`1e40` overflows `Float`). Errors quote at most the first 40 characters of a field. The label is `1` or
-    /// `M` (positive; malignant in the Breast Cancer data) or `0` or `B` (negative; benign).
+    /// finite in `Scalar` (`1e40` overflows `Float`). Errors quote at most the first 40 characters of a field.
+    /// The label is `1` or `M` (positive; malignant in the Breast Cancer data) or `0` or `B` (negative; benign).
     ///
     /// Every line is checked before anything is returned: the first problem throws
     /// ``DataFileError/malformed(source:line:column:reason:)`` with its line and column and a reason naming the

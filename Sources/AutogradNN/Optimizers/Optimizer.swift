@@ -31,7 +31,8 @@ extension Optimizer {
                                                       file: StaticString = #fileID, line: UInt = #line)
     where Model.Scalar == Scalar {
         var parameters = model.parameters
-        checkStep("\(Self.self).update(_:along:)", parameters, gradients, state: nil, at: CallSite(file: file, line: line))
+        checkStep("\(Self.self).update(_:along:)", parameters, gradients, state: nil,
+                  at: CallSite(file: file, line: line))
         update(&parameters, along: gradients)
         model.parameters = parameters
     }
