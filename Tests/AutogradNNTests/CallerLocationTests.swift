@@ -27,6 +27,17 @@ import AutogradNN
         #expect(text.contains("[called at AutogradNNTests/CallerLocationTests.swift:"), "\(text)")
     }
 
+    @Test func anOptimizerGivenParameterArraysNamesTheCaller() async {
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            var parameters = [Tensor<Float>(zeros: [2, 3])]
+            var adam = Adam<Float>(learningRate: 0.1)
+            adam.update(&parameters, along: [Tensor(zeros: [3, 2])])
+        }
+        let text = stderr(of: r)
+        #expect(text.contains("gradient 0 has shape [3, 2] but parameter 0 has shape [2, 3]"))
+        #expect(text.contains("[called at AutogradNNTests/CallerLocationTests.swift:"), "\(text)")
+    }
+
     @Test func aLayerWithNoInputsIsEmpty() {
         var rng = SeededGenerator(seed: 1)
         let layer = Linear<Float>(inputSize: 0, outputSize: 2, using: &rng)

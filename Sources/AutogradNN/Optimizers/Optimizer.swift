@@ -24,6 +24,16 @@ public protocol Optimizer<Scalar> {
 }
 
 extension Optimizer {
+    /// One step on `parameters` (see ``update(_:along:)``), after checking that the gradients match the
+    /// parameters in count and shape; a mismatch stops the program naming the caller's file and line. (Generic code
+    /// over `some Optimizer` calls the requirement directly, which checks the same but cannot name the line.)
+    public mutating func update(_ parameters: inout [Tensor<Scalar>], along gradients: [Tensor<Scalar>],
+                                file: StaticString = #fileID, line: UInt = #line) {
+        checkStep(Self.updateName, parameters, gradients, state: nil,
+                  at: CallSite(file: file, line: line))
+        update(&parameters, along: gradients)
+    }
+
     /// One step on every parameter of `model`, with gradients in ``Parameterized/parameterPaths`` order (as
     /// ``valueWithGradients(at:of:)-(Model,_)`` returns them). Stops, naming the caller's file and line, if the
     /// gradients do not match the parameters in count and shape.
@@ -31,11 +41,16 @@ extension Optimizer {
                                                       file: StaticString = #fileID, line: UInt = #line)
     where Model.Scalar == Scalar {
         var parameters = model.parameters
-        checkStep("\(Self.self).update(_:along:)", parameters, gradients, state: nil,
+        checkStep(Self.updateName, parameters, gradients, state: nil,
                   at: CallSite(file: file, line: line))
         update(&parameters, along: gradients)
         model.parameters = parameters
     }
+}
+
+extension Optimizer {
+    /// `SGD.update(_:along:)`, `Adam.update(_:along:)`, …: the call as messages name it.
+    static var updateName: String { "\(String(describing: Self.self).prefix { $0 != "<" }).update(_:along:)" }
 }
 
 /// Checks that gradients match parameters (and the optimizer's per-parameter state, if any) in count and shape.
