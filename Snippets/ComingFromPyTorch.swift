@@ -61,6 +61,19 @@ print(evaluated.isRecorded, constant.isRecorded)      // false false
 // snippet.end
 precondition(!evaluated.isRecorded && !constant.isRecorded)
 
+// snippet.update
+// with torch.no_grad(): w -= lr * w.grad; then w.grad.zero_()
+var weights = w0.requiringGradient()
+for _ in 0..<100 {
+    try losses(weights).mean().backward()
+    // the value changes in place; weights stays the same leaf
+    withoutRecording { weights -= 0.5 * weights.gradient! }
+    weights.clearGradient()
+}
+print(weights.isLeaf)                                   // true
+// snippet.end
+precondition(weights.isLeaf && losses(weights).mean().scalar < losses(w0).mean().scalar)
+
 // snippet.func
 // torch.func.jvp(f, (w,), (u,)); torch.func.vjp(f, w)[1](v);
 // jacrev / jacfwd; hessian

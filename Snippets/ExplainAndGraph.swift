@@ -10,7 +10,7 @@ func losses(_ w: Tensor<Float>) -> Tensor<Float> {
 }
 
 // snippet.explain
-let e = try explain(.vjp, of: losses, at: w)
+let e = try explain(.vjp, of: losses, at: w, inputName: "w", outputName: "losses")
 // the formula with [100] and [1, 2], the five steps back, the cost
 print(e)
 print(e.resultShape)     // [1, 2]: shaped like w

@@ -38,6 +38,7 @@ do {    // Sequential
 }
 
 // Parameterized (a type declared at the top level, as in the documentation)
+// snippet.struct
 struct MLP: Layer {
     typealias Scalar = Float        // name it: Swift cannot infer it from the paths below
     var hidden: Linear<Float>
@@ -49,6 +50,7 @@ struct MLP: Layer {
     func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> { output(relu(hidden(x))) }
 }
 // mlp.parameterNames == ["hidden.weight", "hidden.bias", "output.weight", "output.bias"]
+// snippet.end
 
 do {    // Optimizer
     var rng = SeededGenerator(seed: 0)

@@ -4,14 +4,14 @@
     scripts/compare.py [--rounds N] [--markdown] [--peers-python PY] [workload ...]
 
 Builds `autograd` in release mode, then for each round and each workload runs `autograd bench --json` and the
-peers' script (scripts/peers.py, a copy of shared/bench/peers.py), one right after the other so that both sides
+peers' script (scripts/peers.py), one right after the other so that both sides
 of a ratio see the same machine, and notes the load average around each round. Then measures the peak memory of
 one mlp-grad call, ours (`autograd bench --memory`) and PyTorch's (scripts/peers_memory.py), each in a fresh
 process. Prints, per workload, the median over rounds of our time, every peer's time, the best peer, the ratio,
-and the target of issue 7 with MET or MISSED.
+and the workload's target (Benchmarks/README.md) with MET or MISSED.
 
 It installs nothing and needs only Python 3 itself. The peers' Python is the first that exists of:
---peers-python, $AUTOGRAD_PEERS_PYTHON, .peers/bin/python at the repository root, ../.peers/bin/python beside it.
+--peers-python, $AUTOGRAD_PEERS_PYTHON, .peers/bin/python at the repository root.
 Install the peers into such a virtual environment (outside git; PyTorch brings several GB; it runs on the CPU):
 
     python3 -m venv .peers && .peers/bin/pip install torch jax numpy
@@ -45,8 +45,7 @@ def log(message):
 
 
 def find_peers_python(option):
-    candidates = [option, os.environ.get("AUTOGRAD_PEERS_PYTHON"), os.path.join(ROOT, ".peers", "bin", "python"),
-                  os.path.join(os.path.dirname(ROOT), ".peers", "bin", "python")]
+    candidates = [option, os.environ.get("AUTOGRAD_PEERS_PYTHON"), os.path.join(ROOT, ".peers", "bin", "python")]
     for candidate in candidates:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
@@ -105,7 +104,7 @@ def save(path, raw, loads, memory):
                        "measurements": raw, "memory": memory}, f, indent=1)
 
 
-# MARK: - Targets of issue 7
+# MARK: - Targets
 
 def fastest(times, prefix):
     """(seconds, system) of the fastest peer system whose name starts with `prefix`, or None."""
@@ -302,7 +301,7 @@ def main():
             rate = f" ({gflops[w][system]:.0f} GFLOP/s)" if system in gflops[w] else ""
             detail.append([w, system, fmt(s) + rate, f"{ours / s:.2f}×" if ours is not None else "—"])
 
-    out.append(render(summary, ["workload", "autograd", "best peer", "autograd / best", "target (issue 7)",
+    out.append(render(summary, ["workload", "autograd", "best peer", "autograd / best", "target",
                                 "status", "speed-up needed"]))
     if detail:
         out += ["", "Every peer (ratio = autograd time / peer time; below 1 means autograd is faster):", ""]

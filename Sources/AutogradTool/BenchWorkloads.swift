@@ -3,7 +3,7 @@ import Foundation
 
 /// The shapes of the benchmark workloads.
 ///
-/// ``full`` is exactly the table of `shared/bench/WORKLOADS.md` (what `autograd bench` times and what the peers
+/// ``full`` is exactly the first table of `Benchmarks/WORKLOADS.md` (what `autograd bench` times and what the peers
 /// time); ``small`` keeps every workload's structure with shapes small enough to verify quickly in a debug build.
 public struct BenchSizes: Sendable, Equatable {
     /// Examples of the logistic workloads (x: [n, 2], y: [n]).
@@ -280,7 +280,7 @@ struct MLPProblem {
         var h = tanh(matmul(X, p[0]) + p[1])
         h = tanh(matmul(h, p[2]) + p[3])
         let logits = matmul(h, p[4]) + p[5]
-        return -logits.logSoftmax(alongAxis: 1).flattened().gathering(atIndices: labelIndices).mean()
+        return -logits.logSoftmax(alongAxes: 1).flattened().gathering(atIndices: labelIndices).mean()
     }
 
     /// The same loss in plain Double loops.

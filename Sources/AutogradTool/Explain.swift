@@ -33,7 +33,7 @@ struct Explain: ParsableCommand {
     /// What the command prints.
     static func text(call: Call, dot: Bool) throws -> String {
         let p = MotivatingProblem()
-        if dot { return try explain(.vjp, of: p.losses, at: p.w).dot }
+        if dot { return try explain(.vjp, of: p.losses, at: p.w, inputName: "w", outputName: "losses").dot }
         var parts: [String] = []
         if call == .all {
             parts.append("""
@@ -53,9 +53,9 @@ struct Explain: ParsableCommand {
         for c in calls {
             if c == .gradient {
                 parts.append("Of the mean loss, losses(w).mean() (one element):\n"
-                    + "\(try explain(c, of: { p.losses($0).mean() }, at: p.w))")
+                    + "\(try explain(c, of: { p.losses($0).mean() }, at: p.w, inputName: "w", outputName: "mean"))")
             } else {
-                parts.append("\(try explain(c, of: p.losses, at: p.w))")
+                parts.append("\(try explain(c, of: p.losses, at: p.w, inputName: "w", outputName: "losses"))")
             }
         }
         return parts.joined(separator: "\n\n") + "\n"

@@ -69,6 +69,11 @@ import Autograd
         expectProblem("a,b,label\n1,,M\n", line: 2, column: 3, "field 2 (b) is empty")
         expectProblem("a,b,label\n1,  2.5.1,M\n", line: 2, column: 5, "field 2 (b) is \"2.5.1\"")
         expectProblem("a,b,label\nnan,1,M\n", line: 2, column: 1, "features must be finite numbers")
+        expectProblem("a,b,label\n1,1e40,M\n", line: 2, column: 3,
+                      "field 2 (b) is \"1e40\", which overflows Float (its largest finite value is 3.4028235e+38)")
+        // A form feed (or vertical tab, or Unicode line separator) inside a field is part of it, not a line break.
+        expectProblem("a,b,label\n1,2\u{0C}3,M\n", line: 2, column: 3, "field 2 (b) is \"2\u{0C}3\", which is not a number")
+        expectProblem("a,b,label\n1\u{2028}2,3,M\n", line: 2, column: 1, "which is not a number")
         expectProblem("a,b,label\n1,2,X\n", line: 2, column: 5, "the label (field 3, label) is \"X\"; it must be M or 1")
         expectProblem("a,b,label\n1,2,M\n\n3,4,B\n", line: 3, column: 1, "empty line")
         expectProblem("a,b,c,label\n1,2,3,M\n", line: 1, column: 1, "the header names 4 columns but 3 are expected",
@@ -104,6 +109,13 @@ import Autograd
         let missing = directory.appendingPathComponent("missing.csv")
         let error = #expect(throws: DataFileError.self) { try LabeledDataset<Float>(contentsOf: missing) }
         #expect(error?.description.hasPrefix("cannot read \(missing.path)") == true)
+    }
+
+    @Test func aHugeFieldIsCutInTheMessage() {
+        let huge = String(repeating: "x", count: 20_000_000)
+        guard let p = problem("a,b,label\n1,\(huge),M\n") else { Issue.record("loaded without error"); return }
+        #expect(p.reason == "field 2 (b) is \"\(String(repeating: "x", count: 40))…\" (20000000 characters), which is "
+            + "not a number")
     }
 }
 

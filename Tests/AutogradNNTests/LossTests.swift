@@ -134,7 +134,7 @@ private func bceOnLogits(_ z: Double, _ t: Double) -> Double { -(t * logSigmoid(
     @Test func gradientIsSoftmaxMinusOneHot() throws {
         let z = Tensor<Double>([[1, 2, 3], [0.5, -1, 0]])
         let g = try gradient(at: z) { crossEntropy(logits: $0, labels: [0, 2], reduction: .sum) }
-        let s = z.softmax(alongAxis: 1).scalars
+        let s = z.softmax(alongAxes: 1).scalars
         expectTensor(g, shape: [2, 3], [s[0] - 1, s[1], s[2], s[3], s[4], s[5] - 1], tolerance: 1e-14)
     }
 

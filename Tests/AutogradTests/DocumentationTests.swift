@@ -10,7 +10,9 @@ import Testing
 @Suite struct DocumentationTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static let catalog = root.appendingPathComponent("Sources/Autograd/Autograd.docc")
+    /// The DocC catalogs: the core's and AutogradNN's.
+    static let catalogs = ["Sources/Autograd/Autograd.docc", "Sources/AutogradNN/AutogradNN.docc"]
+        .map { root.appendingPathComponent($0) }
 
     static func read(_ url: URL) -> String { (try? String(contentsOf: url, encoding: .utf8)) ?? "" }
 
@@ -20,7 +22,7 @@ import Testing
     }
 
     /// Articles: file name (without .md) and text.
-    static let articles: [(name: String, text: String)] = files(under: catalog, ending: ".md").map {
+    static let articles: [(name: String, text: String)] = catalogs.flatMap { files(under: $0, ending: ".md") }.map {
         ($0.deletingPathExtension().lastPathComponent, read($0))
     }
     static var articleTitles: [String] {
@@ -157,6 +159,34 @@ import Testing
         #expect(process.terminationStatus == 0, "snippet \(name) failed:\n\(message.prefix(2000))")
     }
 
+    /// The project speaks for itself: no file mentions numbered issues, the sessions of its development or paths
+    /// outside the repository (a clone has none of them).
+    @Test func filesMentionNothingOutsideTheRepository() {
+        let pattern = /(?i)\bissues? #?[0-9]|\bsession\b|\bsessions\b|shared\/bench|\/work\/|\.\.\/\.peers/
+        var checked = 0
+        for folder in ["Sources", "Snippets", "scripts", "Benchmarks", ".ci"] {
+            for file in Self.files(under: Self.root.appendingPathComponent(folder), ending: "") {
+                let text = Self.read(file)
+                checked += 1
+                for line in text.split(separator: "\n") where line.contains(pattern) {
+                    Issue.record("\(file.lastPathComponent) mentions something outside the repository: \(line)")
+                }
+            }
+        }
+        for line in Self.read(Self.root.appendingPathComponent("README.md")).split(separator: "\n")
+        where line.contains(pattern) {
+            Issue.record("README.md mentions something outside the repository: \(line)")
+        }
+        #expect(checked > 50)
+    }
+
+    @Test func theNetworkModuleHasItsCatalog() {
+        let names = Set(Self.articles.map(\.name))
+        for article in ["AutogradNN", "TrainingALoop", "BuildingModels", "LossesAndOptimizers", "WorkingWithData", "ParameterFiles"] {
+            #expect(names.contains(article), "no article \(article).md in AutogradNN.docc")
+        }
+    }
+
     // MARK: - Articles named by errors
 
     /// Every "See the article \"…\"" in the sources (errors and operation failures) names an existing article.
@@ -220,7 +250,8 @@ import Testing
     /// The explanation quoted in "Explaining a call" is what `explain(.vjp, ...)` prints for the motivating problem.
     @Test func quotedExplanationIsCurrent() throws {
         let p = ExplainTests.Problem()
-        let printed = Self.normalized(try explain(.vjp, of: p.losses, at: p.w).description)
+        let printed = Self.normalized(try explain(.vjp, of: p.losses, at: p.w, inputName: "w", outputName: "losses")
+            .description)
         let article = try #require(Self.articles.first { $0.name == "ExplainingACall" })
         let block = try #require(Self.codeBlocks(article.text).first { $0.lines.first?.hasPrefix("vjp(of:at:") == true })
         #expect(Self.normalized(block.lines.joined(separator: " ")) == printed)

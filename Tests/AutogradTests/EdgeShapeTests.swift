@@ -68,7 +68,7 @@ import Testing
         add("logSumExp() of 0-d", [[]], []) { $0[0].logSumExp() }
         add("softmax", [[0, 3]], [0, 3]) { $0[0].softmax() }
         add("softmax over size 0", [[3, 0]], [3, 0]) { $0[0].softmax() }
-        add("logSoftmax(axis 0)", [[0, 3]], [0, 3]) { $0[0].logSoftmax(alongAxis: 0) }
+        add("logSoftmax(axis 0)", [[0, 3]], [0, 3]) { $0[0].logSoftmax(alongAxes: 0) }
         add("softmax of 0-d", [[]], []) { $0[0].softmax() }
         add("logSoftmax of 0-d", [[]], []) { $0[0].logSoftmax() }
         // Matrix products with zero-size dimensions (k = 0 gives zeros).
@@ -175,7 +175,7 @@ import Testing
         #expect(made.map(\.shape) == [[0], [2, 0], [0, 0], [0], [0, 0], [2, 0], [0, 0], [0], [0], [3, 0], [0], [0, 5]])
         #expect(made.allSatisfy { $0.count == 0 && $0.scalars.isEmpty })
         #expect(Tensor<Float>(zeros: [2, 0]).description == "Tensor<Float> [2, 0]\n[[],\n []]")
-        #expect(Tensor<Double>(2.5).description == "Tensor<Double> []\n2.5000")
+        #expect(Tensor<Double>(2.5).description == "Tensor<Double> [] 2.5000")
         #expect(Tensor<Float>(zeros: [0]).description == "Tensor<Float> [0]\n[]")
         #expect((Tensor<Double>(zeros: [0]) .> 0).description == "Tensor<Bool> [0]\n[]")
         #expect((Tensor<Double>(zeros: [0, 2]) .< 1).trueCount == 0 && (Tensor<Double>(zeros: [0]) .< 1).all())

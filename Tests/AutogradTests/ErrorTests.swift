@@ -109,7 +109,7 @@ import Testing
                     batched: true)
         }
         #expect(e == .batchShapeMismatch(what: "the cotangent for output 1", expected: [4], actual: [5]))
-        #expect(e?.description.hasPrefix("the cotangent for output 1 have batch dimensions [5] but [4] was expected") == true)
+        #expect(e?.description.hasPrefix("the cotangent for output 1 has batch dimensions [5] but [4] was expected") == true)
         let e2 = #expect(throws: AutogradError.self) {
             try jvp(of: { [$0[0] * $0[1]] }, at: [w, w], tangents: [Tensor(ones: [2, 3]), Tensor(ones: [7, 3])], batched: true)
         }
@@ -256,7 +256,7 @@ import Testing
 
     @Test func softmaxAlongAMissingAxis() async {
         let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-            _ = Tensor<Float>(zeros: [2, 3]).softmax(alongAxis: 2)
+            _ = Tensor<Float>(zeros: [2, 3]).softmax(alongAxes: 2)
         }
         #expect(Self.stderr(of: r).contains("axis 2 is out of range for a tensor of rank 2; valid axes are -2 ..< 2"))
     }

@@ -79,7 +79,7 @@ func says(_ text: String, _ piece: String) -> Bool {
     @Test func gradientNeedsAOneElementOutput() throws {
         let e = try explain(.gradient, of: { p.losses($0).mean() }, at: p.w)
         #expect(e.outputShape == [] && e.resultShape == [1, 2] && e.vectorShape == nil)
-        #expect(e.steps.map { e.graph.nodes[$0].operation }.prefix(2) == ["multiply(scalar)", "sum"])
+        #expect(e.steps.map { e.graph.nodes[$0].operation }.prefix(2) == ["divide", "sum"])   // mean = sum / count
         #expect(throws: AutogradError.self) { try explain(.gradient, of: p.losses, at: p.w) }
     }
 

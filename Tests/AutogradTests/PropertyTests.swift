@@ -157,8 +157,8 @@ struct Reduction: Operation {
         case 2: return x.max(alongAxes: axes, keepingDimensions: keep)
         case 3: return x.min(alongAxes: axes, keepingDimensions: keep)
         case 4: return x.logSumExp(alongAxes: axes, keepingDimensions: keep)
-        case 5: return x.softmax(alongAxis: axis)
-        default: return x.logSoftmax(alongAxis: axis)
+        case 5: return x.softmax(alongAxes: axis)
+        default: return x.logSoftmax(alongAxes: axis)
         }
     }
 }

@@ -63,7 +63,7 @@ import Testing
         let t = Tensor<Float>(shape: [2, 3], scalars: [1, 2, 3, 4, -5, 6])
         #expect(t.description == "Tensor<Float> [2, 3]\n[[ 1.,  2.,  3.],\n [ 4., -5.,  6.]]")
         #expect(Tensor<Double>([0.5, 1.25]).description == "Tensor<Double> [2]\n[0.5000, 1.2500]")
-        #expect(Tensor<Double>(3).description == "Tensor<Double> []\n3.")
+        #expect(Tensor<Double>(3).description == "Tensor<Double> [] 3.")
         #expect(Tensor<Double>([1e-9, 1]).description.contains("1.0000e-09"))
         let big = Tensor<Float>(zeros: [40, 40])
         #expect(big.description.contains("..."))

@@ -63,7 +63,7 @@ public enum PrimitiveChecks {
             case .mean: return x[0].mean(alongAxes: 0)
             case .logSumExp: return x[0].logSumExp(alongAxes: 1)
             case .softmax: return x[0].softmax()
-            case .logSoftmax: return x[0].logSoftmax(alongAxis: 0)
+            case .logSoftmax: return x[0].logSoftmax(alongAxes: 0)
             case .reshape: return x[0].reshaped(to: [4, -1]) * x[1]
             case .permute: return x[0].permuted(2, 0, 1)
             case .transpose: return x[0].transposed() * x[1]

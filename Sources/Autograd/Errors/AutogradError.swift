@@ -37,6 +37,27 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A function whose output does not have the shape a call needs.
     case outputShapeMismatch(call: String, expected: String, actual: [Int])
 
+    /// The same error with `call` named instead of `inner` (a call made inside the one the user made, such as the
+    /// `gradient(at:of:)` a Hessian is built on); a missing cotangent becomes an output of the wrong shape, since
+    /// the outer call takes none.
+    func naming(_ call: String, insteadOf inner: String) -> AutogradError {
+        switch self {
+        case let .cotangentShapeMismatch(output, v, y, inputs, c) where c == inner:
+            return .cotangentShapeMismatch(output: output, cotangentShape: v, outputShape: y, inputShapes: inputs,
+                                           call: call)
+        case let .tangentShapeMismatch(input, u, x, outputs, c) where c == inner:
+            return .tangentShapeMismatch(input: input, tangentShape: u, inputShape: x, outputShapes: outputs,
+                                         call: call)
+        case let .missingCotangent(_, y, c) where c == inner:
+            // The outer call takes no cotangent: its function must have a one-element output.
+            return .outputShapeMismatch(call: call, expected: "a one-element output", actual: y)
+        case let .outputShapeMismatch(c, expected, actual) where c == inner:
+            return .outputShapeMismatch(call: call, expected: expected, actual: actual)
+        default:
+            return self
+        }
+    }
+
     /// The message: what was wrong, what the call computes, and the likely fix.
     public var description: String {
         switch self {
@@ -55,6 +76,11 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
                 text += " Pass a cotangent of shape \(describe(y)) (for example ones for the gradient of the sum)."
             }
             return text + " See the article \"What a derivative call computes\"."
+        case let .tangentShapeMismatch(input, u, x, _, call) where call.hasPrefix("hvp"):
+            return "vector for input \(input) has shape \(describe(u)) but the input has shape \(describe(x)). "
+                + "\(call) computes the Hessian-vector product H·v: v must be shaped like the input "
+                + "(\(describe(x))), and so is the result. Pass a vector of shape \(describe(x)). See the article "
+                + "\"Jacobians and Hessians\"."
         case let .tangentShapeMismatch(input, u, x, outputs, call):
             var text = "tangent for input \(input) has shape \(describe(u)) but the input has shape \(describe(x)). "
                 + "\(call) computes the Jacobian-vector product J·u: u must be shaped like the input "
@@ -135,7 +161,7 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "For the derivatives of a function of any output shape use jacobian(of:at:); for a one-element "
                 + "loss use gradient(at:of:). See the article \"What a derivative call computes\"."
         case let .batchShapeMismatch(what, expected, actual):
-            return "\(what) have batch dimensions \(describe(actual)) but \(describe(expected)) was expected: every "
+            return "\(what) has batch dimensions \(describe(actual)) but \(describe(expected)) was expected: every "
                 + "batched cotangent (or tangent) needs the same leading dimensions in front of its own shape. See the "
                 + "article \"Vector-Jacobian or Jacobian-vector product?\"."
         }

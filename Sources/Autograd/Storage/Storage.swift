@@ -37,10 +37,14 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
     static let counting = Atomic<Bool>(false)
     static let inlineLimit = 4096
 
-    /// An uninitialized buffer of `count` elements.
-    static func make(type: ScalarType, count: Int) -> Storage {
+    /// An uninitialized buffer of `count` elements. If memory runs out, stops with a message naming `operation`
+    /// (the public call that wanted the buffer) and its caller's `location`, when given.
+    static func make(type: ScalarType, count: Int, for operation: String? = nil,
+                     at location: CallSite? = nil) -> Storage {
         precondition(count >= 0, "Storage: negative element count \(count)")
-        let bytes = Swift.max(count * type.byteCount, 1)
+        let (product, overflow) = count.multipliedReportingOverflow(by: type.byteCount)
+        if overflow { allocationFailure(Int.max, count, type, operation, location) }
+        let bytes = Swift.max(product, 1)
         let inline = bytes <= inlineLimit
         let counted = counting.load(ordering: .relaxed)
         let object = create(minimumCapacity: inline ? (bytes + 7) / 8 : 0) { buffer in
@@ -51,7 +55,7 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
                 } else {
                     var raw: UnsafeMutableRawPointer?
                     guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
-                        fatalError("Autograd: could not allocate \(bytes) bytes for a tensor of \(count) \(type) elements")
+                        allocationFailure(bytes, count, type, operation, location)
                     }
                     base = raw
                 }
@@ -64,6 +68,14 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
             peakBytes.max(live, ordering: .relaxed)
         }
         return unsafeDowncast(object, to: Storage.self)
+    }
+
+    @inline(never)
+    private static func allocationFailure(_ bytes: Int, _ count: Int, _ type: ScalarType, _ operation: String?,
+                                          _ location: CallSite?) -> Never {
+        let amount = bytes == Int.max ? "more than \(Int.max)" : "\(bytes)"
+        operationFailure(operation ?? "Autograd", "could not allocate \(amount) bytes for a tensor of \(count) \(type) "
+            + "elements: the machine does not have that much memory", at: location)
     }
 
     deinit {

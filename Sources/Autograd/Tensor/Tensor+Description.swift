@@ -11,9 +11,11 @@ extension Tensor: CustomStringConvertible, CustomDebugStringConvertible {
     /// ```
     /// Whole-number values print as `1.`, `2.`; others with 4 decimals, or in scientific notation when the magnitudes
     /// span a wide range. Tensors of more than 1000 elements show the first and last 3 entries of each axis with `...`
-    /// between. A last line says when the tensor records derivatives.
+    /// between. A 0-d tensor prints on one line: `Tensor<Float> [] 3.` A last line says when the tensor records
+    /// derivatives.
     public var description: String {
-        var text = "Tensor<\(Scalar.self)> \(describe(shape))\n" + TensorFormatter(base).render()
+        var text = "Tensor<\(Scalar.self)> \(describe(shape))" + (rank == 0 ? " " : "\n")
+            + TensorFormatter(base).render()
         if let node = base.node {
             text += node.isLeaf ? "\n(leaf: derivatives are taken with respect to it)"
                                 : "\n(recorded: computed by \(node.name))"
@@ -29,7 +31,7 @@ extension Tensor: CustomStringConvertible, CustomDebugStringConvertible {
 extension AnyTensor: CustomStringConvertible {
     /// The element type, shape and values, as ``Tensor/description`` prints them.
     public var description: String {
-        "AnyTensor<\(scalarType)> \(describe(shape))\n" + TensorFormatter(self).render()
+        "AnyTensor<\(scalarType)> \(describe(shape))" + (rank == 0 ? " " : "\n") + TensorFormatter(self).render()
     }
 }
 

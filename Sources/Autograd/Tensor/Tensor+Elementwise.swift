@@ -1,6 +1,9 @@
 // Elementwise functions. Each is a primitive whose two rules follow from its derivative f′(x):
 //     VJP  x̄ = ȳ ⊙ f′(x)        JVP  ẏ = f′(x) ⊙ ẋ
 // Each takes the caller's file and line, reported if anomaly detection finds a NaN or infinity there.
+// Each has both spellings, `exp(x)` and `x.exp()`, and a plain form without the file and line, so that the function
+// itself can be passed where a `(Tensor) -> Tensor` is wanted (`gradient(at: x, of: sin)`). Calls made by name
+// prefer the form that captures the caller's location (the plain one is `@_disfavoredOverload`).
 
 /// eˣ elementwise. Primitive `exp`; f′(x) = eˣ. Overflows to +∞ above about 88.7 (Float) or 709.8 (Double).
 public func exp<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
@@ -112,4 +115,140 @@ extension Tensor where Scalar: TensorScalar {
 
     /// x², elementwise. Primitive `pow(scalar)` with p = 2.
     public func squared() -> Tensor { Tensor(unchecked: base.pow(2)) }
+}
+
+// MARK: - Functions as values and method spellings
+
+/// `exp` as a value of type `(Tensor) -> Tensor`, for passing to a transform (`gradient(at: x, of: exp)`).
+/// The same as ``exp(_:file:line:)``; named calls use that form, which records the caller's location.
+@_disfavoredOverload
+public func exp<Scalar: TensorScalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    Tensor(unchecked: exp(x.base, at: nil))
+}
+
+/// `log` as a value of type `(Tensor) -> Tensor`, for passing to a transform (`gradient(at: x, of: log)`).
+/// The same as ``log(_:file:line:)``; named calls use that form, which records the caller's location.
+@_disfavoredOverload
+public func log<Scalar: TensorScalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    Tensor(unchecked: log(x.base, at: nil))
+}
+
+/// `log1p` as a value of type `(Tensor) -> Tensor`, for passing to a transform (`gradient(at: x, of: log1p)`).
+/// The same as ``log1p(_:file:line:)``; named calls use that form, which records the caller's location.
+@_disfavoredOverload
+public func log1p<Scalar: TensorScalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    Tensor(unchecked: log1p(x.base, at: nil))
+}
+
+/// `sqrt` as a value of type `(Tensor) -> Tensor`, for passing to a transform (`gradient(at: x, of: sqrt)`).
+/// The same as ``sqrt(_:file:line:)``; named calls use that form, which records the caller's location.
+@_disfavoredOverload
+public func sqrt<Scalar: TensorScalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    Tensor(unchecked: sqrt(x.base, at: nil))
+}
+
+/// `sin` as a value of type `(Tensor) -> Tensor`, for passing to a transform (`gradient(at: x, of: sin)`).
+/// The same as ``sin(_:file:line:)``; named calls use that form, which records the caller's location.
+@_disfavoredOverload
+public func sin<Scalar: TensorScalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    Tensor(unchecked: sin(x.base, at: nil))
+}
+
+/// `cos` as a value of type `(Tensor) -> Tensor`, for passing to a transform (`gradient(at: x, of: cos)`).
+/// The same as ``cos(_:file:line:)``; named calls use that form, which records the caller's location.
+@_disfavoredOverload
+public func cos<Scalar: TensorScalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    Tensor(unchecked: cos(x.base, at: nil))
+}
+
+/// `tanh` as a value of type `(Tensor) -> Tensor`, for passing to a transform (`gradient(at: x, of: tanh)`).
+/// The same as ``tanh(_:file:line:)``; named calls use that form, which records the caller's location.
+@_disfavoredOverload
+public func tanh<Scalar: TensorScalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    Tensor(unchecked: tanh(x.base, at: nil))
+}
+
+/// `sigmoid` as a value of type `(Tensor) -> Tensor`, for passing to a transform (`gradient(at: x, of: sigmoid)`).
+/// The same as ``sigmoid(_:file:line:)``; named calls use that form, which records the caller's location.
+@_disfavoredOverload
+public func sigmoid<Scalar: TensorScalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    Tensor(unchecked: sigmoid(x.base, at: nil))
+}
+
+/// `relu` as a value of type `(Tensor) -> Tensor`, for passing to a transform (`gradient(at: x, of: relu)`).
+/// The same as ``relu(_:file:line:)``; named calls use that form, which records the caller's location.
+@_disfavoredOverload
+public func relu<Scalar: TensorScalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    Tensor(unchecked: relu(x.base, at: nil))
+}
+
+/// `softplus` as a value of type `(Tensor) -> Tensor`, for passing to a transform (`gradient(at: x, of: softplus)`).
+/// The same as ``softplus(_:file:line:)``; named calls use that form, which records the caller's location.
+@_disfavoredOverload
+public func softplus<Scalar: TensorScalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    Tensor(unchecked: softplus(x.base, at: nil))
+}
+
+/// `abs` as a value of type `(Tensor) -> Tensor`, for passing to a transform (`gradient(at: x, of: abs)`).
+/// The same as ``abs(_:file:line:)``; named calls use that form, which records the caller's location.
+@_disfavoredOverload
+public func abs<Scalar: TensorScalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    Tensor(unchecked: abs(x.base, at: nil))
+}
+
+extension Tensor where Scalar: TensorScalar {
+    /// eˣ elementwise: the method spelling of ``exp(_:file:line:)`` (`x.exp()` is `exp(x)`).
+    public func exp(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        Autograd.exp(self, file: file, line: line)
+    }
+
+    /// ln x elementwise: the method spelling of ``log(_:file:line:)`` (`x.log()` is `log(x)`).
+    public func log(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        Autograd.log(self, file: file, line: line)
+    }
+
+    /// ln(1 + x) elementwise: the method spelling of ``log1p(_:file:line:)`` (`x.log1p()` is `log1p(x)`).
+    public func log1p(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        Autograd.log1p(self, file: file, line: line)
+    }
+
+    /// √x elementwise: the method spelling of ``sqrt(_:file:line:)`` (`x.sqrt()` is `sqrt(x)`).
+    public func sqrt(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        Autograd.sqrt(self, file: file, line: line)
+    }
+
+    /// sin x elementwise: the method spelling of ``sin(_:file:line:)`` (`x.sin()` is `sin(x)`).
+    public func sin(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        Autograd.sin(self, file: file, line: line)
+    }
+
+    /// cos x elementwise: the method spelling of ``cos(_:file:line:)`` (`x.cos()` is `cos(x)`).
+    public func cos(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        Autograd.cos(self, file: file, line: line)
+    }
+
+    /// tanh x elementwise: the method spelling of ``tanh(_:file:line:)`` (`x.tanh()` is `tanh(x)`).
+    public func tanh(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        Autograd.tanh(self, file: file, line: line)
+    }
+
+    /// σ(x) elementwise: the method spelling of ``sigmoid(_:file:line:)`` (`x.sigmoid()` is `sigmoid(x)`).
+    public func sigmoid(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        Autograd.sigmoid(self, file: file, line: line)
+    }
+
+    /// max(x, 0) elementwise: the method spelling of ``relu(_:file:line:)`` (`x.relu()` is `relu(x)`).
+    public func relu(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        Autograd.relu(self, file: file, line: line)
+    }
+
+    /// ln(1 + eˣ) elementwise: the method spelling of ``softplus(_:file:line:)`` (`x.softplus()` is `softplus(x)`).
+    public func softplus(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        Autograd.softplus(self, file: file, line: line)
+    }
+
+    /// |x| elementwise: the method spelling of ``abs(_:file:line:)`` (`x.abs()` is `abs(x)`).
+    public func abs(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+        Autograd.abs(self, file: file, line: line)
+    }
 }

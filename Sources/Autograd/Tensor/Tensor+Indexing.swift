@@ -79,15 +79,19 @@ extension Tensor where Scalar: TensorScalar {
     /// let column = m[.all, 2]        // column 2, shape [3]
     /// let block = m[0..<2, 1...]     // shape [2, 3]
     /// ```
-    public subscript(_ entries: any TensorIndexConvertible...) -> Tensor {
-        indexed(entries.map(\.tensorIndex))
+    ///
+    /// An index out of range stops the program with a message naming the caller's file and line.
+    public subscript(_ entries: any TensorIndexConvertible..., file file: StaticString = #fileID,
+                     line line: UInt = #line) -> Tensor {
+        indexed(entries.map(\.tensorIndex), at: CallSite(file: file, line: line))
     }
 
-    private func indexed(_ entries: [TensorIndex]) -> Tensor {
+    private func indexed(_ entries: [TensorIndex], at loc: CallSite) -> Tensor {
         let name = "subscript"
         let consumed = entries.filter { $0 != .insertedAxis }.count
         if consumed > rank {
-            operationFailure(name, "\(consumed) indices for a tensor of rank \(rank) (shape \(describe(shape)))", at: nil)
+            operationFailure(name, "\(consumed) indices for a tensor of rank \(rank) (shape \(describe(shape)))",
+                             at: loc)
         }
         var axes: [SliceAxis] = []
         var result: [Int] = []
@@ -103,12 +107,12 @@ extension Tensor where Scalar: TensorScalar {
                 let j = i < 0 ? i + n : i
                 if j < 0 || j >= n {
                     operationFailure(name, "index \(i) is out of range for axis \(axis) of size \(n) (tensor shape "
-                        + "\(describe(shape)))", at: nil)
+                        + "\(describe(shape)))", at: loc)
                 }
                 axes.append(SliceAxis(start: j, count: 1, step: 1)); axis += 1
             case let .range(lower, upper, step):
                 let n = shape[axis]
-                if step <= 0 { operationFailure(name, "a range step must be positive, got \(step)", at: nil) }
+                if step <= 0 { operationFailure(name, "a range step must be positive, got \(step)", at: loc) }
                 func clamp(_ v: Int) -> Int { Swift.min(Swift.max(v < 0 ? v + n : v, 0), n) }
                 let lo = clamp(lower ?? 0), hi = clamp(upper ?? n)
                 let c = hi > lo ? (hi - lo + step - 1) / step : 0

@@ -89,7 +89,10 @@ extension Tensor where Scalar: TensorScalar {
                 + "can count", at: loc)
         }
         let n = Swift.max(0, Int(steps))
-        self.init((0..<n).map { start + Scalar($0) * stride })
+        let storage = Storage.make(type: Scalar.scalarType, count: n, for: name, at: loc)
+        let elements = storage.base.assumingMemoryBound(to: Scalar.self)
+        for i in 0..<n { elements[i] = start + Scalar(i) * stride }
+        self.init(unchecked: AnyTensor(storage: storage, shape: [n]))
     }
 
     /// `count` evenly spaced values from `start` to `end`, both included (NumPy's `linspace`). Shape `[count]`.
@@ -115,9 +118,15 @@ extension Tensor where Scalar: TensorScalar {
 
     /// Independent normal samples N(mean, standardDeviation²) drawn from `generator`, in row-major order.
     /// The same generator state gives the same tensor (for Float and Double alike: samples are drawn in Double).
+    /// Stops if `standardDeviation` is negative or either parameter is not finite.
     public init<G: RandomNumberGenerator>(randomNormal shape: [Int], mean: Scalar = 0, standardDeviation: Scalar = 1,
                                           using generator: inout G, file: StaticString = #fileID, line: UInt = #line) {
-        let n = Shape.elementCount(shape, "Tensor(randomNormal:)", at: CallSite(file: file, line: line))
+        let loc = CallSite(file: file, line: line)
+        let n = Shape.elementCount(shape, "Tensor(randomNormal:)", at: loc)
+        if !(standardDeviation >= 0) || !standardDeviation.isFinite || !mean.isFinite {
+            operationFailure("Tensor(randomNormal:)", "the standard deviation must be finite and 0 or more and the "
+                + "mean finite, got standardDeviation \(standardDeviation) and mean \(mean)", at: loc)
+        }
         var s = [Scalar]()
         s.reserveCapacity(n)
         for _ in 0..<n { s.append(mean + standardDeviation * Scalar(generator.nextStandardNormal())) }
@@ -125,9 +134,15 @@ extension Tensor where Scalar: TensorScalar {
     }
 
     /// Independent uniform samples in `range` (lower bound included, upper excluded) drawn from `generator`.
+    /// Stops if the range is empty (such as `1..<1`) or a bound is not finite.
     public init<G: RandomNumberGenerator>(randomUniform shape: [Int], in range: Range<Scalar> = 0..<1,
                                           using generator: inout G, file: StaticString = #fileID, line: UInt = #line) {
-        let n = Shape.elementCount(shape, "Tensor(randomUniform:)", at: CallSite(file: file, line: line))
+        let loc = CallSite(file: file, line: line)
+        let n = Shape.elementCount(shape, "Tensor(randomUniform:)", at: loc)
+        if range.isEmpty || !range.lowerBound.isFinite || !range.upperBound.isFinite {
+            operationFailure("Tensor(randomUniform:)", "the range \(range.lowerBound)..<\(range.upperBound) "
+                + (range.isEmpty ? "is empty: it holds no number to draw" : "must have finite bounds"), at: loc)
+        }
         let width = Double(range.upperBound - range.lowerBound)
         var s = [Scalar]()
         s.reserveCapacity(n)

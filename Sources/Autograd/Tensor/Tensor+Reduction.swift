@@ -24,10 +24,12 @@ extension Tensor where Scalar: TensorScalar {
         sum(alongAxes: axes, keepingDimensions: keepingDimensions, file: file, line: line)
     }
 
-    /// The arithmetic mean of all elements, a 0-d tensor (NaN for an empty tensor). Composite: sum / count.
+    /// The arithmetic mean of all elements, a 0-d tensor (NaN for an empty tensor). Composite: sum / count, the
+    /// division rounded as IEEE division (the mean of seven 7s is exactly 7).
     public func mean() -> Tensor { sum() / Scalar(count) }
 
-    /// The mean along the given axes. Composite: sum along the axes / the number of elements summed.
+    /// The mean along the given axes. Composite: sum along the axes / the number of elements summed (an IEEE
+    /// division, as Swift's `/`).
     public func mean(alongAxes axes: [Int], keepingDimensions: Bool = false,
                      file: StaticString = #fileID, line: UInt = #line) -> Tensor {
         let a = self.axes(axes, "mean(alongAxes:)", file, line)
@@ -106,13 +108,13 @@ extension Tensor where Scalar: TensorScalar {
     func logSumExpParts(_ a: [Int], file: StaticString, line: UInt) -> (shift: Tensor, rest: Tensor) {
         let m0 = max(alongAxes: a, keepingDimensions: true).detached()
         let m = Tensor.where(m0.isFinite, m0, 0)
-        let e = exp(self - m, file: file, line: line)
+        let e = Autograd.exp(self - m, file: file, line: line)
         let isTop = self .== m0
         let top = Tensor.where(isTop, e, 0).sum(alongAxes: a, keepingDimensions: true)
         let others = Tensor.where(isTop, 0, e).sum(alongAxes: a, keepingDimensions: true)
         // T is 0 only for a row that is empty or all −∞; S is 0 there too, and r = ln 0 + ln(1 + 0) = −∞.
         let safeTop = Tensor.where(top .> 0, top, 1)
-        return (m, log(top, file: file, line: line) + log1p(others / safeTop, file: file, line: line))
+        return (m, Autograd.log(top, file: file, line: line) + Autograd.log1p(others / safeTop, file: file, line: line))
     }
 
     /// ln Σ eˣ along the given axes (variadic form).

@@ -107,7 +107,13 @@ extension Tensor where Scalar: TensorScalar {
     /// Primitive `reshape`.
     public func unsqueezed(at axis: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
         let loc = CallSite(file: file, line: line)
-        let a = Shape.axis(axis, rank: rank + 1, "unsqueezed(at:)", at: loc)
+        // The new axis may go at any of rank + 1 positions; the message speaks of this tensor's own rank.
+        let a = axis < 0 ? axis + rank + 1 : axis
+        if a < 0 || a > rank {
+            operationFailure("unsqueezed(at:)", "position \(axis) is out of range for a tensor of rank \(rank): the "
+                + "new axis of size 1 can go at positions \(-(rank + 1)) ..< \(rank + 1) (0 in front, \(rank) or -1 "
+                + "at the end)", at: loc)
+        }
         var s = shape
         s.insert(1, at: a)
         return Tensor(unchecked: base.reshaped(s, at: loc))

@@ -41,7 +41,9 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
         return Array(UnsafeBufferPointer(start: p, count: count))
     }
 
-    /// The single element of a tensor with one element (any shape, e.g. `[]` or `[1, 1]`).
+    /// The single element of a tensor with one element (any shape, e.g. `[]` or `[1, 1]`). Stops otherwise; a
+    /// property cannot take its caller's location, so the message names `.scalar` and the shape, and the crash
+    /// report's backtrace shows your line.
     public var scalar: Scalar {
         if count != 1 {
             operationFailure("scalar", "the tensor has shape \(describe(shape)) (\(count) elements), but .scalar "
@@ -59,31 +61,35 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     ///
     /// Setting an element copies the buffer first if it is shared. A tensor that records derivatives cannot be
     /// written (its history would no longer describe it): write into a `detached()` copy instead.
-    public subscript(scalarAt indices: Int...) -> Scalar {
-        get { base.storage.base.assumingMemoryBound(to: Scalar.self)[flatIndex(indices)] }
+    /// An index out of range stops the program with a message naming the caller's file and line.
+    public subscript(scalarAt indices: Int..., file file: StaticString = #fileID, line line: UInt = #line) -> Scalar {
+        get {
+            base.storage.base.assumingMemoryBound(to: Scalar.self)[flatIndex(indices, CallSite(file: file, line: line))]
+        }
         set {
+            let loc = CallSite(file: file, line: line)
             if base.hasDerivativeState {
                 operationFailure("subscript(scalarAt:)", "cannot assign an element of a tensor that records "
                     + "derivatives (it was computed from a tensor marked requiringGradient(), or is one); its "
                     + "recorded history would no longer match its value. Assign into detached() instead. See the "
-                    + "article \"Recording and leaves\".", at: nil)
+                    + "article \"Recording and leaves\".", at: loc)
             }
-            let i = flatIndex(indices)
+            let i = flatIndex(indices, loc)
             if !isKnownUniquelyReferenced(&base.storage) { base.storage = base.storage.copy() }
             base.storage.base.assumingMemoryBound(to: Scalar.self)[i] = newValue
         }
     }
 
-    private func flatIndex(_ indices: [Int]) -> Int {
+    private func flatIndex(_ indices: [Int], _ loc: CallSite) -> Int {
         if indices.count != rank {
             operationFailure("subscript(scalarAt:)", "got \(indices.count) indices \(indices) for a tensor of shape "
-                + "\(describe(shape)); an element needs exactly \(rank), one per axis", at: nil)
+                + "\(describe(shape)); an element needs exactly \(rank), one per axis", at: loc)
         }
         var flat = 0
         for (axis, i) in indices.enumerated() {
             if i < 0 || i >= shape[axis] {
                 operationFailure("subscript(scalarAt:)", "index \(i) is out of range for axis \(axis) of size "
-                    + "\(shape[axis]) (tensor shape \(describe(shape)), indices \(indices))", at: nil)
+                    + "\(shape[axis]) (tensor shape \(describe(shape)), indices \(indices))", at: loc)
             }
             flat = flat * shape[axis] + i
         }

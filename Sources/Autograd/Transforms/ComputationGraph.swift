@@ -1,6 +1,6 @@
 /// A recorded computation as plain data: which operations ran, in what order, on what shapes, and which result
 /// fed which. Made by ``computationGraph(of:at:)`` or ``Tensor/recordedGraph()``; read by
-/// ``explain(_:of:at:)`` and exported for Graphviz by ``dot``.
+/// ``explain(_:of:at:inputName:outputName:)`` and exported for Graphviz by ``dot``.
 ///
 /// Only what depends on a recorded input is in the graph: an operand that carries no history (data, targets, a
 /// detached value) is a *constant* and appears as an ``Edge`` whose ``Edge/source`` is nil. Node ids are positions
@@ -85,7 +85,8 @@ public struct ComputationGraph: Sendable, CustomStringConvertible {
     /// - Complexity: O(nodes + edges).
     public var dot: String { dot(inputNames: [:]) }
 
-    /// DOT text with chosen names for some input nodes (by id), as ``explain(_:of:at:)`` names its input `x`.
+    /// DOT text with chosen names for some input nodes (by id), as ``explain(_:of:at:inputName:outputName:)``
+    /// names its input.
     func dot(inputNames: [Int: String]) -> String {
         // A DOT string literal: backslashes and quotes escaped, line breaks as \n.
         func quoted(_ s: String) -> String {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A derivative call that ``explain(_:of:at:)`` can describe.
+/// A derivative call that ``explain(_:of:at:inputName:outputName:)`` can describe.
 public enum DerivativeCall: Sendable, Equatable {
     /// ``gradient(at:of:)``: ∇f(x), for an f with a one-element output (vᵀJ with v = 1).
     case gradient
@@ -26,8 +26,8 @@ public enum DerivativeCall: Sendable, Equatable {
 /// What a derivative call computes, in words and shapes: the formula with the concrete shapes, the operations the
 /// cotangent (or tangent) passes through with the shape at each step, and the passes it costs.
 ///
-/// Made by ``explain(_:of:at:)``; `description` is the text `autograd explain` prints. The properties hold the
-/// same facts as values, for tests and tools.
+/// Made by ``explain(_:of:at:inputName:outputName:)``; `description` is the text `autograd explain` prints. The
+/// properties hold the same facts as values, for tests and tools.
 public struct DerivativeExplanation: Sendable, CustomStringConvertible {
     /// Which way the vectors flow.
     public enum Mode: String, Sendable {
@@ -58,6 +58,9 @@ public struct DerivativeExplanation: Sendable, CustomStringConvertible {
     public let batchSize: Int
     /// The recorded computation of f at x (node 0 is x).
     public let graph: ComputationGraph
+    /// What the text calls the input and the output (`x` and `y` unless ``explain(_:of:at:inputName:outputName:)``
+    /// was given the problem's own names, such as `w` and `losses`).
+    public let inputName: String, outputName: String
     /// The operations in the order the pass visits them: last to first for reverse mode, first to last for
     /// forward mode (ids into ``graph``).
     public let steps: [Int]
@@ -70,33 +73,33 @@ public struct DerivativeExplanation: Sendable, CustomStringConvertible {
     /// The explanation as text: the call and its formula with shapes, the steps with their shapes, the cost.
     public var description: String {
         let (m, n) = matrixSize
-        let x = describe(inputShape), y = describe(outputShape)
+        let x = describe(inputShape), y = describe(outputShape), xn = inputName, yn = outputName
         var text: [String] = []
-        let jacobian = "  J = ∂y/∂x has shape \(y) + \(x) = \(describe(jacobianShape)) (as a matrix, \(m) × \(n))"
+        let jacobian = "  J = ∂\(yn)/∂\(xn) has shape \(y) + \(x) = \(describe(jacobianShape)) (as a matrix, \(m) × \(n))"
         switch call {
         case .gradient:
-            text.append("\(call.name): the gradient ∇f(x), by reverse mode")
-            text.append("  f maps x \(x) to y \(y), one element")
+            text.append("\(call.name): the gradient ∇f(\(xn)), by reverse mode")
+            text.append("  f maps \(xn) \(x) to \(yn) \(y), one element")
             text.append(jacobian)
             text.append("  \(formula)")
-            text.append("  v = 1 (implied)  →  result: \(describe(resultShape)), like the INPUT x")
+            text.append("  v = 1 (implied)  →  result: \(describe(resultShape)), like the INPUT \(xn)")
         case .vjp:
             text.append("\(call.name): the vector-Jacobian product vᵀJ, by reverse mode")
-            text.append("  f maps x \(x) to y \(y)")
+            text.append("  f maps \(xn) \(x) to \(yn) \(y)")
             text.append(jacobian)
             text.append("  \(formula)")
-            text.append("  v: \(y), like the OUTPUT y  →  result: \(describe(resultShape)), like the INPUT x")
+            text.append("  v: \(y), like the OUTPUT \(yn)  →  result: \(describe(resultShape)), like the INPUT \(xn)")
             text.append("  (for J·u with u shaped like the input, \(x), use jvp(of:at:tangent:))")
         case .jvp:
             text.append("\(call.name): the Jacobian-vector product J·u, by forward mode")
-            text.append("  f maps x \(x) to y \(y)")
+            text.append("  f maps \(xn) \(x) to \(yn) \(y)")
             text.append(jacobian)
             text.append("  \(formula)")
-            text.append("  u: \(x), like the INPUT x  →  result: \(describe(resultShape)), like the OUTPUT y")
+            text.append("  u: \(x), like the INPUT \(xn)  →  result: \(describe(resultShape)), like the OUTPUT \(yn)")
             text.append("  (for vᵀJ with v shaped like the output, \(y), use vjp(of:at:cotangent:))")
         case .jacobian(let strategy):
             text.append("\(call.name): the whole Jacobian J, by one batched \(mode.rawValue) pass")
-            text.append("  f maps x \(x) to y \(y)")
+            text.append("  f maps \(xn) \(x) to \(yn) \(y)")
             text.append(jacobian)
             text.append("  \(formula)")
             let how = mode == .forward
@@ -111,7 +114,7 @@ public struct DerivativeExplanation: Sendable, CustomStringConvertible {
         text.append("")
         let ops = graph.operationCount
         if steps.isEmpty {
-            text.append("  y does not depend on x: every derivative is zero and no pass runs.")
+            text.append("  \(yn) does not depend on \(xn): every derivative is zero and no pass runs.")
             return text.joined(separator: "\n")
         }
         let batchNote = batchSize > 1 ? " (each shape below has [\(batchSize)] in front: one slice per vector)" : ""
@@ -150,7 +153,7 @@ public struct DerivativeExplanation: Sendable, CustomStringConvertible {
     /// One line per step: `#id name  in-shapes → out-shapes`, with constants, un-broadcasting and fan-out noted.
     private func stepLines() -> [String] {
         let width = steps.map { "#\($0) \(graph.nodes[$0].operation)".count }.max() ?? 0
-        func name(_ id: Int) -> String { graph.nodes[id].isInput ? "x" : "#\(id)" }
+        func name(_ id: Int) -> String { graph.nodes[id].isInput ? inputName : "#\(id)" }
         var rows: [(head: String, from: String, to: String, note: String)] = []
         for id in steps {
             let node = graph.nodes[id]
@@ -188,10 +191,10 @@ public struct DerivativeExplanation: Sendable, CustomStringConvertible {
         }
         let xUses = graph.users(of: 0).count
         if mode == .reverse {
-            lines.append("    = the result, shaped like x \(describe(inputShape))"
-                + (xUses > 1 ? " (x is used by \(xUses) operations: their cotangents are added)" : ""))
+            lines.append("    = the result, shaped like \(inputName) \(describe(inputShape))"
+                + (xUses > 1 ? " (\(inputName) is used by \(xUses) operations: their cotangents are added)" : ""))
         } else {
-            lines.append("    = the result, shaped like y \(describe(outputShape))")
+            lines.append("    = the result, shaped like \(outputName) \(describe(outputShape))")
         }
         if case .jacobian = call {
             let (m, n) = matrixSize
@@ -213,7 +216,8 @@ public struct DerivativeExplanation: Sendable, CustomStringConvertible {
         switch call {
         case .gradient, .vjp:
             return "one evaluation of f that records \(ops) operation\(ops == 1 ? "" : "s"), then ONE reverse pass "
-                + "that runs their VJP rules (about 2–3 × evaluating f, whatever the sizes of x and y)."
+                + "that runs their VJP rules (about 2–3 × evaluating f, whatever the sizes of \(inputName) and "
+                + "\(outputName))."
         case .jvp:
             return "ONE forward pass that runs each operation's JVP rule next to its value; nothing is recorded and "
                 + "no reverse pass runs (a small constant times evaluating f)."
@@ -229,8 +233,9 @@ public struct DerivativeExplanation: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The recorded computation as Graphviz DOT text, with the input named `x` (see ``ComputationGraph/dot``).
-    public var dot: String { graph.dot(inputNames: [0: "x"]) }
+    /// The recorded computation as Graphviz DOT text, with the input named ``inputName`` (see
+    /// ``ComputationGraph/dot``).
+    public var dot: String { graph.dot(inputNames: [0: inputName]) }
 }
 
 /// Says what a derivative call will compute for f at x, without computing any derivative: the formula with the
@@ -243,13 +248,17 @@ public struct DerivativeExplanation: Sendable, CustomStringConvertible {
 /// print(e.resultShape)    // [1, 2]: shaped like w
 /// ```
 ///
-/// f is evaluated once, recording (to learn the operations and shapes); nothing is differentiated.
+/// `inputName` and `outputName` are what the text calls x and f(x); give the problem's own names (`inputName: "w",
+/// outputName: "losses"`) when x is not the data. f is evaluated once, recording (to learn the operations and
+/// shapes); nothing is differentiated.
 /// - Throws: ``AutogradError/outputShapeMismatch(call:expected:actual:)`` for `.gradient` when f's output has
 ///   more than one element (the call itself would throw too), and whatever f throws.
 /// - Complexity: one recorded evaluation of f.
 public func explain<Scalar: TensorScalar>(
-    _ call: DerivativeCall, of f: (Tensor<Scalar>) throws -> Tensor<Scalar>, at x: Tensor<Scalar>
+    _ call: DerivativeCall, of f: (Tensor<Scalar>) throws -> Tensor<Scalar>, at x: Tensor<Scalar>,
+    inputName: String = "x", outputName: String = "y"
 ) throws -> DerivativeExplanation {
+    let (xn, yn) = (inputName, outputName)
     let recorded = try RecordedFunction(f, at: x)
     let graph = recorded.graph
     let xShape = x.shape, yShape = recorded.output.shape
@@ -257,7 +266,7 @@ public func explain<Scalar: TensorScalar>(
     let operations = graph.nodes.filter { !$0.isInput }.map(\.id)
     let forwardOrder = graph.outputs.isEmpty ? [] : operations
     let reverseOrder = Array(forwardOrder.reversed())
-    let jacobianFormula = "J[i…, j…] = ∂y[i…]/∂x[j…]"
+    let jacobianFormula = "J[i…, j…] = ∂\(yn)[i…]/∂\(xn)[j…]"
     switch call {
     case .gradient:
         if m != 1 {
@@ -266,25 +275,25 @@ public func explain<Scalar: TensorScalar>(
         }
         return DerivativeExplanation(call: call, inputShape: xShape, outputShape: yShape,
                                      jacobianShape: yShape + xShape, vectorShape: nil, resultShape: xShape,
-                                     formula: "result_j = ∂y/∂x_j  (vᵀJ with v = 1)", mode: .reverse, batchSize: 1,
-                                     graph: graph, steps: reverseOrder)
+                                     formula: "result_j = ∂\(yn)/∂\(xn)_j  (vᵀJ with v = 1)", mode: .reverse, batchSize: 1,
+                                     graph: graph, inputName: xn, outputName: yn, steps: reverseOrder)
     case .vjp:
         return DerivativeExplanation(call: call, inputShape: xShape, outputShape: yShape,
                                      jacobianShape: yShape + xShape, vectorShape: yShape, resultShape: xShape,
-                                     formula: "result_j = Σ_i v_i · ∂y_i/∂x_j", mode: .reverse, batchSize: 1,
-                                     graph: graph, steps: reverseOrder)
+                                     formula: "result_j = Σ_i v_i · ∂\(yn)_i/∂\(xn)_j", mode: .reverse, batchSize: 1,
+                                     graph: graph, inputName: xn, outputName: yn, steps: reverseOrder)
     case .jvp:
         return DerivativeExplanation(call: call, inputShape: xShape, outputShape: yShape,
                                      jacobianShape: yShape + xShape, vectorShape: xShape, resultShape: yShape,
-                                     formula: "(J·u)_i = Σ_j ∂y_i/∂x_j · u_j", mode: .forward, batchSize: 1,
-                                     graph: graph, steps: forwardOrder)
+                                     formula: "(J·u)_i = Σ_j ∂\(yn)_i/∂\(xn)_j · u_j", mode: .forward, batchSize: 1,
+                                     graph: graph, inputName: xn, outputName: yn, steps: forwardOrder)
     case .jacobian(let strategy):
         let resolved = strategy.resolved(inputCount: n, outputCount: m)
         let forward = resolved == .forward
         return DerivativeExplanation(call: call, inputShape: xShape, outputShape: yShape,
                                      jacobianShape: yShape + xShape, vectorShape: nil, resultShape: yShape + xShape,
                                      formula: jacobianFormula, mode: forward ? .forward : .reverse,
-                                     batchSize: forward ? n : m, graph: graph,
-                                     steps: forward ? forwardOrder : reverseOrder)
+                                     batchSize: forward ? n : m, graph: graph, inputName: xn,
+                                     outputName: yn, steps: forward ? forwardOrder : reverseOrder)
     }
 }

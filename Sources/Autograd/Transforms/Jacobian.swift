@@ -163,7 +163,7 @@ public func hessian<Scalar: TensorScalar>(of f: (Tensor<Scalar>) throws -> Tenso
     let eye = Jacobians.identity(x.scalarType, x.shape)
     let r = try withoutActuallyEscaping(f) { f in
         try Functional.forward(at: [x.base], tangents: [eye], batched: true, call: "hessian(of:at:)") { xs in
-            [try gradient(at: Tensor<Scalar>(unchecked: xs[0]), of: f).base]
+            [try namingCall("hessian(of:at:)") { try gradient(at: Tensor<Scalar>(unchecked: xs[0]), of: f) }.base]
         }
     }
     // Row j of the batch is H eⱼ (column j); H is symmetric, so [n] + x.shape read as rows is H.
@@ -180,8 +180,11 @@ public func hessian<Scalar: TensorScalar>(of f: (Tensor<Scalar>) throws -> Tenso
 ///   "Jacobians and Hessians"), memory like one gradient.
 public func hvp<Scalar: TensorScalar>(of f: (Tensor<Scalar>) throws -> Tensor<Scalar>, at x: Tensor<Scalar>,
                                       vector v: Tensor<Scalar>) throws -> Tensor<Scalar> {
-    let r = try Functional.hessianVectorProducts(at: [x.base], vectors: [v.base], call: "hvp(of:at:vector:)") {
-        try f(Tensor(unchecked: $0[0])).base
+    let call = "hvp(of:at:vector:)"
+    let r = try namingCall(call, insteadOf: call) {
+        try Functional.hessianVectorProducts(at: [x.base], vectors: [v.base], call: call) {
+            try f(Tensor(unchecked: $0[0])).base
+        }
     }
     return Tensor(unchecked: r[0])
 }
@@ -190,8 +193,11 @@ public func hvp<Scalar: TensorScalar>(of f: (Tensor<Scalar>) throws -> Tensor<Sc
 /// xᵢ), one direction vⱼ per input. Forward over reverse, one pass.
 public func hvp<Scalar: TensorScalar>(of f: ([Tensor<Scalar>]) throws -> Tensor<Scalar>, at xs: [Tensor<Scalar>],
                                       vectors: [Tensor<Scalar>]) throws -> [Tensor<Scalar>] {
-    try Functional.hessianVectorProducts(at: xs.map(\.base), vectors: vectors.map(\.base), call: "hvp(of:at:vectors:)") {
-        try f($0.map { Tensor(unchecked: $0) }).base
+    let call = "hvp(of:at:vectors:)"
+    return try namingCall(call, insteadOf: call) {
+        try Functional.hessianVectorProducts(at: xs.map(\.base), vectors: vectors.map(\.base), call: call) {
+            try f($0.map { Tensor(unchecked: $0) }).base
+        }
     }.map { Tensor(unchecked: $0) }
 }
 
@@ -225,6 +231,15 @@ public func vhp<Scalar: TensorScalar>(of f: (Tensor<Scalar>) throws -> Tensor<Sc
     try withoutActuallyEscaping(f) { f in
         _ = try Functional.checkedTangentBatch(at: [x.base], tangents: [v.base], batched: false,
                                                call: "vhp(of:at:vector:)") { [try f(Tensor(unchecked: $0[0])).base] }
-        return try gradient(at: x) { x in (try gradient(at: x, of: f) * v).sum() }
+        return try namingCall("vhp(of:at:vector:)") {
+            try gradient(at: x) { x in (try gradient(at: x, of: f) * v).sum() }
+        }
     }
+}
+
+/// Runs `body`, reporting a misuse of the call it is built on (`inner`) as a misuse of `call`; a missing
+/// cotangent becomes a function whose output is not one element, since these calls take no cotangent.
+private func namingCall<R>(_ call: String, insteadOf inner: String = "gradient(at:of:)",
+                           _ body: () throws -> R) throws -> R {
+    do { return try body() } catch let error as AutogradError { throw error.naming(call, insteadOf: inner) }
 }

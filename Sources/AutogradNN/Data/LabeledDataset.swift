@@ -4,8 +4,8 @@ import Foundation
 /// Examples for binary classification: a feature matrix and one label, 0 or 1, per example.
 ///
 /// Shapes: `features` [N, F], `labels` [N]. Load one from a CSV file with ``init(csv:source:expectedFeatureCount:)``
-/// or ``init(contentsOf:expectedFeatureCount:)``, split it with ``split(trainingFraction:seed:)`` and standardize
-/// it with a ``Standardizer`` fitted on the training part.
+/// or ``init(contentsOf:expectedFeatureCount:)``, split it with ``split(trainingFraction:seed:file:line:)`` and
+/// standardize it with a ``Standardizer`` fitted on the training part.
 public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
     /// The name of each feature column, F of them.
     public let featureNames: [String]
@@ -100,9 +100,10 @@ extension LabeledDataset {
     /// one example per line with F numbers and a label.
     ///
     /// Format: fields separated by `,` (no quoting; spaces around a field are ignored); lines end with `\n` or
-    /// `\r\n`; the last line may or may not end with a newline. Features are decimal numbers as Swift's
-    /// `Float(_:)` / `Double(_:)` read them (`1001`, `0.1184`, `1e-3`), and must be finite. The label is `1` or
-    /// `M` (positive; malignant in the Breast Cancer data) or `0` or `B` (negative; benign).
+    /// `\r\n` (no other character ends a line); the last line may or may not end with a newline. Features are
+    /// decimal numbers as Swift's `Float(_:)` / `Double(_:)` read them (`1001`, `0.1184`, `1e-3`), and must be
+    /// finite in `Scalar` (`1e40` overflows `Float`). Errors quote at most the first 40 characters of a field.
+    /// The label is `1` or `M` (positive; malignant in the Breast Cancer data) or `0` or `B` (negative; benign).
     ///
     /// Every line is checked before anything is returned: the first problem throws
     /// ``DataFileError/malformed(source:line:column:reason:)`` with its line and column and a reason naming the
@@ -113,8 +114,9 @@ extension LabeledDataset {
         func fail(_ line: Int, _ column: Int, _ reason: String) -> DataFileError {
             .malformed(source: source, line: line, column: column, reason: reason)
         }
-        // Swift reads "\r\n" as one Character, a newline, so this splits on "\n" and "\r\n" alike.
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        // Swift reads "\r\n" as one Character, so this splits on "\n" and "\r\n" alike, and on nothing else: a
+        // form feed, vertical tab or Unicode line separator inside a field is part of the field.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         if lines.last?.isEmpty == true { lines.removeLast() }   // the newline that ends the last line
         guard let headerLine = lines.first else { throw fail(1, 1, "the file is empty; it must start with a header line") }
 
@@ -155,10 +157,16 @@ extension LabeledDataset {
                 let what = "field \(k + 1) (\(names[k]))"
                 if field.text.isEmpty { throw fail(number, field.column, "\(what) is empty") }
                 guard let value = Scalar(field.text) else {
-                    throw fail(number, field.column, "\(what) is \"\(field.text)\", which is not a number")
+                    throw fail(number, field.column, "\(what) is \(Self.quoted(field.text)), which is not a number")
                 }
                 if !value.isFinite {
-                    throw fail(number, field.column, "\(what) is \"\(field.text)\"; features must be finite numbers")
+                    if let wide = Double(field.text), wide.isFinite {
+                        throw fail(number, field.column, "\(what) is \(Self.quoted(field.text)), which overflows "
+                            + "\(Scalar.self) (its largest finite value is \(Scalar.greatestFiniteMagnitude)); load the "
+                            + "file as LabeledDataset<Double>, or rescale the column")
+                    }
+                    throw fail(number, field.column, "\(what) is \(Self.quoted(field.text)); features must be finite "
+                        + "numbers")
                 }
                 values.append(value)
             }
@@ -168,7 +176,7 @@ extension LabeledDataset {
             case "0", "B": labels.append(0)
             default:
                 throw fail(number, label.column, "the label (field \(featureCount + 1), \(names[featureCount])) is "
-                    + "\"\(label.text)\"; it must be M or 1 (positive), or B or 0 (negative)")
+                    + "\(Self.quoted(label.text)); it must be M or 1 (positive), or B or 0 (negative)")
             }
         }
         if labels.isEmpty { throw fail(2, 1, "no examples: the file has a header but no lines after it") }
@@ -189,6 +197,12 @@ extension LabeledDataset {
             throw DataFileError.unreadable(path: url.path, reason: "the file is not UTF-8 text")
         }
         try self.init(csv: text, source: url.lastPathComponent, expectedFeatureCount: expectedFeatureCount)
+    }
+
+    /// A field as an error quotes it: whole if short, else its first 40 characters and its length (a corrupt file
+    /// can hold a field of megabytes).
+    private static func quoted(_ text: String) -> String {
+        text.count <= 60 ? "\"\(text)\"" : "\"\(text.prefix(40))…\" (\(text.count) characters)"
     }
 
     /// The comma-separated fields of a line, each trimmed of spaces, with its 1-based starting column and the

@@ -17,6 +17,10 @@ import Autograd
 /// }
 /// let logits = model(x)                       // x: [N, 30] → [N, 1]
 /// ```
+///
+/// A function that returns a model spells its type with the element type, `some Layer<Float>`: a bare
+/// `some Layer` hides the type of the tensors the model takes, so nothing could be passed to it. See the article
+/// "A training loop".
 public protocol Layer<Scalar>: Parameterized {
     /// Applies the layer. Shapes are the layer's to document; layers here accept leading batch dimensions.
     func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar>

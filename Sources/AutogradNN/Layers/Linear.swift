@@ -32,16 +32,20 @@ public struct Linear<Scalar: TensorScalar>: Layer, Sendable {
     /// from U(−k, k) with k = 1/√inputSize (PyTorch's `kaiming_uniform_(a: √5)` works out to exactly this bound
     /// for the weight, and the bias uses the same bound). The weight is drawn first, row by row, then the bias, all
     /// from `generator`, so a seeded generator gives the same layer on every run.
+    /// A layer with no inputs (`inputSize` 0) has an empty weight and a zero bias.
     public init<G: RandomNumberGenerator>(inputSize: Int, outputSize: Int, bias: Bool = true,
-                                          using generator: inout G) {
+                                          using generator: inout G, file: StaticString = #fileID, line: UInt = #line) {
         if inputSize < 0 || outputSize < 0 {
             operationFailure("Linear(inputSize:outputSize:)", "sizes must not be negative, got inputSize \(inputSize) and "
-                + "outputSize \(outputSize)", at: nil)
+                + "outputSize \(outputSize)", at: CallSite(file: file, line: line))
         }
-        let k = inputSize > 0 ? 1 / Scalar(inputSize).squareRoot() : 0
-        let range = -k ..< k
-        let w = Tensor<Scalar>(randomUniform: [outputSize, inputSize], in: range, using: &generator)
-        let b = bias ? Tensor<Scalar>(randomUniform: [outputSize], in: range, using: &generator) : nil
+        guard inputSize > 0 else {
+            self.init(weight: Tensor(zeros: [outputSize, 0]), bias: bias ? Tensor(zeros: [outputSize]) : nil)
+            return
+        }
+        let k = 1 / Scalar(inputSize).squareRoot()
+        let w = Tensor<Scalar>(randomUniform: [outputSize, inputSize], in: -k ..< k, using: &generator)
+        let b = bias ? Tensor<Scalar>(randomUniform: [outputSize], in: -k ..< k, using: &generator) : nil
         self.init(weight: w, bias: b)
     }
 
@@ -59,13 +63,25 @@ public struct Linear<Scalar: TensorScalar>: Layer, Sendable {
     }
 
     /// y = x · Wᵀ + b. Input [..., inputSize] → output [..., outputSize]. Composite of `permute`, `matmul` and
-    /// `add`. Stops, naming the layer's sizes, if the input's last dimension is not `inputSize`.
-    public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
+    /// `add`. Stops, naming the layer's sizes and the caller's file and line, if the input's last dimension is not
+    /// `inputSize`.
+    public func callAsFunction(_ input: Tensor<Scalar>, file: StaticString = #fileID,
+                               line: UInt = #line) -> Tensor<Scalar> {
+        apply(input, at: CallSite(file: file, line: line))
+    }
+
+    /// y = x · Wᵀ + b, as ``callAsFunction(_:file:line:)``: the form the ``Layer`` protocol calls (through
+    /// `Sequential`), which has no caller's location to report.
+    @_disfavoredOverload
+    public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> { apply(input, at: nil) }
+
+    private func apply(_ input: Tensor<Scalar>, at loc: CallSite?) -> Tensor<Scalar> {
         if input.rank == 0 || input.shape[input.rank - 1] != inputSize {
             operationFailure("Linear(\(inputSize) → \(outputSize))", "the input has shape \(describe(input.shape)) but its "
-                + "last dimension must be \(inputSize), the layer's inputSize", at: nil)
+                + "last dimension must be \(inputSize), the layer's inputSize", at: loc)
         }
-        let y = matmul(input, weight, transposeB: true)
+        let y = loc.map { matmul(input, weight, transposeB: true, file: $0.file, line: $0.line) }
+            ?? matmul(input, weight, transposeB: true)
         return bias.map { y + $0 } ?? y
     }
 }

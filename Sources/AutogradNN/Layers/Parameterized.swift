@@ -176,3 +176,57 @@ public func jvp<Model: Parameterized>(
     let r = try jvp(of: { [try f(model.replacingParameters(with: $0))] }, at: model.parameters, tangents: tangents)
     return (r.values[0], r.tangents[0])
 }
+
+/// Per-example gradients with respect to every parameter of a model: for a function returning one loss per
+/// example, ℓ = f(model) of shape [N], result k holds each example's gradient with respect to θₖ:
+///
+///     result[k][i, …] = ∂ℓᵢ/∂θₖ[…]        shape [N] + θₖ.shape
+///
+/// in ``Parameterized/parameterPaths`` order. This is `perExampleGradients(of:at:)` of the core library applied
+/// to `model.parameters`: one forward pass carrying one tangent per scalar parameter.
+/// - Complexity: about P evaluations' worth of arithmetic in one pass (P = ``Parameterized/parameterScalarCount``).
+/// - Throws: `AutogradError.outputShapeMismatch` if f's output is not one-dimensional.
+public func perExampleGradients<Model: Parameterized>(
+    of f: (Model) throws -> Tensor<Model.Scalar>, at model: Model
+) throws -> [Tensor<Model.Scalar>] {
+    try perExampleGradients(of: { try f(model.replacingParameters(with: $0)) }, at: model.parameters)
+}
+
+/// The Hessian-vector products of `loss(model)` with respect to the model's parameters: for parameter k,
+///
+///     result[k] = Σⱼ ∂²loss/∂θₖ∂θⱼ · vⱼ        shaped like θₖ
+///
+/// with one vector vⱼ per parameter, shaped like it, in ``Parameterized/parameterPaths`` order. Forward over
+/// reverse in one pass; the Hessian is never formed. `loss` must return one element.
+/// - Complexity: a small constant times one gradient of `loss`.
+public func hvp<Model: Parameterized>(
+    of loss: (Model) throws -> Tensor<Model.Scalar>, at model: Model, vectors: [Tensor<Model.Scalar>]
+) throws -> [Tensor<Model.Scalar>] {
+    try hvp(of: { try loss(model.replacingParameters(with: $0)) }, at: model.parameters, vectors: vectors)
+}
+
+/// The Hessian of `loss(model)` with respect to all the model's parameters, flattened and concatenated in
+/// ``Parameterized/parameterPaths`` order into one vector θ of P = ``Parameterized/parameterScalarCount`` numbers:
+///
+///     H[a, b] = ∂²loss / ∂θ[a] ∂θ[b]        shape [P, P]
+///
+/// The block for parameters k and j is `H[offsetₖ ..< offsetₖ + θₖ.count, offsetⱼ ..< offsetⱼ + θⱼ.count]`.
+/// `loss` must return one element. Computed forward over reverse in one batched pass (see the core
+/// ``hessian(of:at:)``); for H·v alone use ``hvp(of:at:vectors:)-(_,Model,_)``, which never forms H.
+/// - Complexity: about P Hessian-vector products in one pass; memory P² elements.
+public func hessian<Model: Parameterized>(
+    of loss: (Model) throws -> Tensor<Model.Scalar>, at model: Model
+) throws -> Tensor<Model.Scalar> {
+    let shapes = model.parameters.map(\.shape)
+    if shapes.isEmpty { return Tensor(zeros: [0, 0]) }
+    let flat = Tensor(concatenating: model.parameters.map { $0.reshaped(to: [$0.count]) }, alongAxis: 0)
+    return try hessian(of: { theta in
+        var offset = 0
+        let parts = shapes.map { shape -> Tensor<Model.Scalar> in
+            let count = shape.reduce(1, *)
+            defer { offset += count }
+            return theta[offset ..< offset + count].reshaped(to: shape)
+        }
+        return try loss(model.replacingParameters(with: parts))
+    }, at: flat)
+}

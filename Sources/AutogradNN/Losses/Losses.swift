@@ -132,7 +132,7 @@ public func crossEntropy<Scalar: TensorScalar>(
         operationFailure(name, "label \(labels[i]) at position \(i) is outside the valid range 0..<\(c) (the logits have "
             + "shape \(describe(z.shape)), so \(c) classes); labels are class indices starting at 0", at: loc)
     }
-    let logProbabilities = z.logSoftmax(alongAxis: 1, file: file, line: line).reshaped(to: [n * c])
+    let logProbabilities = z.logSoftmax(alongAxes: 1, file: file, line: line).reshaped(to: [n * c])
     let losses = -logProbabilities.gathering(atIndices: labels.enumerated().map { $0.offset * c + $0.element },
                                              file: file, line: line)
     return reduction.reduce(losses, weights: weights, name, at: loc)

@@ -40,6 +40,8 @@ public struct Adam<Scalar: TensorScalar>: Optimizer {
     }
 
     /// One Adam step on every parameter (formulas above).
+    /// (The requirement of ``Optimizer``; named calls use the extension's form, which reports the caller's line.)
+    @_disfavoredOverload
     public mutating func update(_ parameters: inout [Tensor<Scalar>], along gradients: [Tensor<Scalar>]) {
         checkStep("Adam.update(_:along:)", parameters, gradients, state: moments.first)
         let decay = weightDecay
@@ -87,6 +89,8 @@ public struct AdamW<Scalar: TensorScalar>: Optimizer {
     }
 
     /// One AdamW step on every parameter (formulas above).
+    /// (The requirement of ``Optimizer``; named calls use the extension's form, which reports the caller's line.)
+    @_disfavoredOverload
     public mutating func update(_ parameters: inout [Tensor<Scalar>], along gradients: [Tensor<Scalar>]) {
         checkStep("AdamW.update(_:along:)", parameters, gradients, state: moments.first)
         if weightDecay != 0 {

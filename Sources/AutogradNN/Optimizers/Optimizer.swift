@@ -24,26 +24,45 @@ public protocol Optimizer<Scalar> {
 }
 
 extension Optimizer {
+    /// One step on `parameters` (see ``update(_:along:)``), after checking that the gradients match the
+    /// parameters in count and shape; a mismatch stops the program naming the caller's file and line. (Generic code
+    /// over `some Optimizer` calls the requirement directly, which checks the same but cannot name the line.)
+    public mutating func update(_ parameters: inout [Tensor<Scalar>], along gradients: [Tensor<Scalar>],
+                                file: StaticString = #fileID, line: UInt = #line) {
+        checkStep(Self.updateName, parameters, gradients, state: nil,
+                  at: CallSite(file: file, line: line))
+        update(&parameters, along: gradients)
+    }
+
     /// One step on every parameter of `model`, with gradients in ``Parameterized/parameterPaths`` order (as
-    /// ``valueWithGradients(at:of:)-(Model,_)`` returns them).
-    public mutating func update<Model: Parameterized>(_ model: inout Model, along gradients: [Tensor<Scalar>])
+    /// ``valueWithGradients(at:of:)-(Model,_)`` returns them). Stops, naming the caller's file and line, if the
+    /// gradients do not match the parameters in count and shape.
+    public mutating func update<Model: Parameterized>(_ model: inout Model, along gradients: [Tensor<Scalar>],
+                                                      file: StaticString = #fileID, line: UInt = #line)
     where Model.Scalar == Scalar {
         var parameters = model.parameters
+        checkStep(Self.updateName, parameters, gradients, state: nil,
+                  at: CallSite(file: file, line: line))
         update(&parameters, along: gradients)
         model.parameters = parameters
     }
 }
 
+extension Optimizer {
+    /// `SGD.update(_:along:)`, `Adam.update(_:along:)`, …: the call as messages name it.
+    static var updateName: String { "\(String(describing: Self.self).prefix { $0 != "<" }).update(_:along:)" }
+}
+
 /// Checks that gradients match parameters (and the optimizer's per-parameter state, if any) in count and shape.
 func checkStep<Scalar>(_ op: String, _ parameters: [Tensor<Scalar>], _ gradients: [Tensor<Scalar>],
-                       state: [Tensor<Scalar>]?) {
+                       state: [Tensor<Scalar>]?, at location: CallSite? = nil) {
     if gradients.count != parameters.count {
         operationFailure(op, "got \(gradients.count) gradients for \(parameters.count) parameters; pass one gradient per "
-            + "parameter, in the same order", at: nil)
+            + "parameter, in the same order", at: location)
     }
     for (k, (p, g)) in zip(parameters, gradients).enumerated() where p.shape != g.shape {
         operationFailure(op, "gradient \(k) has shape \(describe(g.shape)) but parameter \(k) has shape "
-            + "\(describe(p.shape)); a gradient is shaped like its parameter", at: nil)
+            + "\(describe(p.shape)); a gradient is shaped like its parameter", at: location)
     }
     guard let state else { return }
     if state.count != parameters.count || zip(state, parameters).contains(where: { $0.shape != $1.shape }) {

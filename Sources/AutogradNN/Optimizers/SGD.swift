@@ -48,6 +48,8 @@ public struct SGD<Scalar: TensorScalar>: Optimizer {
     }
 
     /// One SGD step on every parameter (formulas above).
+    /// (The requirement of ``Optimizer``; named calls use the extension's form, which reports the caller's line.)
+    @_disfavoredOverload
     public mutating func update(_ parameters: inout [Tensor<Scalar>], along gradients: [Tensor<Scalar>]) {
         checkStep("SGD.update(_:along:)", parameters, gradients, state: momentumBuffers)
         step += 1

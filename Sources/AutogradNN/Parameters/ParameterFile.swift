@@ -220,15 +220,23 @@ private func readEntries(_ data: Data) throws -> [Entry] {
         guard shape.allSatisfy({ $0 >= 0 }), let count = byteCount(shape, width) else {
             throw malformed("the entry '\(name)' has an invalid shape \(describe(shape))")
         }
-        if offsets[0] < 0 || offsets[1] - offsets[0] != count {
+        // Offsets come from the file: compare them without arithmetic that could overflow (a hostile file may
+        // hold Int.min or Int.max), then against the bytes actually there.
+        let (length, overflow) = offsets[1].subtractingReportingOverflow(offsets[0])
+        if offsets[0] < 0 || overflow || length != count {
             throw malformed("the entry '\(name)' has data_offsets \(describe(offsets)), but shape "
                 + "\(describe(shape)) of \(dtype) needs exactly \(count) bytes")
         }
-        entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: dataStart + offsets[0],
-                             end: dataStart + offsets[1]))
+        // Offsets relative to the data section for now; made absolute once all lie inside the file.
+        entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1]))
     }
-    if let last = entries.map(\.end).max(), last > bytes.count {
-        throw ParameterFileError.truncated(expectedBytes: last, actualBytes: bytes.count)
+    if let last = entries.map(\.end).max(), last > bytes.count - dataStart {
+        let (expected, overflow) = dataStart.addingReportingOverflow(last)
+        throw ParameterFileError.truncated(expectedBytes: overflow ? Int.max : expected, actualBytes: bytes.count)
+    }
+    for i in entries.indices {
+        entries[i].begin += dataStart
+        entries[i].end += dataStart
     }
     let sorted = entries.sorted { ($0.begin, $0.end) < ($1.begin, $1.end) }
     for (a, b) in zip(sorted, sorted.dropFirst()) where b.begin < a.end {
