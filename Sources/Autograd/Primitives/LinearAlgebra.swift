@@ -109,10 +109,10 @@ struct Determinant: Primitive {
     var savesOutput: Bool { !logAbsolute }
 
     private func inverseTransposed(_ ctx: RuleContext) -> AnyTensor {
-        inverseRecorded(ctx.input(0), operation: "the derivative of \(name)",
-                        hint: "The derivative of \(logAbsolute ? "log |det A|" : "det A") at a singular matrix is "
-                            + "\(logAbsolute ? "not defined (log |det| is −∞ there)" : "the transposed adjugate, which this library does not compute").")
-            .transposedMatrices()
+        let hint = logAbsolute ? "The derivative of log |det A| at a singular matrix is not defined (log |det| is −∞ "
+            + "there)." : "The derivative of det A at a singular matrix is the transposed adjugate, which this "
+            + "library does not compute."
+        return inverseRecorded(ctx.input(0), operation: "the derivative of \(name)", hint: hint).transposedMatrices()
     }
 
     /// `v` (shape `batch + [...]`) with two axes of length 1 appended, to scale matrices.
