@@ -2,9 +2,9 @@ import Foundation
 import Testing
 @testable import Autograd
 
-/// Linear algebra: every operation's derivatives in every mode (reverse and forward against finite differences, the
-/// dot-product test), in Double and Float, batched and broadcast, to second order; values; accuracy on random and
-/// ill-conditioned matrices; the degenerate inputs and the errors they stop with.
+/// Linear algebra, norms and cumulative sums: every operation's derivatives in every mode (reverse and forward
+/// against finite differences, the dot-product test), in Double and Float, batched and broadcast, to second order;
+/// values; accuracy on random and ill-conditioned matrices; the degenerate inputs and the errors they stop with.
 @Suite struct LinearAlgebraTests {
     /// How a check draws an input.
     enum Domain: Sendable {
@@ -23,8 +23,11 @@ import Testing
     enum Body: Sendable {
         case cholesky, triangularLower, triangularUpperTransposed, triangularUnitTransposed, triangularVector
         case solve, solveVector, inverse, determinant, logDeterminant, diagonal, trace, outer
+        case norm, normAlongAxisKeeping, normP3, normP1, normInfinity, frobeniusNorm
+        case cumulativeSum, cumulativeSumReverse
         case choleskyLogDeterminantLoss
-        case secondOrderCholesky, secondOrderTriangular, secondOrderSolve, secondOrderDeterminants
+        case secondOrderNorm, secondOrderCumulativeSum, secondOrderCholesky, secondOrderTriangular, secondOrderSolve
+        case secondOrderDeterminants
 
         func evaluate<S: TensorScalar>(_ x: [Tensor<S>]) throws -> Tensor<S> {
             switch self {
@@ -41,6 +44,18 @@ import Testing
             case .diagonal: return x[0].diagonal()
             case .trace: return x[0].trace()
             case .outer: return Autograd.outer(x[0], x[1])
+            case .norm: return x[0].norm()
+            case .normAlongAxisKeeping: return x[0].norm(alongAxes: [1], keepingDimensions: true)
+            case .normP3: return x[0].norm(p: 3, alongAxes: [0])
+            case .normP1: return x[0].norm(p: 1, alongAxes: [-1])
+            case .normInfinity: return x[0].norm(p: .infinity, alongAxes: [-1])
+            case .frobeniusNorm: return x[0].frobeniusNorm()
+            case .cumulativeSum: return x[0].cumulativeSum(alongAxis: 1)
+            case .cumulativeSumReverse: return x[0].cumulativeSum(alongAxis: 0, reverse: true)
+            case .secondOrderNorm:
+                return try gradient(at: x[0]) { v in v.norm() * v.sum() + v.norm(p: 3, alongAxes: [1]).squared().sum() }
+            case .secondOrderCumulativeSum:
+                return try gradient(at: x[0]) { v in sin(v.cumulativeSum(alongAxis: -1)).sum() }
             case .choleskyLogDeterminantLoss:
                 // The cholesky-logdet-grad workload: S = A·Aᵀ/n + I, f = logdet S + ‖S⁻¹B‖² through L.
                 return LinearAlgebraTests.workloadLoss(x[0], x[1])
@@ -117,7 +132,8 @@ import Testing
              .triangularUnitTransposed),
         Case("triangularSolve broadcast [2,3,3]·[3,2]", [([2, 3, 3], .wellConditioned), ([3, 2], .normal)],
              .triangularLower),
-        Case("triangularSolve upper, vector [3,3]·[3]", [([3, 3], .wellConditioned), ([3], .normal)], .triangularVector),
+        Case("triangularSolve upper, vector [3,3]·[3]", [([3, 3], .wellConditioned), ([3], .normal)],
+             .triangularVector),
         Case("solve [4,4]·[4,3]", [([4, 4], .wellConditioned), ([4, 3], .normal)], .solve),
         Case("solve broadcast [3,3]·[2,3,2]", [([3, 3], .wellConditioned), ([2, 3, 2], .normal)], .solve),
         Case("solve batched [2,3,3]·[2,3,1]", [([2, 3, 3], .negativeDeterminant), ([2, 3, 1], .normal)], .solve),
@@ -133,8 +149,18 @@ import Testing
         Case("trace [2,3,3]", [([2, 3, 3], .normal)], .trace),
         Case("outer [3]·[4]", [([3], .normal), ([4], .normal)], .outer),
         Case("outer broadcast [2,3]·[4]", [([2, 3], .normal), ([4], .normal)], .outer),
+        Case("norm (all) [3,4]", [([3, 4], .normal)], .norm),
+        Case("norm (axis 1, keeping) [2,3,4]", [([2, 3, 4], .normal)], .normAlongAxisKeeping),
+        Case("norm p = 3 (axis 0) [3,4]", [([3, 4], .normal)], .normP3),
+        Case("norm p = 1 (last axis) [3,4]", [([3, 4], .normal)], .normP1),
+        Case("norm p = ∞ (last axis) [3,4]", [([3, 4], .normal)], .normInfinity),
+        Case("frobeniusNorm [2,3,3]", [([2, 3, 3], .normal)], .frobeniusNorm),
+        Case("cumulativeSum (axis 1) [3,4]", [([3, 4], .normal)], .cumulativeSum),
+        Case("cumulativeSum reverse (axis 0) [3,2,2]", [([3, 2, 2], .normal)], .cumulativeSumReverse),
         Case("cholesky-logdet loss [5,5], [5,2]", [([5, 5], .normal), ([5, 2], .normal)],
              .choleskyLogDeterminantLoss),
+        Case("second order: norm (p = 2, p = 3)", [([2, 3], .normal)], .secondOrderNorm),
+        Case("second order: cumulativeSum", [([2, 3], .normal)], .secondOrderCumulativeSum),
         Case("second order: cholesky, diagonal", [([3, 3], .positiveDefinite)], .secondOrderCholesky),
         Case("second order: triangularSolve", [([3, 3], .wellConditioned)], .secondOrderTriangular),
         Case("second order: solve", [([3, 3], .wellConditioned)], .secondOrderSolve),
@@ -171,7 +197,7 @@ import Testing
         try ADScope.current.with(trace: .some(trace)).run {
             for c in Self.cases { _ = try checkDerivatives(of: c, at: c.points(Double.self), modes: [.dotProduct]) }
         }
-        for name in ["Cholesky", "Solve", "Inverse", "Determinant"] {
+        for name in ["Cholesky", "Solve", "Inverse", "Determinant", "Norm", "CumulativeSum"] {
             #expect(trace.seen.contains(name), "\(name) not exercised: \(trace.seen.sorted())")
         }
     }
@@ -340,6 +366,42 @@ import Testing
         expectTensor(try gradient(at: e) { determinant($0).sum() }, shape: [2, 0, 0], [])
     }
 
+    // MARK: - Norms and cumulative sums
+
+    @Test func normsAndTheirValues() {
+        let x = Tensor<Double>([[3, -4], [0, 0]])
+        expectTensor(x.norm(alongAxes: [1]), shape: [2], [5, 0])
+        expectTensor(x.norm(p: 1), shape: [], [7])
+        expectTensor(x.norm(p: .infinity, alongAxes: [0], keepingDimensions: true), shape: [1, 2], [3, 4])
+        expectTensor(x.norm(p: 3, alongAxes: [1]), shape: [2], [Foundation.pow(91.0, 1.0 / 3), 0], tolerance: 1e-15)
+        expectTensor(x.frobeniusNorm(), shape: [], [5])
+        // Scaled by the largest magnitude: no overflow in Float, no underflow in Double.
+        expectTensor(Tensor<Float>([3e30, 4e30]).norm(), shape: [], [5e30], tolerance: 1e-6)
+        expectTensor(Tensor<Double>([3e-200, 4e-200]).norm(), shape: [], [5e-200], tolerance: 1e-15)
+        expectTensor(Tensor<Double>(zeros: [2, 0]).norm(alongAxes: [1]), shape: [2], [0, 0])
+    }
+
+    /// At zero every norm's derivative is 0 (the subgradient of smallest norm), in reverse and forward mode.
+    @Test func normDerivativeAtZeroIsZero() throws {
+        let zero = Tensor<Double>(zeros: [2, 3])
+        for p in [1, 1.5, 2, 3, Double.infinity] {
+            let g = try gradient(at: zero) { $0.norm(p: p, alongAxes: [1]).sum() }
+            expectTensor(g, shape: [2, 3], [0, 0, 0, 0, 0, 0])
+            let t = try jvp(of: { $0.norm(p: p) }, at: zero, tangent: Tensor(ones: [2, 3])).tangent
+            expectTensor(t, shape: [], [0])
+        }
+        // One row zero, one not: the zero row gets 0, the other x/‖x‖.
+        let x = Tensor<Double>([[0, 0], [3, 4]])
+        expectTensor(try gradient(at: x) { $0.norm(alongAxes: [1]).sum() }, shape: [2, 2], [0, 0, 0.6, 0.8])
+    }
+
+    @Test func cumulativeSums() {
+        let x = Tensor<Double>([[1, 2, 3], [4, 5, 6]])
+        expectTensor(x.cumulativeSum(alongAxis: 1), shape: [2, 3], [1, 3, 6, 4, 9, 15])
+        expectTensor(x.cumulativeSum(alongAxis: 0, reverse: true), shape: [2, 3], [5, 7, 9, 4, 5, 6])
+        expectTensor(x.cumulativeSum(alongAxis: -1, reverse: true), shape: [2, 3], [6, 5, 3, 15, 11, 6])
+    }
+
     // MARK: - Errors
 
     static func stderr(of result: ExitTest.Result?) -> String {
@@ -411,5 +473,9 @@ import Testing
             _ = solve(Tensor<Double>(zeros: [2, 3, 3]), Tensor<Double>(zeros: [4, 3, 1]))
         }
         #expect(Self.stderr(of: batch).contains("solve (batch dimensions): shapes [2] and [4] do not broadcast"))
+        let order = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor<Double>(ones: [3]).norm(p: 0.5)
+        }
+        #expect(Self.stderr(of: order).contains("norm(p:alongAxes:): p = 0.5 is not a norm order"))
     }
 }
