@@ -1,5 +1,5 @@
 // Linear algebra with derivatives: a Gaussian-process likelihood through Cholesky, its gradient and Hessian, and
-// the same quantity through solve and logDeterminant.
+// the same quantity through solve and logDeterminant; a norm's derivative at zero.
 import Autograd
 
 // snippet.hide
@@ -44,3 +44,14 @@ let H = try hessian(of: { negativeLogLikelihood($0, y) }, at: a)
 // snippet.end
 let flat = H.reshaped(to: [9, 9])
 close(flat, flat.transposed(), 1e-10, "the Hessian is symmetric")
+
+// snippet.norm
+// The derivative of a norm where x is zero is 0, for every p.
+let origin = Tensor<Double>(zeros: [2, 3])
+let atOrigin = try gradient(at: origin) { $0.norm(alongAxes: [1]).sum() }
+print(atOrigin)                                     // zeros, shape [2, 3]
+let v = Tensor<Double>([[3, 4], [0, 0]])
+let rows = try gradient(at: v) { $0.norm(alongAxes: [1]).sum() }
+print(rows)                                         // [[0.6, 0.8], [0, 0]]
+// snippet.end
+precondition(atOrigin.scalars == [0, 0, 0, 0, 0, 0] && rows.scalars == [0.6, 0.8, 0, 0])
