@@ -257,6 +257,45 @@ import Testing
         }
     }
 
+    /// Whole Jacobians push a batch of tangents (forward) or pull a batch of cotangents (reverse) through each rule
+    /// at once (`batchShape` in front of every tangent and cotangent), with batched and broadcast operands; both
+    /// strategies must give the same J, and the Hessian (forward over reverse) must be symmetric.
+    @Test(arguments: cases.filter { $0.inputs.count == 1 || $0.body == .solve || $0.body == .triangularLower })
+    func jacobianStrategiesAgree(_ c: Case) throws {
+        let points = c.points(Double.self)
+        let first = points[0], rest = Array(points.dropFirst())
+        let f: (Tensor<Double>) throws -> Tensor<Double> = { try c([$0] + rest) }
+        let forward = try jacobian(of: f, at: first, strategy: .forward)
+        let reverse = try jacobian(of: f, at: first, strategy: .reverse)
+        expectClose(forward.scalars, reverse.scalars, tolerance: 1e-10)
+    }
+
+    @Test func hessiansAreSymmetric() throws {
+        var rng = SeededGenerator(seed: 5)
+        let s = Self.draw([2, 3, 3], .positiveDefinite, using: &rng)
+        let a = Self.draw([3, 3], .wellConditioned, using: &rng)
+        let b = Tensor<Double>(randomNormal: [2, 3, 2], using: &rng)
+        let functions: [(Tensor<Double>) throws -> Tensor<Double>] = [
+            { log(cholesky($0).diagonal()).sum() + cholesky($0).squared().sum() },
+            { solve($0, b).squared().sum() + logDeterminant($0).logAbsoluteValue.sum() },
+            { triangularSolve($0, b, lower: false, transpose: true).squared().sum() + inverse($0).sum() },
+            { determinant($0).sum() + $0.norm(p: 3, alongAxes: [-1]).sum()
+                + $0.cumulativeSum(alongAxis: -1).squared().sum() },
+        ]
+        for (i, f) in functions.enumerated() {
+            let x = i == 0 ? s : a
+            let h = try hessian(of: f, at: x)
+            let n = x.count
+            let flat = h.reshaped(to: [n, n])
+            expectClose(flat.scalars, flat.transposed().scalars, tolerance: 1e-9)
+            // One column against a finite difference of the gradient.
+            let e = Tensor<Double>(shape: x.shape, scalars: (0..<n).map { $0 == 1 ? 1e-6 : 0 })
+            let gPlus = try gradient(at: x + e, of: f), gMinus = try gradient(at: x - e, of: f)
+            let column = ((gPlus - gMinus) / 2e-6).scalars
+            expectClose((0..<n).map { flat.scalars[$0 * n + 1] }, column, tolerance: 1e-6)
+        }
+    }
+
     // MARK: - The workload's gradient against its closed form
 
     /// ∂f/∂A = 2·(S⁻¹ − S⁻¹XXᵀ − XXᵀS⁻¹)·A/n for f = logdet S + ‖S⁻¹B‖², S = A·Aᵀ/n + I, X = S⁻¹B.
