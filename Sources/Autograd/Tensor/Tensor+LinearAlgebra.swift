@@ -38,7 +38,7 @@ private func shapedLike(_ x: AnyTensor, _ b: AnyTensor, at loc: CallSite) -> Any
 ///
 /// Primitive `cholesky`. With Φ(X) the lower triangle of X with its diagonal halved:
 /// L̇ = L·Φ(L⁻¹ sym(Ṡ) L⁻ᵀ), S̄ = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹), each two triangular solves and one matrix product.
-/// Cost: n³/3 multiply-adds per matrix; each rule about 2n³.
+/// Cost: n³/3 flops per matrix (a multiply and an add counting two); each rule about 4n³.
 /// Stops, naming the failed pivot and the shape, if sym(S) is not positive definite (or holds a NaN).
 public func cholesky<Scalar: TensorScalar>(_ s: Tensor<Scalar>, file: StaticString = #fileID,
                                            line: UInt = #line) -> Tensor<Scalar> {
@@ -54,8 +54,8 @@ public func cholesky<Scalar: TensorScalar>(_ s: Tensor<Scalar>, file: StaticStri
 /// diagonal is taken as ones and not read either, as for the L of an LU factorization.
 ///
 /// Primitive `triangularSolve`: Ẋ = op(A)⁻¹(Ḃ − op(Ȧ)·X), B̄ = op(A)⁻ᵀ·X̄, Ā = −B̄·Xᵀ (or −X·B̄ᵀ when transposed),
-/// restricted to the triangle read. Cost: n²·k multiply-adds per matrix (so does each rule, plus a matrix
-/// product for Ā). Stops, naming the entry, if a diagonal entry read is 0.
+/// restricted to the triangle read. Cost: n²·k flops per matrix (so does each rule, plus 2n²·k for the matrix
+/// product of Ā). Stops, naming the entry, if a diagonal entry read is 0.
 public func triangularSolve<Scalar: TensorScalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>, lower: Bool = true,
                                                   transpose: Bool = false, unitDiagonal: Bool = false,
                                                   file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
