@@ -100,10 +100,12 @@ extension CustomOperation {
             return total
         }
         guard let total, total.base.node != nil else { return Tensor(zeros: batch + context.output.shape) }
-        let r = try? ReversePass.run(roots: [Root(node: total.base.node!, cotangent: Kernel.filled(Scalar.scalarType, [], 1))],
-                                     targets: [v.base.node!], batchShape: [], retainGraph: false,
-                                     createGraph: ADScope.current.recording, accumulateIntoLeaves: false)
-        return r?[0].map { Tensor(unchecked: $0) } ?? Tensor(zeros: batch + context.output.shape)
+        let r = derivedRulePass(name, "JVP") {
+            try ReversePass.run(roots: [Root(node: total.base.node!, cotangent: Kernel.filled(Scalar.scalarType, [], 1))],
+                                targets: [v.base.node!], batchShape: [], retainGraph: false,
+                                createGraph: ADScope.current.recording, accumulateIntoLeaves: false)
+        }
+        return r[0].map { Tensor(unchecked: $0) } ?? Tensor(zeros: batch + context.output.shape)
     }
 
     /// vᵀJ derived from the forward rule: u ↦ J·u is linear, and the reverse-mode derivative of ⟨v, J·u⟩ with
@@ -113,11 +115,25 @@ extension CustomOperation {
         let us = context.inputs.map { Tensor<Scalar>(zeros: batch + $0.shape).requiringGradient() }
         let product = ADScope.current.with(recording: true).run { jvp(context, tangents: us).map { ($0 * cotangent).sum() } }
         guard let root = product?.base.node else { return us.map { _ in nil } }
-        let r = (try? ReversePass.run(roots: [Root(node: root, cotangent: Kernel.filled(Scalar.scalarType, [], 1))],
-                                      targets: us.map { $0.base.node! }, batchShape: [], retainGraph: false,
-                                      createGraph: ADScope.current.recording, accumulateIntoLeaves: false))
-            ?? us.map { _ in nil }
+        let r = derivedRulePass(name, "VJP") {
+            try ReversePass.run(roots: [Root(node: root, cotangent: Kernel.filled(Scalar.scalarType, [], 1))],
+                                targets: us.map { $0.base.node! }, batchShape: [], retainGraph: false,
+                                createGraph: ADScope.current.recording, accumulateIntoLeaves: false)
+        }
         return r.map { $0.map { Tensor(unchecked: $0) } }
+    }
+}
+
+/// The reverse pass a derived rule runs. Rules cannot throw, and a derived rule's pass has nothing that should
+/// throw (its graph is fresh and anomaly checks are off inside rules): an error here is a bug, so it stops with a
+/// message instead of turning into a silent zero derivative.
+private func derivedRulePass(_ operation: String, _ rule: String,
+                             _ pass: () throws -> [AnyTensor?]) -> [AnyTensor?] {
+    do {
+        return try pass()
+    } catch {
+        fatalError("Autograd: the \(rule) rule of custom operation '\(operation)', derived from its other rule, "
+            + "failed: \(error). Please report this.")
     }
 }
 
