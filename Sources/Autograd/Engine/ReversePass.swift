@@ -186,8 +186,10 @@ struct ReversePass {
                 if tangentEdges != 0 {
                     offered = [AnyTensor?](repeating: nil, count: end - start)
                     for input in 0..<(end - start) where tangentEdges & (1 << UInt64(input)) != 0 {
-                        offered[input] = node.primitive.vjpTangent(ctx, g, input: input, level: tangentLevel!)
-                        if offered[input] != nil { ctx.needsMask &= ~(1 << UInt64(input)) }
+                        guard let t = node.primitive.vjpTangent(ctx, g, input: input, level: tangentLevel!),
+                              Routes.take(.tangentHVP, node.primitive) else { continue }
+                        offered[input] = t
+                        ctx.needsMask &= ~(1 << UInt64(input))
                     }
                 }
                 // One input (most operations): the rule's single result, without an array. The cotangent is
