@@ -173,7 +173,10 @@ struct Affine: Primitive {
     /// α ȳ, in ȳ's own buffer when nothing differentiates the result and the buffer is not shared.
     func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: consuming AnyTensor) -> AnyTensor? {
         var g = cotangent
-        if !ctx.isDifferentiable && Kernel.affineInPlace(&g, scale, 0) { return g }
+        if !ctx.isDifferentiable && Routes.permits(.inPlace) && Kernel.affineInPlace(&g, scale, 0) {
+            Routes.noteTaken(.inPlace, self)
+            return g
+        }
         return g * scale
     }
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { $0 * scale } }
