@@ -19,6 +19,7 @@ struct Check: ParsableCommand {
               in-place          a VJP written into its cotangent's own buffer
               batched           three tangents or cotangents in one pass (worst slice)
               tangent-only HVP  hvp's reverse step that forms only a cotangent's tangent
+            The transform checks that follow run as the engine chooses (route "default").
             Exits with a failure status if any check fails.
             """
     )

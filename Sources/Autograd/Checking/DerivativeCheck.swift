@@ -43,18 +43,19 @@ public struct DerivativeCheckResult: Sendable, CustomStringConvertible, Codable 
     public let maxError: Double
     /// The largest error allowed.
     public let tolerance: Double
-    /// The way the engine computed the derivative: `"general"` (the rules as stated, every fast path off, and the
-    /// engine's default choice for ``checkDerivatives(of:at:modes:name:options:)-(F,_,_,_,_)``), or one of the
-    /// faster routes the library's own checks also run each case through: `"tensor"` and `"buffer"` (forward mode's
-    /// plain forms), `"two-input"`, `"fused"` (fused derivative kernels), `"in-place"` (a VJP written into its
-    /// cotangent's buffer), `"batched"` (several tangents or cotangents in one pass) and `"tangent-only HVP"`.
-    public var route: String = "general"
+    /// The way the engine computed the derivative: `"default"`, the engine's own choice (the rows of
+    /// ``checkDerivatives(of:at:modes:name:options:)-(F,_,_,_,_)`` and of ``TransformChecks``), or, in the rows of
+    /// ``PrimitiveChecks``, a route forced by the checker: `"general"` (the rules as stated, every fast path off) or
+    /// one of the faster routes the engine took for the case: `"tensor"` and `"buffer"` (forward mode's plain
+    /// forms), `"two-input"`, `"fused"` (fused derivative kernels), `"in-place"` (a VJP written into its cotangent's
+    /// buffer), `"batched"` (several tangents or cotangents in one pass) and `"tangent-only HVP"`.
+    public var route: String = "default"
     /// `maxError <= tolerance` (and no NaN).
     public var passed: Bool { maxError <= tolerance }
 
-    /// One line: operation, mode (and route, if not the general one), type, error, tolerance, PASS/FAIL.
+    /// One line: operation, mode (and route, if one was forced), type, error, tolerance, PASS/FAIL.
     public var description: String {
-        "\(operation) [\(mode)\(route == "general" ? "" : ", " + route), \(scalarType)]: max error \(String(format: "%.2e", maxError)) "
+        "\(operation) [\(mode)\(route == "default" ? "" : ", " + route), \(scalarType)]: max error \(String(format: "%.2e", maxError)) "
             + "(tolerance \(String(format: "%.0e", tolerance))) \(passed ? "PASS" : "FAIL")"
     }
 }
@@ -227,7 +228,7 @@ struct DerivativeChecker<Scalar: TensorScalar> {
         let ref = try makeReference(inputs: inputs, batch: 1)
         let rev = modes.contains { $0 != .forward } ? try reverseAD(ref, k: 0) : nil
         let fwd = modes.contains { $0 != .reverse } ? try forwardAD(ref, k: 0) : nil
-        return rows(ref, k: 0, modes: modes, reverse: rev, forward: fwd, route: .general)
+        return rows(ref, k: 0, modes: modes, reverse: rev, forward: fwd, route: nil)
     }
 
     /// vₖᵀJ by reverse mode, per input (flattened, in Double). With `owned`, the function is evaluated as −f and
@@ -277,8 +278,9 @@ struct DerivativeChecker<Scalar: TensorScalar> {
     }
 
     /// The rows comparing vₖᵀJ (`reverse`) and J·uₖ (`forward`) with the finite differences, and with each other.
+    /// `route` nil: the engine's default choice.
     func rows(_ ref: Reference, k: Int, modes: [CheckMode], reverse: [[Double]]?, forward: [Double]?,
-              route: Route) -> [DerivativeCheckResult] {
+              route: Route?) -> [DerivativeCheckResult] {
         var results: [DerivativeCheckResult] = []
         for mode in modes {
             var error = 0.0
@@ -299,7 +301,7 @@ struct DerivativeChecker<Scalar: TensorScalar> {
             }
             if error.isNaN { error = .infinity }
             results.append(DerivativeCheckResult(operation: name, mode: mode.rawValue, scalarType: "\(Scalar.self)",
-                                                 maxError: error, tolerance: rowTolerance, route: route.rawValue))
+                                                 maxError: error, tolerance: rowTolerance, route: route?.rawValue ?? "default"))
         }
         return results
     }
