@@ -136,7 +136,8 @@ func recordForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value: 
 func recordForward(_ primitive: some Primitive, _ a: AnyTensor, _ b: AnyTensor, _ value: __owned AnyTensor,
                    _ location: CallSite?) -> AnyTensor {
     let level = ADScope.withCurrent { $0.plainUnbatchedLevel }
-    if level != 0, let ta = plainTangent(a, level), let tb = plainTangent(b, level), Routes.take(.twoInputJVP, primitive) {
+    if level != 0, let ta = plainTangent(a, level), let tb = plainTangent(b, level),
+       Routes.take(.twoInputJVP, primitive) {
         let t = primitive.plainJVP(a, b, ta, tb, value, batchShape: [])
         return withPlainTangent(t, value, level: level, batchShape: [], primitive.name)
     }
