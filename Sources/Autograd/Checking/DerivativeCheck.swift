@@ -39,8 +39,9 @@ public struct DerivativeCheckResult: Sendable, CustomStringConvertible, Codable 
     /// relative error that turns absolute near zero. For `.dotProduct`: |⟨v, J·u⟩ − ⟨vᵀJ, u⟩| divided by the size
     /// of the terms summed, Σ|vᵢ (J·u)ᵢ| (so cancellation does not inflate it), or by ‖v‖·‖u‖ where the terms are
     /// smaller: then, like the mixed error of the other modes, it is absolute, and a Jacobian that is exactly zero
-    /// but comes out of the two modes as different rounding noise (10⁻¹⁷) passes.
-    public let maxError: Double
+    /// but comes out of the two modes as different rounding noise (10⁻¹⁷) passes. For a `"batched"` row, also the
+    /// largest mixed difference between a slice and the same direction computed alone.
+    public internal(set) var maxError: Double
     /// The largest error allowed.
     public let tolerance: Double
     /// The way the engine computed the derivative: `"default"`, the engine's own choice (the rows of
