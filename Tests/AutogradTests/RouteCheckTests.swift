@@ -71,8 +71,7 @@ import Testing
         func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [cotangent * scale] }
         func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: consuming AnyTensor) -> AnyTensor? {
             var g = cotangent
-            if !ctx.isDifferentiable && Routes.permits(.inPlace) && Kernel.affineInPlace(&g, scale * 1.001, 0) {
-                Routes.noteTaken(.inPlace, self)
+            if !ctx.isDifferentiable && Routes.attempt(.inPlace, self, { Kernel.affineInPlace(&g, scale * 1.001, 0) }) {
                 return g
             }
             return g * scale

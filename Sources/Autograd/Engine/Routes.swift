@@ -89,14 +89,20 @@ enum Routes {
         !isRestrictedAnywhere || restrictedTake(route, primitive)
     }
 
-    /// Whether `route` is allowed here, without noting anything (then `noteTaken` once it has been).
-    @inline(__always) static func permits(_ route: Route) -> Bool {
-        !isRestrictedAnywhere || (restriction?.allowed.contains(route) ?? true)
+    /// Runs `body`, a fast route that may decline (it returns whether it did the work), if `route` is allowed here,
+    /// and notes the route as taken if it did; returns false if the route is forbidden or declined. For a route
+    /// whose conditions are known only by trying it (an in-place write needs an unshared buffer).
+    @inline(__always) static func attempt(_ route: Route, _ primitive: some Primitive, _ body: () -> Bool) -> Bool {
+        guard isRestrictedAnywhere else { return body() }
+        return restrictedAttempt(route, primitive, body)
     }
 
-    /// Notes that `route` was taken for `primitive` (when a restriction is active).
-    @inline(__always) static func noteTaken(_ route: Route, _ primitive: some Primitive) {
-        if isRestrictedAnywhere { restriction?.note(route, primitive) }
+    @inline(never)
+    private static func restrictedAttempt(_ route: Route, _ primitive: some Primitive, _ body: () -> Bool) -> Bool {
+        guard let restriction else { return body() }
+        guard restriction.allowed.contains(route), body() else { return false }
+        restriction.note(route, primitive)
+        return true
     }
 
     @inline(never)

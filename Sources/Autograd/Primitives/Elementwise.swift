@@ -41,12 +41,9 @@ extension ElementwisePrimitive {
     /// ȳ ⊙ f′, written into ȳ's own buffer when the rule's result is not differentiated and the buffer is not
     /// shared (the usual case in a gradient: the cotangent was made by the rule before and passed on), else new.
     func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: consuming AnyTensor) -> AnyTensor? {
-        guard let fused, !ctx.isDifferentiable, Routes.permits(.inPlace) else { return scale(cotangent, ctx) }
+        guard let fused, !ctx.isDifferentiable else { return scale(cotangent, ctx) }
         var g = cotangent
-        if fused.applyInPlace(&g, derivativeSource(ctx)) {
-            Routes.noteTaken(.inPlace, self)
-            return g
-        }
+        if Routes.attempt(.inPlace, self, { fused.applyInPlace(&g, derivativeSource(ctx)) }) { return g }
         return scale(g, ctx)
     }
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { scale($0, ctx) } }
@@ -173,10 +170,7 @@ struct Affine: Primitive {
     /// α ȳ, in ȳ's own buffer when nothing differentiates the result and the buffer is not shared.
     func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: consuming AnyTensor) -> AnyTensor? {
         var g = cotangent
-        if !ctx.isDifferentiable && Routes.permits(.inPlace) && Kernel.affineInPlace(&g, scale, 0) {
-            Routes.noteTaken(.inPlace, self)
-            return g
-        }
+        if !ctx.isDifferentiable && Routes.attempt(.inPlace, self, { Kernel.affineInPlace(&g, scale, 0) }) { return g }
         return g * scale
     }
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { $0 * scale } }
