@@ -56,7 +56,9 @@ import Testing
     struct PermuteWrongBuffer: LinearPrimitive {
         let permutation: [Int]
         var name: String { "permute (wrong buffer JVP)" }
-        func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? { Permute(permutation: permutation).apply(ctx, t) }
+        func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
+            Permute(permutation: permutation).apply(ctx, t)
+        }
         func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
             Permute(permutation: permutation).transpose(ctx, g)
         }
@@ -122,7 +124,8 @@ import Testing
         let c = CheckCase("affine, in-place VJP scaled by 1.001", [([3, 4], .normal)]) { x in
             record(AffineWrongInPlace(scale: 2.5), x[0], Kernel.affine(x[0], 2.5, 0))
         }
-        let rows = try checkDerivatives(of: c, at: [Tensor<Double>(shape: [3, 4], scalars: (0..<12).map { Foundation.sin(Double($0)) })])
+        let x = Tensor<Double>(shape: [3, 4], scalars: (0..<12).map { Foundation.sin(Double($0)) })
+        let rows = try checkDerivatives(of: c, at: [x])
         #expect(rows.allSatisfy { $0.passed }, "\(rows)")
     }
 }

@@ -28,8 +28,8 @@ public enum PrimitiveChecks {
         var results: [DerivativeCheckResult] = []
         for c in cases {
             for type in types {
-                let (rows, log) = try check(c, type, modes: modes, seed: seed, routes: routes ? Route.allCases : [.general],
-                                            trace: trace)
+                let (rows, log) = try check(c, type, modes: modes, seed: seed,
+                                            routes: routes ? Route.allCases : [.general], trace: trace)
                 results += rows
                 fired.merge(log) { $0.union($1) }
             }

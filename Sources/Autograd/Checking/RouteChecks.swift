@@ -68,13 +68,13 @@ extension DerivativeChecker {
                                  forward: wantsForward ? try forwardAD(ref, k: k) : [])
                     for var row in rows(ref, k: k, modes: modes, reverse: ad.reverse[k], forward: ad.forward[k],
                                         route: .batched) {
-                        let apart = switch row.mode {
-                        case CheckMode.reverse.rawValue: largestDifference(zip(ad.reverse[k], alone.reverse).flatMap {
-                            zip($0, $1).map { ($0, $1) }
-                        })
-                        case CheckMode.forward.rawValue: largestDifference(zip(ad.forward[k], alone.forward).map { ($0, $1) })
-                        default: 0.0
+                        let pairs: [(Double, Double)] = switch row.mode {
+                        case CheckMode.reverse.rawValue:
+                            zip(ad.reverse[k], alone.reverse).flatMap { zip($0, $1).map { ($0, $1) } }
+                        case CheckMode.forward.rawValue: zip(ad.forward[k], alone.forward).map { ($0, $1) }
+                        default: []
                         }
+                        let apart = largestDifference(pairs)
                         row.maxError = Swift.max(row.maxError, apart.isNaN ? .infinity : apart)
                         if (worst[row.mode]?.maxError ?? -1) < row.maxError { worst[row.mode] = row }
                     }
@@ -82,9 +82,9 @@ extension DerivativeChecker {
                 results += modes.compactMap { worst[$0.rawValue] }
             case .tangentHVP:
                 guard let hessianOf, wantsForward, ref.points.count == 1 else { continue }
+                let vectors = ref.u64[0].map { Tensor<Scalar>(converting: $0).base }
                 let (hu, taken) = try restricted(Route.tangentHVP.bit.union(Route.fused.bit), noting: .tangentHVP) {
-                    try Functional.hessianVectorProducts(at: ref.points.map(\.base),
-                                                         vectors: ref.u64[0].map { Tensor<Scalar>(converting: $0).base },
+                    try Functional.hessianVectorProducts(at: ref.points.map(\.base), vectors: vectors,
                                                          call: "hvp(of:at:vectors:)") { try hessianOf($0[0]) }
                 }
                 guard taken else { continue }

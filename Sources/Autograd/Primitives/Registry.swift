@@ -25,7 +25,7 @@ let allPrimitiveTypes: [any Primitive.Type] = primitiveRegistry.map(\.type)
 
 /// The fast routes of an elementwise function with a fused derivative kernel: the kernel in every rule, in place
 /// on an owned cotangent, and on the plain tangent (tensor and buffer forms).
-private let fusedElementwise: [Route] = [.fused, .inPlace, .tensorJVP, .bufferJVP]
+private let elementwise: [Route] = [.fused, .inPlace, .tensorJVP, .bufferJVP]
 
 // Shorthands for the check rows below: `n` a normal draw, `pos` in [0.5, 2), `unit` in [0.05, 0.95),
 // `aboveMinusOne` in [−0.5, 2).
@@ -43,17 +43,19 @@ private func matmulChecked(_ x: [AnyTensor]) -> AnyTensor {
 /// operations (one closure serves Float and Double); `typed(_:_:_:)` reaches the typed public API.
 let primitiveRegistry: [PrimitiveEntry] = [
     // Elementwise functions of one input (Elementwise.swift).
-    PrimitiveEntry(Exp.self, routes: fusedElementwise, checks: [CheckCase("exp", [n(s34)]) { exp($0[0]) }]),
-    PrimitiveEntry(Log.self, routes: fusedElementwise, checks: [CheckCase("log", [pos(s34)]) { log($0[0]) }]),
-    PrimitiveEntry(Log1p.self, routes: fusedElementwise, checks: [CheckCase("log1p", [(s34, .aboveMinusOne)]) { log1p($0[0]) }]),
-    PrimitiveEntry(Sqrt.self, routes: fusedElementwise, checks: [CheckCase("sqrt", [pos(s34)]) { sqrt($0[0]) }]),
-    PrimitiveEntry(Sin.self, routes: fusedElementwise, checks: [CheckCase("sin", [n(s34)]) { sin($0[0]) }]),
-    PrimitiveEntry(Cos.self, routes: fusedElementwise, checks: [CheckCase("cos", [n(s34)]) { cos($0[0]) }]),
-    PrimitiveEntry(Tanh.self, routes: fusedElementwise, checks: [CheckCase("tanh", [n(s34)]) { tanh($0[0]) }]),
-    PrimitiveEntry(Sigmoid.self, routes: fusedElementwise, checks: [CheckCase("sigmoid", [n(s34)]) { sigmoid($0[0]) }]),
-    PrimitiveEntry(Abs.self, routes: fusedElementwise, checks: [CheckCase("abs", [n(s34)]) { abs($0[0]) }]),
-    PrimitiveEntry(Relu.self, routes: fusedElementwise, checks: [CheckCase("relu", [n(s34)]) { relu($0[0]) }]),
-    PrimitiveEntry(Softplus.self, routes: fusedElementwise, checks: [CheckCase("softplus", [n(s34)]) { softplus($0[0]) }]),
+    PrimitiveEntry(Exp.self, routes: elementwise, checks: [CheckCase("exp", [n(s34)]) { exp($0[0]) }]),
+    PrimitiveEntry(Log.self, routes: elementwise, checks: [CheckCase("log", [pos(s34)]) { log($0[0]) }]),
+    PrimitiveEntry(Log1p.self, routes: elementwise, checks: [
+        CheckCase("log1p", [(s34, .aboveMinusOne)]) { log1p($0[0]) },
+    ]),
+    PrimitiveEntry(Sqrt.self, routes: elementwise, checks: [CheckCase("sqrt", [pos(s34)]) { sqrt($0[0]) }]),
+    PrimitiveEntry(Sin.self, routes: elementwise, checks: [CheckCase("sin", [n(s34)]) { sin($0[0]) }]),
+    PrimitiveEntry(Cos.self, routes: elementwise, checks: [CheckCase("cos", [n(s34)]) { cos($0[0]) }]),
+    PrimitiveEntry(Tanh.self, routes: elementwise, checks: [CheckCase("tanh", [n(s34)]) { tanh($0[0]) }]),
+    PrimitiveEntry(Sigmoid.self, routes: elementwise, checks: [CheckCase("sigmoid", [n(s34)]) { sigmoid($0[0]) }]),
+    PrimitiveEntry(Abs.self, routes: elementwise, checks: [CheckCase("abs", [n(s34)]) { abs($0[0]) }]),
+    PrimitiveEntry(Relu.self, routes: elementwise, checks: [CheckCase("relu", [n(s34)]) { relu($0[0]) }]),
+    PrimitiveEntry(Softplus.self, routes: elementwise, checks: [CheckCase("softplus", [n(s34)]) { softplus($0[0]) }]),
     PrimitiveEntry(Negate.self, checks: [CheckCase("negate", [n(s34)]) { -$0[0] }]),
     PrimitiveEntry(Affine.self, routes: [.inPlace], checks: [
         CheckCase("affine (x * 2.5 + 1)", [n(s34)]) { $0[0] * 2.5 + 1 },
