@@ -11,11 +11,20 @@ struct Check: ParsableCommand {
               reverse      vᵀJ by reverse mode vs. central finite differences in Double
               forward      J·u by forward mode vs. central finite differences in Double
               dot-product  ⟨v, J·u⟩ = ⟨vᵀJ, u⟩ between the two modes
+            Each check runs through every route the engine takes for it, one row per route and mode:
+              general           the rules as stated, every fast path off
+              tensor, buffer    forward mode's plain forms (on tensors, on bare buffers)
+              two-input         the plain forward form of a two-input primitive
+              fused             fused derivative kernels instead of f′ written as an expression
+              in-place          a VJP written into its cotangent's own buffer
+              batched           three tangents or cotangents in one pass (worst slice)
+              tangent-only HVP  hvp's reverse step that forms only a cotangent's tangent
+            The transform checks that follow run as the engine chooses (route "default").
             Exits with a failure status if any check fails.
             """
     )
 
-    @Flag(help: "Print the rows as a JSON array of {\"op\", \"mode\", \"max_error\", \"passed\"}.")
+    @Flag(help: "Print the rows as a JSON array of {\"op\", \"mode\", \"route\", \"type\", \"max_error\", \"tolerance\", \"passed\"}.")
     var json = false
 
     @Option(help: "Element type: float, double or both.")
@@ -32,17 +41,18 @@ struct Check: ParsableCommand {
         
         if json {
             let objects: [[String: Any]] = rows.map {
-                ["op": $0.operation, "mode": $0.mode, "type": $0.scalarType, "max_error": $0.maxError,
+                ["op": $0.operation, "mode": $0.mode, "route": $0.route, "type": $0.scalarType, "max_error": $0.maxError,
                  "tolerance": $0.tolerance, "passed": $0.passed]
             }
             print(JSON.string(objects))
         } else {
             let width = max(9, rows.map(\.operation.count).max() ?? 0)
             func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
-            print(pad("operation", width), pad("mode", 21), pad("type", 7), pad("max error", 10), "pass")
-            print(String(repeating: "-", count: width + 46))
+            print(pad("operation", width), pad("mode", 21), pad("route", 16), pad("type", 7), pad("max error", 10),
+                  "pass")
+            print(String(repeating: "-", count: width + 63))
             for r in rows {
-                print(pad(r.operation, width), pad(r.mode, 21), pad(r.scalarType, 7),
+                print(pad(r.operation, width), pad(r.mode, 21), pad(r.route, 16), pad(r.scalarType, 7),
                       pad(String(format: "%.2e", r.maxError), 10), r.passed ? "yes" : "NO")
             }
             let failed = rows.filter { !$0.passed }.count

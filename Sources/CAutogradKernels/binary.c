@@ -79,7 +79,7 @@ int ag_coalesce(int ndim, const int64_t *shape, int nops, const int64_t *const *
         case AG_BINARY_POW: for (int64_t i = 0; i < n; i++) y[i] = POW(a[i * sa], b[i * sb]); break; \
         case AG_BINARY_MIN: INNER_LOOPS(T, MIN_EXPR(u, v)); break;                               \
         case AG_BINARY_MAX: INNER_LOOPS(T, MAX_EXPR(u, v)); break;                               \
-        default: for (int64_t i = 0; i < n; i++) y[i] = 0; break;                                \
+        default: ag_missing_case(#NAME, (int)op);                                                \
         }                                                                                        \
     }
 DEFINE_BINARY_ROW(float, binary_row_f32, powf)
@@ -94,7 +94,7 @@ DEFINE_BINARY_ROW(double, binary_row_f64, pow)
         case AG_COMPARE_LE: INNER_LOOPS(T, (uint8_t)(u <= v)); break;                            \
         case AG_COMPARE_GT: INNER_LOOPS(T, (uint8_t)(u > v)); break;                             \
         case AG_COMPARE_GE: INNER_LOOPS(T, (uint8_t)(u >= v)); break;                            \
-        default: for (int64_t i = 0; i < n; i++) y[i] = 0; break;                                \
+        default: ag_missing_case(#NAME, (int)op);                                                \
         }                                                                                        \
     }
 DEFINE_COMPARE_ROW(float, compare_row_f32)

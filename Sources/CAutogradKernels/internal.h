@@ -27,6 +27,10 @@ enum { AG_LEVEL_PORTABLE = 0, AG_LEVEL_AVX2 = 1, AG_LEVEL_AVX512 = 2 };
 /// The level the kernels use now: min(detected, cap set by ag_set_max_cpu_level). Cheap (one relaxed load).
 int ag_level(void);
 
+/// Stops the process with a message naming the kernel and the operation code it has no case for: a new operation
+/// added to ag_kernels.h but not to a kernel must fail loudly, never compute something else (such as the identity).
+AG_NOINLINE __attribute__((noreturn, cold)) void ag_missing_case(const char *kernel, int op);
+
 static inline int64_t ag_min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t ag_max64(int64_t a, int64_t b) { return a > b ? a : b; }
 

@@ -5,7 +5,15 @@
 // ag_set_max_cpu_level(0) is set or the CPU lacks AVX2) and the oracle the tests compare the fast paths with.
 #include "internal.h"
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+void ag_missing_case(const char *kernel, int op) {
+    fprintf(stderr, "Autograd: the C kernel %s has no case for operation code %d; add one (see ag_kernels.h).\n",
+            kernel, op);
+    abort();
+}
 
 #define GEMM(T, NAME) \
 void NAME(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa, int64_t csa, \
@@ -45,7 +53,7 @@ void NAME(ag_unary_op op, int64_t n, const T *x, T *y) { \
         case AG_UNARY_SQUARE: r = v * v; break; \
         case AG_UNARY_RECIPROCAL: r = 1 / v; break; \
         case AG_UNARY_SOFTPLUS: r = (v > 0 ? v : 0) + log1p##SFX(exp##SFX(-fabs##SFX(v))); break; \
-        default: r = v; break; \
+        default: ag_missing_case(#NAME, (int)op); \
         } \
         y[i] = r; \
     } \
@@ -88,7 +96,7 @@ void NAME(ag_binary_op op, int ndim, const int64_t *shape, const T *a, const int
         case AG_BINARY_POW: r = pow##SFX(u, v); break; \
         case AG_BINARY_MIN: r = (u != u || v != v) ? u + v : (u < v ? u : v); break; \
         case AG_BINARY_MAX: r = (u != u || v != v) ? u + v : (u > v ? u : v); break; \
-        default: r = 0; break; \
+        default: ag_missing_case(#NAME, (int)op); \
         } \
         y[flat_] = r; \
     }); \
@@ -106,7 +114,7 @@ void NAME(ag_compare_op op, int ndim, const int64_t *shape, const T *a, const in
         case AG_COMPARE_EQ: r = u == v; break; case AG_COMPARE_NE: r = u != v; break; \
         case AG_COMPARE_LT: r = u < v; break;  case AG_COMPARE_LE: r = u <= v; break; \
         case AG_COMPARE_GT: r = u > v; break;  case AG_COMPARE_GE: r = u >= v; break; \
-        default: r = 0; break; \
+        default: ag_missing_case(#NAME, (int)op); \
         } \
         y[flat_] = (uint8_t)r; \
     }); \

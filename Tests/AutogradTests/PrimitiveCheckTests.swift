@@ -9,7 +9,8 @@ import Testing
     @Test(arguments: PrimitiveChecks.operationNames)
     func derivativesAgree(operation: String) {
         let rows = Self.run.results.filter { $0.operation == operation }
-        #expect(rows.count == 6, "3 modes × 2 types")
+        #expect(rows.filter { $0.route == "general" }.count == 6, "3 modes × 2 types in the general route")
+        #expect(rows.filter { $0.route == "batched" }.count == 6, "3 modes × 2 types with batched directions")
         for row in rows { #expect(row.passed, "\(row)") }
     }
 

@@ -16,9 +16,15 @@ struct NodeTable {
         mask = size - 1
     }
 
-    @inline(__always) private func slot(_ key: UInt) -> Int {
-        Int(truncatingIfNeeded: (key >> 4) &* 0x9E37_79B9_7F4A_7C15 >> 20) & mask
+    /// The first slot probed for `key`: the address without its alignment bits, times the 64-bit golden-ratio
+    /// constant, bits 20 and up (the product's low bits mix poorly). The parentheses matter: `>>` binds tighter
+    /// than `&*`, and the constant shifted right by 20 is even, which left three slots in four unused.
+    @inline(__always) func slot(_ key: UInt) -> Int {
+        Int(truncatingIfNeeded: ((key >> 4) &* 0x9E37_79B9_7F4A_7C15) >> 20) & mask
     }
+
+    /// The number of slots.
+    var capacity: Int { keys.count }
 
     /// A set of nodes (each mapped to its position in `nodes`).
     init(nodes: [GradNode]) {

@@ -95,14 +95,16 @@ func recordReverse(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned
 @inline(never)
 func recordForward(_ primitive: some Primitive, _ x: AnyTensor, _ value: __owned AnyTensor,
                    _ location: CallSite?) -> AnyTensor {
-    if case .tangent(let buffer, let level) = x.state, level == ADScope.withCurrent({ $0.plainUnbatchedLevel }) {
+    if case .tangent(let buffer, let level) = x.state, level == ADScope.withCurrent({ $0.plainUnbatchedLevel }),
+       Routes.take(.bufferJVP, primitive) {
         guard let t = primitive.plainJVP(x, tangentBuffer: buffer, value) else { return value }
         var result = consume value
         result.state = .tangent(t, level: level)
         return result
     }
     return ADScope.withCurrent { scope in
-        guard let level = scope.plainForwardLevel, let tangent = plainTangent(x, level.id) ?? nil else {
+        guard let level = scope.plainForwardLevel, let tangent = plainTangent(x, level.id) ?? nil,
+              Routes.take(.tensorJVP, primitive) else {
             return recordWithState(primitive, [x], value, location)
         }
         let t = primitive.plainJVP(x, tangent, value, batchShape: level.batchShape)
@@ -123,7 +125,7 @@ func recordForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value: 
         guard let t = plainTangent(x, level.id) else { plain = false; return nil }
         return t
     }
-    guard plain else { return recordWithState(primitive, inputs, value, location) }
+    guard plain, Routes.take(.tensorJVP, primitive) else { return recordWithState(primitive, inputs, value, location) }
     return withPlainTangent(primitive.generalJVP(inputs, tin, value, batchShape: level.batchShape),
                             value, level: level.id, batchShape: level.batchShape, primitive.name)
 }
@@ -133,13 +135,14 @@ func recordForward(_ primitive: some Primitive, _ inputs: [AnyTensor], _ value: 
 func recordForward(_ primitive: some Primitive, _ a: AnyTensor, _ b: AnyTensor, _ value: __owned AnyTensor,
                    _ location: CallSite?) -> AnyTensor {
     let level = ADScope.withCurrent { $0.plainUnbatchedLevel }
-    if level != 0, let ta = plainTangent(a, level), let tb = plainTangent(b, level) {
+    if level != 0, let ta = plainTangent(a, level), let tb = plainTangent(b, level),
+       Routes.take(.twoInputJVP, primitive) {
         let t = primitive.plainJVP(a, b, ta, tb, value, batchShape: [])
         return withPlainTangent(t, value, level: level, batchShape: [], primitive.name)
     }
     return ADScope.withCurrent { scope in
         guard let level = scope.plainForwardLevel, let ta = plainTangent(a, level.id),
-              let tb = plainTangent(b, level.id)
+              let tb = plainTangent(b, level.id), Routes.take(.twoInputJVP, primitive)
         else { return recordWithState(primitive, [a, b], value, location) }
         let t = primitive.plainJVP(a, b, ta, tb, value, batchShape: level.batchShape)
         return withPlainTangent(t, value, level: level.id, batchShape: level.batchShape, primitive.name)

@@ -165,7 +165,7 @@ struct ReversePass {
                 var ctx = RuleContext(inputs: saved.inputs, node: node, outputValue: output,
                                       outputShape: node.outputShape, batchShape: batchShape, needs: needs,
                                       isDifferentiable: differentiable)
-                try pull(g, through: node, &ctx, edges: edges, tangentSlots) { k, input, r in
+                try pull(consume g, through: node, &ctx, edges: edges, tangentSlots) { k, input, r in
                     checkRuleShape(r, batch: batchShape, shape: node.inputs.shape(input), node.name, "VJP")
                     if let anomalies {
                         anomalies.check(r, operation: node.name, pass: .reverse, at: node.location, node: node)
@@ -270,8 +270,10 @@ extension ReversePass {
                 let input = j - edges.lowerBound
                 guard ctx.needs(input) else { continue }
                 if offered.isEmpty { offered = [AnyTensor?](repeating: nil, count: edges.count) }
-                offered[input] = node.primitive.vjpTangent(ctx, g, input: input, level: level!)
-                if offered[input] != nil { ctx.needsMask &= ~(1 << UInt64(input)) }
+                guard let t = node.primitive.vjpTangent(ctx, g, input: input, level: level!),
+                      Routes.take(.tangentHVP, node.primitive) else { continue }
+                offered[input] = t
+                ctx.needsMask &= ~(1 << UInt64(input))
             }
             return offered
         }

@@ -31,29 +31,40 @@ struct BinaryCrossEntropy: Primitive {
         return (select(inP, p, one), select(inQ, 1 - p, one))
     }
 
-    private func dp(_ ctx: RuleContext) -> AnyTensor {
+    /// The partial derivatives ∂ℓ/∂p and ∂ℓ/∂t (the one statement of them; nil where not wanted), as
+    /// differentiable expressions of the inputs.
+    private func partials(_ ctx: RuleContext, p wantP: Bool, t wantT: Bool) -> (AnyTensor?, AnyTensor?) {
         let (p, t, inP, inQ) = parts(ctx)
         let (ps, qs) = safe(p, inP, inQ)
-        let bothOrP = select(inQ, (p - t) / (ps * qs), -t / ps)
-        return select(inP, bothOrP, select(inQ, (1 - t) / qs, .zero(like: p)))
+        var dp: AnyTensor?, dt: AnyTensor?
+        if wantP {
+            let bothOrP = select(inQ, (p - t) / (ps * qs), -t / ps)
+            dp = select(inP, bothOrP, select(inQ, (1 - t) / qs, .zero(like: p)))
+        }
+        if wantT {
+            let floor = AnyTensor.filled(-100, like: p, shape: [])
+            dt = select(inQ, log(qs), floor) - select(inP, log(ps), floor)
+        }
+        return (dp, dt)
     }
-    private func dt(_ ctx: RuleContext) -> AnyTensor {
-        let (p, _, inP, inQ) = parts(ctx)
-        let (ps, qs) = safe(p, inP, inQ)
-        let floor = AnyTensor.filled(-100, like: p, shape: [])
-        return select(inQ, log(qs), floor) - select(inP, log(ps), floor)
-    }
+
+    /// Whether the fused kernel may stand in for `partials`: the rule's result is not differentiated, and the
+    /// route is allowed (see `Route.fused`; the checks compare the two).
+    private func usesFusedKernel(_ ctx: RuleContext) -> Bool { !ctx.isDifferentiable && Routes.take(.fused, self) }
+
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
-        if !ctx.isDifferentiable {
+        if usesFusedKernel(ctx) {
             let (a, b) = FusedBinaryCrossEntropy.apply(p: ctx.input(0), t: ctx.input(1), scaleP: ctx.needs(0) ? g : nil,
                                                        scaleT: ctx.needs(1) ? g : nil)
             return [a, b]
         }
-        return [ctx.needs(0) ? g * dp(ctx) : nil, ctx.needs(1) ? g * dt(ctx) : nil]
+        let (dp, dt) = partials(ctx, p: ctx.needs(0), t: ctx.needs(1))
+        return [dp.map { g * $0 }, dt.map { g * $0 }]
     }
     func jvp(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
-        if !ctx.isDifferentiable { return fusedJVP(ctx.input(0), ctx.input(1), t[0], t[1]) }
-        switch (t[0].map { $0 * dp(ctx) }, t[1].map { $0 * dt(ctx) }) {
+        if usesFusedKernel(ctx) { return fusedJVP(ctx.input(0), ctx.input(1), t[0], t[1]) }
+        let (dp, dt) = partials(ctx, p: t[0] != nil, t: t[1] != nil)
+        switch (t[0].map { $0 * dp! }, t[1].map { $0 * dt! }) {
         case let (a?, b?): return a + b
         case let (a?, nil): return a
         case let (nil, b?): return b
@@ -71,7 +82,8 @@ extension BinaryCrossEntropy {
     }
     func plainJVP(_ p: AnyTensor, _ t: AnyTensor, _ tp: AnyTensor?, _ tt: AnyTensor?, _ y: AnyTensor,
                   batchShape: [Int]) -> AnyTensor? {
-        fusedJVP(p, t, tp, tt)
+        guard Routes.take(.fused, self) else { return generalJVP([p, t], [tp, tt], y, batchShape: batchShape) }
+        return fusedJVP(p, t, tp, tt)
     }
 }
 

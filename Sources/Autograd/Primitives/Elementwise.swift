@@ -1,8 +1,62 @@
 import CAutogradKernels
 
-// Elementwise primitives of one input. Each needs only f′(x) (see `ElementwisePrimitive`):
-//     VJP  x̄ = ȳ ⊙ f′(x)        JVP  ẏ = f′(x) ⊙ ẋ
-// Both broadcast f′(x) (shape x) against a tangent or cotangent with leading batch dimensions.
+// Elementwise primitives of one input. Each states only f′, as an expression of s, the saved input x (or the output
+// y, for those that save it); both rules follow from it, and so do second derivatives (see `DerivativeProduct`):
+//     VJP  x̄ = ȳ ⊙ f′(s)        JVP  ẏ = f′(s) ⊙ ẋ
+// Both broadcast f′(s) (shape x) against a tangent or cotangent with leading batch dimensions.
+
+/// An elementwise function of one input, `y = f(x)`. Both rules follow from the derivative `f′`:
+/// `x̄ = ȳ ⊙ f′` and `ẏ = f′ ⊙ ẋ`, so it states only `derivative`, once.
+///
+/// `fused`, where present, is a faster route to the same products (one kernel instead of the expression's several;
+/// see `Route.fused`): the derivative checker runs every elementwise check both ways, so the two must agree.
+protocol ElementwisePrimitive: Primitive {
+    /// `f′`, shaped like `s`, written with differentiable operations on `s`: the input x, or the output y when the
+    /// primitive saves its output (`savesOutput`). The single statement of the derivative: the rules, the fused
+    /// kernel's checks and the second derivatives (the JVP of this expression) all come from it.
+    func derivative(_ s: AnyTensor) -> AnyTensor
+    /// The same derivative as one fused kernel: then both rules are the single primitive `DerivativeProduct`
+    /// (one kernel and one node, differentiable in turn) instead of the expression.
+    var fused: FusedDerivative? { get }
+}
+
+extension ElementwisePrimitive {
+    var fused: FusedDerivative? { nil }
+
+    /// The value f′ reads: the output if the primitive saves it, else the input.
+    func derivativeSource(_ ctx: RuleContext) -> AnyTensor { savesOutput ? ctx.output : ctx.input(0) }
+
+    /// The fused kernel, when it exists and the route is allowed.
+    private var fusedRoute: FusedDerivative? {
+        guard let fused, Routes.take(.fused, self) else { return nil }
+        return fused
+    }
+
+    /// v ⊙ f′(s).
+    private func scale(_ v: AnyTensor, _ ctx: RuleContext) -> AnyTensor {
+        if fusedRoute != nil { return derivativeProduct(v, derivativeSource(ctx), self) }
+        return v * derivative(derivativeSource(ctx))
+    }
+    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [scale(cotangent, ctx)] }
+    /// ȳ ⊙ f′, written into ȳ's own buffer when the rule's result is not differentiated and the buffer is not
+    /// shared (the usual case in a gradient: the cotangent was made by the rule before and passed on), else new.
+    func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: consuming AnyTensor) -> AnyTensor? {
+        guard let fused, !ctx.isDifferentiable else { return scale(cotangent, ctx) }
+        var g = cotangent
+        if Routes.attempt(.inPlace, self, { fused.applyInPlace(&g, derivativeSource(ctx)) }) { return g }
+        return scale(g, ctx)
+    }
+    func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { scale($0, ctx) } }
+    /// ẋ ⊙ f′ as one kernel on the constants (the derivative-product primitive's value, nothing to record).
+    func plainJVP(_ x: AnyTensor, _ tangent: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
+        guard let fused = fusedRoute else { return generalJVP([x], [tangent], y, batchShape: batchShape) }
+        return fused.apply(tangent, savesOutput ? y : x)
+    }
+    func plainJVP(_ x: AnyTensor, tangentBuffer: Storage, _ y: AnyTensor) -> Storage? {
+        guard let fused = fusedRoute else { return plainJVPOnTensors(x, tangentBuffer: tangentBuffer, y) }
+        return fused.apply(tangentBuffer, savesOutput ? y : x)
+    }
+}
 
 /// y = eˣ.  f′(x) = eˣ = y.
 struct Exp: ElementwisePrimitive {
@@ -10,21 +64,21 @@ struct Exp: ElementwisePrimitive {
     var savesInputs: Bool { false }
     var savesOutput: Bool { true }
     var fused: FusedDerivative? { .identityOfOutput }
-    func derivative(_ ctx: RuleContext) -> AnyTensor { ctx.output }
+    func derivative(_ y: AnyTensor) -> AnyTensor { y }
 }
 
 /// y = ln x.  f′(x) = 1 / x.
 struct Log: ElementwisePrimitive {
     var name: String { "log" }
     var fused: FusedDerivative? { .reciprocalOfInput }
-    func derivative(_ ctx: RuleContext) -> AnyTensor { ctx.input(0).reciprocal() }
+    func derivative(_ x: AnyTensor) -> AnyTensor { x.reciprocal() }
 }
 
 /// y = ln(1 + x), accurate for small x.  f′(x) = 1 / (1 + x).
 struct Log1p: ElementwisePrimitive {
     var name: String { "log1p" }
     var fused: FusedDerivative? { .log1pOfInput }
-    func derivative(_ ctx: RuleContext) -> AnyTensor { (ctx.input(0) + 1).reciprocal() }
+    func derivative(_ x: AnyTensor) -> AnyTensor { (x + 1).reciprocal() }
 }
 
 /// y = √x.  f′(x) = 1 / (2√x) = 0.5 / y (infinite at 0, as the true derivative).
@@ -33,21 +87,21 @@ struct Sqrt: ElementwisePrimitive {
     var savesInputs: Bool { false }
     var savesOutput: Bool { true }
     var fused: FusedDerivative? { .sqrtOfOutput }
-    func derivative(_ ctx: RuleContext) -> AnyTensor { ctx.output.reciprocal() * 0.5 }
+    func derivative(_ y: AnyTensor) -> AnyTensor { y.reciprocal() * 0.5 }
 }
 
 /// y = sin x.  f′(x) = cos x.
 struct Sin: ElementwisePrimitive {
     var name: String { "sin" }
     var fused: FusedDerivative? { .cosOfInput }
-    func derivative(_ ctx: RuleContext) -> AnyTensor { cos(ctx.input(0)) }
+    func derivative(_ x: AnyTensor) -> AnyTensor { cos(x) }
 }
 
 /// y = cos x.  f′(x) = −sin x.
 struct Cos: ElementwisePrimitive {
     var name: String { "cos" }
     var fused: FusedDerivative? { .negativeSinOfInput }
-    func derivative(_ ctx: RuleContext) -> AnyTensor { -sin(ctx.input(0)) }
+    func derivative(_ x: AnyTensor) -> AnyTensor { -sin(x) }
 }
 
 /// y = tanh x.  f′(x) = 1 − y².
@@ -56,7 +110,7 @@ struct Tanh: ElementwisePrimitive {
     var savesInputs: Bool { false }
     var savesOutput: Bool { true }
     var fused: FusedDerivative? { .tanhOfOutput }
-    func derivative(_ ctx: RuleContext) -> AnyTensor { 1 - ctx.output * ctx.output }
+    func derivative(_ y: AnyTensor) -> AnyTensor { 1 - y * y }
 }
 
 /// y = σ(x) = 1 / (1 + e⁻ˣ).  f′(x) = y (1 − y).
@@ -65,14 +119,15 @@ struct Sigmoid: ElementwisePrimitive {
     var savesInputs: Bool { false }
     var savesOutput: Bool { true }
     var fused: FusedDerivative? { .sigmoidOfOutput }
-    func derivative(_ ctx: RuleContext) -> AnyTensor { ctx.output * (1 - ctx.output) }
+    func derivative(_ y: AnyTensor) -> AnyTensor { y * (1 - y) }
 }
 
 /// y = |x|.  f′(x) = sign x, taken as 0 at x = 0 (the subgradient PyTorch and JAX also use).
 struct Abs: ElementwisePrimitive {
     var name: String { "abs" }
     var fused: FusedDerivative? { .signOfInput }
-    func derivative(_ ctx: RuleContext) -> AnyTensor { Kernel.unary(AG_UNARY_SIGN, ctx.input(0)) }
+    /// Piecewise constant: a kernel on x's value, so its own derivative (f″) is zero.
+    func derivative(_ x: AnyTensor) -> AnyTensor { Kernel.unary(AG_UNARY_SIGN, x.value) }
 }
 
 /// y = max(x, 0).  f′(x) = 1 for x > 0, else 0; at x = 0 the derivative is taken as 0 (as in PyTorch and JAX),
@@ -80,9 +135,9 @@ struct Abs: ElementwisePrimitive {
 struct Relu: ElementwisePrimitive {
     var name: String { "relu" }
     var fused: FusedDerivative? { .stepOfInput }
-    func derivative(_ ctx: RuleContext) -> AnyTensor {
-        let x = ctx.input(0)
-        return Kernel.convert(Kernel.compare(AG_COMPARE_GT, x, .zero(like: x), "relu", at: nil), to: x.scalarType)
+    /// Piecewise constant: kernels on x's value, so its own derivative (f″) is zero.
+    func derivative(_ x: AnyTensor) -> AnyTensor {
+        Kernel.convert(Kernel.compare(AG_COMPARE_GT, x.value, .zero(like: x), "relu", at: nil), to: x.scalarType)
     }
 }
 
@@ -90,15 +145,14 @@ struct Relu: ElementwisePrimitive {
 struct Softplus: ElementwisePrimitive {
     var name: String { "softplus" }
     var fused: FusedDerivative? { .sigmoidOfInput }
-    func derivative(_ ctx: RuleContext) -> AnyTensor { sigmoid(ctx.input(0)) }
+    func derivative(_ x: AnyTensor) -> AnyTensor { sigmoid(x) }
 }
 
 /// y = xᵖ for a constant exponent p.  f′(x) = p xᵖ⁻¹ (p = 0 gives 0; p = 1 gives 1).
 struct PowScalar: ElementwisePrimitive {
     let exponent: Double
     var name: String { "pow(scalar)" }
-    func derivative(_ ctx: RuleContext) -> AnyTensor {
-        let x = ctx.input(0)
+    func derivative(_ x: AnyTensor) -> AnyTensor {
         if exponent == 0 { return .zero(like: x) }
         if exponent == 1 { return .filled(1, like: x, shape: []) }
         return x.pow(exponent - 1) * exponent
@@ -116,7 +170,7 @@ struct Affine: Primitive {
     /// α ȳ, in ȳ's own buffer when nothing differentiates the result and the buffer is not shared.
     func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: consuming AnyTensor) -> AnyTensor? {
         var g = cotangent
-        if !ctx.isDifferentiable && Kernel.affineInPlace(&g, scale, 0) { return g }
+        if !ctx.isDifferentiable && Routes.attempt(.inPlace, self, { Kernel.affineInPlace(&g, scale, 0) }) { return g }
         return g * scale
     }
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { $0 * scale } }

@@ -105,46 +105,6 @@ extension LinearPrimitive {
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { apply(ctx, tangents) }
 }
 
-/// An elementwise function of one input, `y = f(x)`. Both rules follow from the derivative `f′(x)`:
-/// `x̄ = ȳ ⊙ f′(x)` and `ẏ = f′(x) ⊙ ẋ`, so it needs only `derivative`.
-protocol ElementwisePrimitive: Primitive {
-    /// `f′(x)`, shaped like `x`, written with differentiable operations on `ctx.input(0)` and `ctx.output`.
-    func derivative(_ ctx: RuleContext) -> AnyTensor
-    /// The same derivative as one fused kernel: then both rules are the single primitive `DerivativeProduct`
-    /// (one kernel and one node, differentiable in turn) instead of the general formula.
-    var fused: FusedDerivative? { get }
-}
-
-extension ElementwisePrimitive {
-    var fused: FusedDerivative? { nil }
-
-    /// v ⊙ f′(x).
-    private func scale(_ v: AnyTensor, _ ctx: RuleContext) -> AnyTensor {
-        if let fused { return derivativeProduct(v, fused.readsOutput ? ctx.output : ctx.input(0), fused) }
-        return v * derivative(ctx)
-    }
-    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [scale(cotangent, ctx)] }
-    /// ȳ ⊙ f′, written into ȳ's own buffer when the rule's result is not differentiated and the buffer is not
-    /// shared (the usual case in a gradient: the cotangent was made by the rule before and passed on), else new.
-    func vjpOfOneInput(_ ctx: RuleContext, _ cotangent: consuming AnyTensor) -> AnyTensor? {
-        guard let fused, !ctx.isDifferentiable else { return scale(cotangent, ctx) }
-        var g = cotangent
-        let s = fused.readsOutput ? ctx.output : ctx.input(0)
-        if fused.applyInPlace(&g, s) { return g }
-        return fused.apply(g, s)
-    }
-    func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { scale($0, ctx) } }
-    /// ẋ ⊙ f′ as one kernel on the constants (the derivative-product primitive's value, nothing to record).
-    func plainJVP(_ x: AnyTensor, _ tangent: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
-        guard let fused else { return generalJVP([x], [tangent], y, batchShape: batchShape) }
-        return fused.apply(tangent, fused.readsOutput ? y : x)
-    }
-    func plainJVP(_ x: AnyTensor, tangentBuffer: Storage, _ y: AnyTensor) -> Storage? {
-        guard let fused else { return plainJVPOnTensors(x, tangentBuffer: tangentBuffer, y) }
-        return fused.apply(tangentBuffer, fused.readsOutput ? y : x)
-    }
-}
-
 /// What a rule sees: the inputs' and output's values, their shapes, the batch dimensions in front of tangents and
 /// cotangents, and which inputs need a cotangent.
 struct RuleContext {
@@ -215,16 +175,6 @@ struct RuleContext {
         return tangent.reshaped(batchShape + [Int](repeating: 1, count: rank - shape.count) + shape)
     }
 }
-
-/// Every primitive type of the library. The tests check that the derivative checks exercise each one.
-let allPrimitiveTypes: [any Primitive.Type] = [
-    Exp.self, Log.self, Log1p.self, Sqrt.self, Sin.self, Cos.self, Tanh.self, Sigmoid.self, Abs.self, Relu.self,
-    Softplus.self, PowScalar.self, Affine.self, Negate.self, Convert.self, Identity.self,
-    Add.self, Subtract.self, Multiply.self, Divide.self, Pow.self, Extremum.self, Select.self,
-    Sum.self, ReduceExtremum.self,
-    Reshape.self, Permute.self, Expand.self, Slice.self, Embed.self, Gather.self, ScatterAdd.self, Concatenate.self,
-    MatMul.self, BinaryCrossEntropy.self, DerivativeProduct.self,
-]
 
 /// Records which primitive types ran with derivative state.
 final class PrimitiveTrace: Sendable {

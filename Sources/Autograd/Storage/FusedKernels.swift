@@ -4,6 +4,7 @@ import Foundation
 /// The derivative f′ of an elementwise primitive, as a single fused kernel: y = g ⊙ f′(s), where s is the
 /// primitive's saved input or output. The kernel of the `DerivativeProduct` primitive, whose own rules make the
 /// result differentiable in turn; built from general operations, f′ would cost several kernels and buffers.
+/// A faster route only: each primitive states f′ as a differentiable expression, and the checks compare the two.
 enum FusedDerivative: Sendable {
     case tanhOfOutput          // 1 − y²
     case sigmoidOfOutput       // y (1 − y)
@@ -16,14 +17,6 @@ enum FusedDerivative: Sendable {
     case signOfInput           // sign x       (abs)
     case stepOfInput           // x > 0 ? 1 : 0 (relu)
     case sigmoidOfInput        // σ(x)         (softplus)
-
-    /// Whether s is the primitive's output (else its input).
-    var readsOutput: Bool {
-        switch self {
-        case .tanhOfOutput, .sigmoidOfOutput, .identityOfOutput, .sqrtOfOutput: true
-        default: false
-        }
-    }
 
     /// g ⊙ f′(s), where g may carry leading batch dimensions in front of s's shape.
     func apply(_ g: AnyTensor, _ s: AnyTensor) -> AnyTensor {

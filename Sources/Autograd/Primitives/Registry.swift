@@ -1,0 +1,214 @@
+/// A primitive and the derivative checks that exercise it: one entry per primitive type. The list of primitives
+/// (`allPrimitiveTypes`) and the checks (`PrimitiveChecks.cases`, the table `autograd check` prints) both come from
+/// here, so a new primitive needs its file, its kernel if it has one, and its entry, nothing else.
+struct PrimitiveEntry {
+    /// The primitive type.
+    let type: any Primitive.Type
+    /// The fast routes the primitive implements itself (an override of `plainJVP`, `vjpOfOneInput` or
+    /// `vjpTangent`, a fused kernel), besides those the engine takes for every primitive of its arity. The tests
+    /// check that its checks exercise each of them.
+    let routes: RouteSet
+    /// Its check rows (in table order). Empty for a primitive that only appears inside other primitives' rules;
+    /// the comment on the entry says which checks reach it (the tests prove that some check does).
+    let checks: [CheckCase]
+
+    init(_ type: any Primitive.Type, routes: [Route] = [], checks: [CheckCase]) {
+        self.type = type
+        self.routes = RouteSet(routes)
+        self.checks = checks
+    }
+}
+
+/// Every primitive type of the library, from the registry. The tests check that the derivative checks exercise
+/// each one.
+let allPrimitiveTypes: [any Primitive.Type] = primitiveRegistry.map(\.type)
+
+/// The fast routes of an elementwise function with a fused derivative kernel: the kernel in every rule, in place
+/// on an owned cotangent, and on the plain tangent (tensor and buffer forms).
+private let elementwise: [Route] = [.fused, .inPlace, .tensorJVP, .bufferJVP]
+
+// Shorthands for the check rows below: `n` a normal draw, `pos` in [0.5, 2), `unit` in [0.05, 0.95),
+// `aboveMinusOne` in [−0.5, 2).
+private let s34: [Int] = [3, 4]
+private func n(_ shape: [Int]) -> CheckCase.Input { (shape, .normal) }
+private func pos(_ shape: [Int]) -> CheckCase.Input { (shape, .positive) }
+
+/// The public `matmul`, which adds the reshapes around the primitive for vectors.
+private func matmulChecked(_ x: [AnyTensor]) -> AnyTensor {
+    func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { matmul(x[0], x[1]) }
+    return typed(x, f, f)
+}
+
+/// Every primitive, with its checks. Functions are written on type-erased tensors with the library's internal
+/// operations (one closure serves Float and Double); `typed(_:_:_:)` reaches the typed public API.
+let primitiveRegistry: [PrimitiveEntry] = [
+    // Elementwise functions of one input (Elementwise.swift).
+    PrimitiveEntry(Exp.self, routes: elementwise, checks: [CheckCase("exp", [n(s34)]) { exp($0[0]) }]),
+    PrimitiveEntry(Log.self, routes: elementwise, checks: [CheckCase("log", [pos(s34)]) { log($0[0]) }]),
+    PrimitiveEntry(Log1p.self, routes: elementwise, checks: [
+        CheckCase("log1p", [(s34, .aboveMinusOne)]) { log1p($0[0]) },
+    ]),
+    PrimitiveEntry(Sqrt.self, routes: elementwise, checks: [CheckCase("sqrt", [pos(s34)]) { sqrt($0[0]) }]),
+    PrimitiveEntry(Sin.self, routes: elementwise, checks: [CheckCase("sin", [n(s34)]) { sin($0[0]) }]),
+    PrimitiveEntry(Cos.self, routes: elementwise, checks: [CheckCase("cos", [n(s34)]) { cos($0[0]) }]),
+    PrimitiveEntry(Tanh.self, routes: elementwise, checks: [CheckCase("tanh", [n(s34)]) { tanh($0[0]) }]),
+    PrimitiveEntry(Sigmoid.self, routes: elementwise, checks: [CheckCase("sigmoid", [n(s34)]) { sigmoid($0[0]) }]),
+    PrimitiveEntry(Abs.self, routes: elementwise, checks: [CheckCase("abs", [n(s34)]) { abs($0[0]) }]),
+    PrimitiveEntry(Relu.self, routes: elementwise, checks: [CheckCase("relu", [n(s34)]) { relu($0[0]) }]),
+    PrimitiveEntry(Softplus.self, routes: elementwise, checks: [CheckCase("softplus", [n(s34)]) { softplus($0[0]) }]),
+    PrimitiveEntry(Negate.self, checks: [CheckCase("negate", [n(s34)]) { -$0[0] }]),
+    PrimitiveEntry(Affine.self, routes: [.inPlace], checks: [
+        CheckCase("affine (x * 2.5 + 1)", [n(s34)]) { $0[0] * 2.5 + 1 },
+    ]),
+    PrimitiveEntry(PowScalar.self, checks: [
+        CheckCase("pow (x ^ 3)", [n(s34)]) { $0[0].pow(3) },
+        CheckCase("pow (x ^ 2.5)", [pos(s34)]) { $0[0].pow(2.5) },
+        CheckCase("reciprocal (1 / x)", [pos(s34)]) { $0[0].reciprocal() },
+        CheckCase("squared", [n(s34)]) { $0[0].pow(2) },
+    ]),
+    // Broadcasting binary primitives (Binary.swift).
+    PrimitiveEntry(Add.self, checks: [
+        CheckCase("add", [n(s34), n(s34)]) { $0[0] + $0[1] },
+        CheckCase("add (broadcast [3,1] + [4])", [n([3, 1]), n([4])]) { $0[0] + $0[1] },
+    ]),
+    PrimitiveEntry(Subtract.self, checks: [
+        CheckCase("subtract (broadcast [2,3,4] - [3,1])", [n([2, 3, 4]), n([3, 1])]) { $0[0] - $0[1] },
+    ]),
+    PrimitiveEntry(Multiply.self, checks: [
+        CheckCase("multiply", [n(s34), n(s34)]) { $0[0] * $0[1] },
+        CheckCase("multiply (broadcast [4] * [3,4])", [n([4]), n(s34)]) { $0[0] * $0[1] },
+    ]),
+    PrimitiveEntry(Divide.self, checks: [
+        CheckCase("divide", [n(s34), pos(s34)]) { $0[0] / $0[1] },
+        CheckCase("divide (broadcast [3,4] / [3,1])", [n(s34), pos([3, 1])]) { $0[0] / $0[1] },
+    ]),
+    PrimitiveEntry(Pow.self, checks: [
+        CheckCase("pow (tensor ^ tensor)", [pos(s34), n(s34)]) { power($0[0], $0[1]) },
+        CheckCase("pow (broadcast [3,4] ^ [4])", [pos(s34), n([4])]) { power($0[0], $0[1]) },
+    ]),
+    PrimitiveEntry(Extremum.self, checks: [
+        CheckCase("maximum", [n(s34), n(s34)]) { maximum($0[0], $0[1]) },
+        CheckCase("minimum (broadcast [3,4], [1,4])", [n(s34), n([1, 4])]) { minimum($0[0], $0[1]) },
+    ]),
+    PrimitiveEntry(Select.self, checks: [
+        CheckCase("where (broadcast [3,4], [4])", [n(s34), n([4])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                let pattern = Tensor<S>(shape: [3, 4], scalars: (0..<12).map { S(($0 * 7) % 5) - 2 })
+                return Tensor.where(pattern .> 0, x[0], x[1])
+            }
+            return typed(x, f, f)
+        },
+    ]),
+    // Reductions (Reduce.swift).
+    PrimitiveEntry(Sum.self, checks: [
+        CheckCase("sum (all)", [n(s34)]) { $0[0].sum() },
+        CheckCase("sum (axes 0, 2)", [n([2, 3, 4])]) { $0[0].sum(axes: [0, 2], keep: false) },
+        CheckCase("sum (keeping dimensions)", [n(s34)]) { $0[0].sum(axes: [1], keep: true) * $0[0] },
+    ]),
+    PrimitiveEntry(ReduceExtremum.self, checks: [
+        CheckCase("max (axis 1)", [n([3, 5])]) { $0[0].extremum(axes: [1], keep: false, maximum: true) },
+        CheckCase("min (all)", [n([3, 5])]) { $0[0].extremum(axes: [0, 1], keep: false, maximum: false) },
+    ]),
+    // Movement (Movement.swift).
+    PrimitiveEntry(Reshape.self, routes: [.tensorJVP, .bufferJVP], checks: [
+        CheckCase("reshaped", [n(s34), n([4, 3])]) { $0[0].reshaped([4, 3]) * $0[1] },
+    ]),
+    PrimitiveEntry(Permute.self, routes: [.tensorJVP, .bufferJVP], checks: [
+        CheckCase("permuted", [n([2, 3, 4])]) { $0[0].permuted([2, 0, 1]) },
+        CheckCase("transposed", [n(s34), n([4, 3])]) { $0[0].permuted([1, 0]) * $0[1] },
+    ]),
+    PrimitiveEntry(Expand.self, checks: [
+        CheckCase("broadcasted ([3,1] to [2,3,4])", [n([3, 1])]) { $0[0].expanded(to: [2, 3, 4]) },
+    ]),
+    PrimitiveEntry(Slice.self, checks: [
+        CheckCase("slice (x[1..<3, 0..<5 by 2])", [n([4, 5])]) {
+            $0[0].sliced([SliceAxis(start: 1, count: 2, step: 1), SliceAxis(start: 0, count: 3, step: 2)])
+        },
+    ]),
+    // Reached by the transpose of `Slice` (second order: slice, index).
+    PrimitiveEntry(Embed.self, checks: []),
+    PrimitiveEntry(Gather.self, checks: [
+        CheckCase("gathering (repeated indices)", [n([2, 3, 2])]) { $0[0].gathered(axis: 1, indices: [2, 0, 2, 1]) },
+    ]),
+    // Reached by the transpose of `Gather` (second order: gathering).
+    PrimitiveEntry(ScatterAdd.self, checks: []),
+    PrimitiveEntry(Concatenate.self, checks: [
+        CheckCase("concatenating", [n([2, 3]), n([2, 2])]) { AnyTensor.concatenated($0, axis: 1) },
+    ]),
+    // Matrix products (MatMul.swift).
+    PrimitiveEntry(MatMul.self, routes: [.twoInputJVP, .tangentHVP], checks: [
+        CheckCase("matmul [3,4]·[4,5]", [n(s34), n([4, 5])]) { matmulChecked($0) },
+        CheckCase("matmul batched [2,3,4]·[4,5]", [n([2, 3, 4]), n([4, 5])]) { matmulChecked($0) },
+        CheckCase("matmul broadcast [2,1,3,4]·[3,4,2]", [n([2, 1, 3, 4]), n([3, 4, 2])]) { matmulChecked($0) },
+        CheckCase("matmul vector·matrix [4]·[4,5]", [n([4]), n([4, 5])]) { matmulChecked($0) },
+        CheckCase("matmul matrix·vector [3,4]·[4]", [n(s34), n([4])]) { matmulChecked($0) },
+        CheckCase("matmul dot [4]·[4]", [n([4]), n([4])]) { matmulChecked($0) },
+        .secondOrder("second order: matmul, tanh", [n([2, 3])]) { w in tanh(matmul(w, w.permuted([1, 0]))).sum() },
+    ]),
+    PrimitiveEntry(BinaryCrossEntropy.self, routes: [.twoInputJVP, .fused], checks: [
+        CheckCase("binaryCrossEntropy", [(s34, .unit), (s34, .unit)]) { binaryCrossEntropy($0[0], $0[1]) },
+    ]),
+    PrimitiveEntry(Convert.self, checks: [
+        CheckCase("converting (Float ↔ Double)", [n(s34)]) { x in
+            (x[0].converted(to: .float64) * 1.5).converted(to: x[0].scalarType) * x[0]
+        },
+    ]),
+    // Reached whenever a functional reverse call is nested in another (the second-order checks).
+    PrimitiveEntry(Identity.self, checks: []),
+    // The derivative product of the elementwise functions with a fused derivative (their fused route; its own
+    // rules follow from their f′ expressions): their second derivatives.
+    PrimitiveEntry(DerivativeProduct.self, checks: [
+        .secondOrder("second order: exp, sin, tanh", [n([4])]) { (exp($0) * sin($0) + tanh($0) * $0).sum() },
+        .secondOrder("second order: log, sqrt, log1p, cos, sigmoid, softplus, 1/x", [pos([4])]) { x in
+            let smooth = log(x) * sqrt(x) + log1p(x) * cos(x)
+            return (smooth + sigmoid(x) * softplus(x) + x.reciprocal()).sum()
+        },
+        .secondOrder("second order: abs, relu", [n([4])]) { x in (abs(x) * x + relu(x) * sin(x)).sum() },
+    ]),
+]
+
+/// Checks of composites (built from primitives, no rule of their own) and of second derivatives through movement
+/// primitives, written with the typed public API.
+let compositeChecks: [CheckCase] = [
+    CheckCase("clamped", [n(s34)]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].clamped(min: -0.5, max: 0.7) }
+        return typed(x, f, f)
+    },
+    CheckCase("mean (axis 0)", [n(s34)]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].mean(alongAxes: 0) }
+        return typed(x, f, f)
+    },
+    CheckCase("logSumExp (axis 1)", [n(s34)]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].logSumExp(alongAxes: 1) }
+        return typed(x, f, f)
+    },
+    CheckCase("softmax", [n(s34)]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].softmax() }
+        return typed(x, f, f)
+    },
+    CheckCase("logSoftmax (axis 0)", [n(s34)]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].logSoftmax(alongAxes: 0) }
+        return typed(x, f, f)
+    },
+    CheckCase("index (x[1], x[:, 2])", [n([3, 3])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0][1] * x[0][.all, 2] }
+        return typed(x, f, f)
+    },
+    CheckCase("stacking", [n([2, 3]), n([2, 3])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { Tensor(stacking: [x[0], x[1]], alongAxis: -1) }
+        return typed(x, f, f)
+    },
+    CheckCase("squeezed / unsqueezed", [n([1, 4])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].unsqueezed(at: 1).squeezed(alongAxes: 0) * 2 }
+        return typed(x, f, f)
+    },
+    .secondOrder("second order: slice, index", [n([4, 3])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            x[0][1..<3].squared().sum() + x[0][0].squared().sum() * x[0][.all, 1].sum()
+        }
+        return typed([x], f, f)
+    },
+    .secondOrder("second order: gathering", [n([3, 2])]) { x in
+        x.gathered(axis: 0, indices: [0, 2, 2]).pow(2).sum()
+    },
+]
