@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+@testable import Autograd
+
+/// The 5-point Laplacian stencil of an [n, n] grid with zero boundary values, from slices and concatenation:
+/// 4u − (north + south + west + east).
+private func laplacian(_ u: Tensor<Double>) -> Tensor<Double> {
+    let n = u.shape[0]
+    let row = Tensor<Double>(zeros: [1, n]), column = Tensor<Double>(zeros: [n, 1])
+    let north = Tensor(concatenating: [row, u[0..<(n - 1), .all]], alongAxis: 0)
+    let south = Tensor(concatenating: [u[1..<n, .all], row], alongAxis: 0)
+    let west = Tensor(concatenating: [column, u[.all, 0..<(n - 1)]], alongAxis: 1)
+    let east = Tensor(concatenating: [u[.all, 1..<n], column], alongAxis: 1)
+    return u * 4 - (north + south + west + east)
+}
+
+/// Functions with sparse Jacobians, each with a point to evaluate it at.
+private let sparseFunctions: [(name: String, x: Tensor<Double>, f: @Sendable (Tensor<Double>) -> Tensor<Double>)] = [
+    ("elementwise", Tensor([0.3, -1.2, 0.8, 2.0, -0.1]), { exp($0) * $0 + sin($0) }),
+    ("banded", Tensor([0.5, -0.2, 1.1, 0.7, -0.9, 0.3, 0.4]), { x in
+        let n = x.count
+        let left = x[0..<(n - 2)], middle = x[1..<(n - 1)], right = x[2..<n]
+        return (left - middle * 2 + right * right).squared()
+    }),
+    ("block-diagonal with matmul", Tensor(shape: [4, 3], scalars: (0..<12).map { sin(Double($0)) }), { x in
+        let w = Tensor<Double>([[1, 2, 0], [0.5, -1, 3], [2, 0, 1]])
+        return tanh(matmul(x, w)) * x
+    }),
+    ("stencil", Tensor(shape: [5, 5], scalars: (0..<25).map { cos(Double($0)) / 3 }), { u in
+        laplacian(u) * 36 - exp(u) * 6
+    }),
+    ("reductions and broadcasting", Tensor(shape: [3, 4], scalars: (0..<12).map { Double($0) / 7 - 0.6 }), { x in
+        x.sum(alongAxes: [1], keepingDimensions: true) * x + relu(x).max(alongAxes: [0], keepingDimensions: true)
+    }),
+    ("movement", Tensor(shape: [2, 3], scalars: [0.1, 0.9, -0.4, 0.6, -0.2, 0.3]), { x in
+        let g = x.gathering(atIndices: [2, 0, 2], alongAxis: 1).permuted(1, 0).reshaped(to: [6])
+        return maximum(g, x.flattened().squared()) + g.broadcasted(to: [2, 6]).sum(alongAxes: [0])
+    }),
+]
+
+@Suite struct SparseJacobianTests {
+    @Test func sparseMatrixConversionsProductAndTranspose() {
+        let a = SparseMatrix<Double>(rowCount: 3, columnCount: 4, entries: [
+            (row: 2, column: 1, value: 5), (row: 0, column: 3, value: 2), (row: 0, column: 0, value: 1),
+            (row: 2, column: 1, value: 1), (row: 1, column: 2, value: -3),
+        ])
+        #expect(a.rowStart == [0, 2, 3, 4])
+        #expect(a.columnIndices == [0, 3, 2, 1])
+        #expect(a.values == [1, 2, -3, 6])
+        #expect(a[2, 1] == 6 && a[1, 1] == 0)
+        expectTensor(a.dense, shape: [3, 4], [1, 0, 0, 2, 0, 0, -3, 0, 0, 6, 0, 0])
+        #expect(SparseMatrix(dense: a.dense) == a)
+        #expect(a.multiplied(by: [1, 2, 3, 4]) == [9, -9, 12])
+        let t = a.transposed()
+        expectTensor(t.dense, shape: [4, 3], a.dense.transposed().scalars)
+        #expect(t.transposed() == a)
+        #expect(a.entries.map(\.value) == a.values)
+    }
+
+    @Test func coloringsAreValidAndTheDirectionIsTheCheaperOne() {
+        // Two rows each summing half of ten inputs: columns of a row all differ (5 colours), rows share no column.
+        let halves = SparsityPattern(rowCount: 2, columnCount: 10, rows: [Array(0..<5), Array(5..<10)])
+        let forward = JacobianColoring(pattern: halves, direction: .forward)
+        let reverse = JacobianColoring(pattern: halves, direction: .reverse)
+        #expect(forward.colorCount == 5 && reverse.colorCount == 1)
+        #expect(forward.isValid(for: halves) && reverse.isValid(for: halves))
+        #expect(JacobianColoring(pattern: halves).direction == .reverse)
+        // An invalid colouring is recognised as such.
+        let tridiagonal = SparsityPattern(rowCount: 6, columnCount: 6,
+                                          rows: (0..<6).map { i in (max(i - 1, 0)...min(i + 1, 5)).map { $0 } })
+        let c = JacobianColoring(pattern: tridiagonal)
+        #expect(c.direction == .forward && c.colorCount == 3 && c.isValid(for: tridiagonal))
+        #expect(!JacobianColoring(pattern: tridiagonal, direction: .forward).isValid(for: halves.transposed()))
+    }
+
+    @Test(arguments: sparseFunctions.indices)
+    func sparseEqualsDenseAndPatternCoversTheNonzeros(_ index: Int) throws {
+        let (name, x, f) = sparseFunctions[index]
+        let pattern = try jacobianSparsity(of: f, at: x)
+        let m = f(x).count, n = x.count
+        #expect(pattern.rowCount == m && pattern.columnCount == n, "\(name)")
+        // Detected patterns hold every non-zero of the dense Jacobian at several random points.
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<4 {
+            let point = Tensor<Double>(randomNormal: x.shape, using: &rng)
+            let dense = try jacobian(of: f, at: point).reshaped(to: [m, n]).scalars
+            for i in 0..<m {
+                for j in 0..<n where dense[i * n + j] != 0 {
+                    #expect(pattern.contains(row: i, column: j), "\(name): ∂y\(i)/∂x\(j) missing")
+                }
+            }
+        }
+        // The sparse Jacobian equals the dense one, in both directions.
+        let dense = try jacobian(of: f, at: x).reshaped(to: [m, n])
+        for direction in [JacobianStrategy.forward, .reverse, .automatic] {
+            let plan = try prepareSparseJacobian(of: f, at: x, direction: direction)
+            #expect(plan.coloring.isValid(for: pattern), "\(name)")
+            let r = try plan.jacobian(of: f, at: x)
+            expectClose(r.value.scalars, f(x).scalars)
+            expectClose(r.jacobian.dense.scalars, dense.scalars, tolerance: 1e-12)
+        }
+    }
+
+    @Test func stencilPatternIsExact() throws {
+        let n = 6
+        let x = Tensor<Double>(shape: [n, n], scalars: (0..<(n * n)).map { sin(Double($0)) })
+        let pattern = try jacobianSparsity(of: { laplacian($0) - exp($0) }, at: x)
+        let expected = SparsityPattern(rowCount: n * n, columnCount: n * n, rows: (0..<(n * n)).map { k in
+            let i = k / n, j = k % n
+            return [(i, j), (i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)]
+                .filter { (0..<n).contains($0.0) && (0..<n).contains($0.1) }.map { $0.0 * n + $0.1 }
+        })
+        #expect(pattern == expected)
+        #expect(pattern.nonzeroCount == 5 * n * n - 4 * n)
+        // Greedy in natural order: 7 colours (the optimum, 5, is (i + 2j) mod 5), valid either way.
+        let greedy = JacobianColoring(pattern: pattern)
+        #expect(greedy.colorCount == 7 && greedy.isValid(for: pattern))
+        let optimal = JacobianColoring(colors: (0..<(n * n)).map { ($0 / n + 2 * ($0 % n)) % 5 }, direction: .forward)
+        #expect(optimal.colorCount == 5 && optimal.isValid(for: pattern))
+        let r = try SparseJacobianPlan(pattern: pattern, inputShape: [n, n], coloring: optimal)
+            .jacobian(of: { laplacian($0) - exp($0) }, at: x)
+        expectClose(r.jacobian.dense.scalars, try jacobian(of: { laplacian($0) - exp($0) }, at: x).scalars)
+    }
+
+    @Test func denseFallbackAndConstantsAreConservative() throws {
+        // A custom-free function whose output does not depend on x has an empty pattern.
+        let x = Tensor<Double>([1, 2, 3])
+        let none = try jacobianSparsity(of: { _ in Tensor<Double>([4, 5]) }, at: x)
+        #expect(none.nonzeroCount == 0 && none.rowCount == 2)
+        // A full matrix product couples everything.
+        let full = try jacobianSparsity(of: { matmul(Tensor<Double>([[1, 2, 3], [4, 5, 6]]), $0) }, at: x)
+        #expect(full.nonzeroCount == 6)
+    }
+
+    @Test func sparseHessianEqualsDense() throws {
+        // A chain: f = Σ (x_{i+1} − x_i²)² + Σ x_i⁴ has a tridiagonal Hessian.
+        let x = Tensor<Double>([0.3, -0.7, 1.1, 0.4, -0.2, 0.9])
+        let f: (Tensor<Double>) -> Tensor<Double> = { x in
+            let n = x.count
+            return (x[1..<n] - x[0..<(n - 1)].squared()).squared().sum() + x.squared().squared().sum()
+        }
+        let pattern = try hessianSparsity(of: f, at: x)
+        #expect(pattern.nonzeroCount == 6 + 2 * 5)
+        let r = try sparseHessian(of: f, at: x)
+        #expect(r.coloring.colorCount == 3)
+        expectClose(r.jacobian.dense.scalars, try hessian(of: f, at: x).scalars, tolerance: 1e-10)
+    }
+}
