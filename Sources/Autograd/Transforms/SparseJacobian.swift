@@ -152,8 +152,8 @@ public func prepareSparseJacobian<Scalar: TensorScalar>(
 ///
 /// `pattern` says which entries may be non-zero; nil detects it (``jacobianSparsity(of:at:)``). The columns
 /// (forward) or rows (reverse) are coloured so that no two of a colour share a row (column); the direction with
-/// fewer colours is used and reported in the result. For a 5-point stencil on a 100 × 100 grid that is 7 tangents
-/// (greedy; 5 with a colouring given by hand) instead of 10 000. For repeated calls (Newton iterations) prepare once with
+/// fewer colours is used and reported in the result. For a 5-point stencil on a 100 × 100 grid that is 5 tangents
+/// instead of 10 000. For repeated calls (Newton iterations) prepare once with
 /// ``prepareSparseJacobian(of:at:pattern:direction:)``.
 /// - Complexity: one batched pass of `colorCount` vectors; memory O(colorCount × (n + m) + non-zeros).
 public func sparseJacobian<Scalar: TensorScalar>(
