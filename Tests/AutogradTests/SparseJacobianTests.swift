@@ -101,6 +101,51 @@ private let sparseFunctions: [(name: String, x: Tensor<Double>, f: @Sendable (Te
         }
     }
 
+    /// Every case of the library's derivative checks (every primitive, broadcasting, second-order cases), its
+    /// inputs joined into one vector: the detected pattern holds the non-zeros of the dense Jacobian at random
+    /// points, and the sparse Jacobian equals the dense one.
+    @Test(arguments: PrimitiveChecks.cases.indices)
+    func detectedPatternsCoverEveryPrimitive(_ index: Int) throws {
+        let c = PrimitiveChecks.cases[index]
+        let sizes = c.inputs.map { Shape.count($0.shape) }
+        let f: (Tensor<Double>) throws -> Tensor<Double> = { x in
+            var offset = 0
+            let parts = c.inputs.map { input -> Tensor<Double> in
+                defer { offset += Shape.count(input.shape) }
+                return x[offset..<(offset + Shape.count(input.shape))].reshaped(to: input.shape)
+            }
+            return try c(parts)
+        }
+        var rng = SeededGenerator(seed: UInt64(index + 1))
+        func point() -> Tensor<Double> {
+            var scalars: [Double] = []
+            for input in c.inputs {
+                let shape = [Shape.count(input.shape)]
+                switch input.domain {
+                case .normal: scalars += Tensor<Double>(randomNormal: shape, using: &rng).scalars
+                case .positive: scalars += Tensor<Double>(randomUniform: shape, in: 0.5..<2, using: &rng).scalars
+                case .unit: scalars += Tensor<Double>(randomUniform: shape, in: 0.05..<0.95, using: &rng).scalars
+                case .aboveMinusOne: scalars += Tensor<Double>(randomUniform: shape, in: -0.5..<2, using: &rng).scalars
+                }
+            }
+            return Tensor(shape: [sizes.reduce(0, +)], scalars: scalars)
+        }
+        let x = point()
+        let pattern = try jacobianSparsity(of: f, at: x)
+        let m = try f(x).count, n = x.count
+        for p in [x, point(), point()] {
+            let dense = try jacobian(of: f, at: p).reshaped(to: [m, n]).scalars
+            for i in 0..<m {
+                for j in 0..<n where dense[i * n + j] != 0 && !pattern.contains(row: i, column: j) {
+                    Issue.record("\(c.name): ∂y\(i)/∂x\(j) = \(dense[i * n + j]) is outside the pattern")
+                    return
+                }
+            }
+        }
+        let sparse = try sparseJacobian(of: f, at: x, pattern: pattern)
+        expectClose(sparse.jacobian.dense.scalars, try jacobian(of: f, at: x).scalars, tolerance: 1e-12)
+    }
+
     @Test func stencilPatternIsExact() throws {
         let n = 6
         let x = Tensor<Double>(shape: [n, n], scalars: (0..<(n * n)).map { sin(Double($0)) })
