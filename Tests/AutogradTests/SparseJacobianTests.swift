@@ -167,6 +167,17 @@ private let sparseFunctions: [(name: String, x: Tensor<Double>, f: @Sendable (Te
         expectClose(r.jacobian.dense.scalars, try jacobian(of: { laplacian($0) - exp($0) }, at: x).scalars)
     }
 
+    @Test func planChecksThatThePatternStillHolds() throws {
+        // A function whose Swift code branches on the value: diagonal for a positive first element, else coupled.
+        let f: (Tensor<Double>) -> Tensor<Double> = { x in
+            x.scalars[0] > 0 ? x.squared() : x * x.sum()
+        }
+        let plan = try prepareSparseJacobian(of: f, at: Tensor([1, 2, 3]))
+        #expect(plan.pattern.nonzeroCount == 3)
+        #expect(try plan.patternHolds(for: f, at: Tensor([2, -1, 0])))
+        #expect(try !plan.patternHolds(for: f, at: Tensor([-2, -1, 0])))
+    }
+
     @Test func denseFallbackAndConstantsAreConservative() throws {
         // A custom-free function whose output does not depend on x has an empty pattern.
         let x = Tensor<Double>([1, 2, 3])

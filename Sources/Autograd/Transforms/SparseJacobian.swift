@@ -128,6 +128,19 @@ public struct SparseJacobianPlan: Sendable {
         return SparseJacobianResult(value: y, jacobian: j, coloring: coloring)
     }
 
+    /// Whether the plan's pattern still holds for `f` at `x`: the pattern detected there (``jacobianSparsity(of:at:)``,
+    /// one evaluation of f with index sets) has no entry outside the plan's. A function whose Swift code branches
+    /// on values may run other operations at other points; check with this where that can happen.
+    public func patternHolds<Scalar: TensorScalar>(
+        for f: (Tensor<Scalar>) throws -> Tensor<Scalar>, at x: Tensor<Scalar>
+    ) throws -> Bool {
+        let detected = try jacobianSparsity(of: f, at: x)
+        guard detected.rowCount == pattern.rowCount, detected.columnCount == pattern.columnCount else { return false }
+        return (0..<detected.rowCount).allSatisfy { i in
+            Set(detected.columns(inRow: i)).isSubset(of: pattern.columns(inRow: i))
+        }
+    }
+
     /// Throws if f's output does not have the pattern's number of rows.
     private func checkRows(_ count: Int) throws {
         if count != pattern.rowCount {
