@@ -178,9 +178,26 @@ private let sparseFunctions: [(name: String, x: Tensor<Double>, f: @Sendable (Te
         #expect(try !plan.patternHolds(for: f, at: Tensor([-2, -1, 0])))
     }
 
+    /// An elementwise custom operation, which the sparsity rules do not know.
+    private struct Softsign: CustomOperation {
+        var name: String { "softsign" }
+        func forward(_ x: [Tensor<Double>]) -> Tensor<Double> { x[0] / (abs(x[0]) + 1) }
+        func vjp(_ c: CustomOperationContext<Double>, cotangent: Tensor<Double>) -> [Tensor<Double>?] {
+            [cotangent / (abs(c.inputs[0]) + 1).squared()]
+        }
+        func jvp(_ c: CustomOperationContext<Double>, tangents: [Tensor<Double>?]) -> Tensor<Double>? {
+            tangents[0].map { $0 / (abs(c.inputs[0]) + 1).squared() }
+        }
+    }
+
     @Test func denseFallbackAndConstantsAreConservative() throws {
-        // A custom-free function whose output does not depend on x has an empty pattern.
-        let x = Tensor<Double>([1, 2, 3])
+        // A custom operation gets the conservative rule: every output element may depend on every input element.
+        let x = Tensor<Double>([1, -2, 3])
+        let custom = try jacobianSparsity(of: { Softsign()($0) + $0 }, at: x)
+        #expect(custom.nonzeroCount == 9)
+        let r = try sparseJacobian(of: { Softsign()($0) + $0 }, at: x, pattern: custom)
+        expectClose(r.jacobian.dense.scalars, try jacobian(of: { Softsign()($0) + $0 }, at: x).scalars)
+        // A function whose output does not depend on x has an empty pattern.
         let none = try jacobianSparsity(of: { _ in Tensor<Double>([4, 5]) }, at: x)
         #expect(none.nonzeroCount == 0 && none.rowCount == 2)
         // A full matrix product couples everything.
