@@ -6,14 +6,15 @@
 // values (a `relu`, a `where` or a `maximum` keeps the union of what both sides may depend on), so a pattern found
 // at one point serves Newton's method at every later one. The table, one family per line:
 //
-//     elementwise one-input (exp, log, …, relu, affine, negate, convert, identity)   yᵢ ← xᵢ
-//     broadcasting (add, subtract, multiply, divide, pow, maximum/minimum, where,
-//                   binaryCrossEntropy, derivative products)                          yᵢ ← ∪ₖ (operand k at i, broadcast)
-//     reductions (sum, max, min over axes)                                            yᵢ ← ∪ over the reduced axes
-//     movement one-to-one (reshape, permute, expand, slice, embed, gather)            yᵢ ← x at the source of i
-//     movement many-to-one (scatter-add, concatenate)                                 y at the target of j ← ∪ xⱼ
-//     matmul (A·B, either operand transposed, batch dimensions broadcast)             yᵢⱼ ← ∪ₖ Aᵢₖ ∪ Bₖⱼ
-//     anything else (custom operations)                                               every yᵢ ← ∪ of everything
+//     elementwise, one input (exp, log, …, relu, affine, negate, convert)   yᵢ ← xᵢ
+//     broadcasting (add, subtract, multiply, divide, pow, maximum,
+//         minimum, where, binaryCrossEntropy, derivative products)         yᵢ ← ∪ₖ operand k at i, broadcast
+//     reductions (sum, max, min over axes)                                 yᵢ ← ∪ over the reduced axes
+//     movement, one source per output (reshape, permute, expand, slice,
+//         embed, gather)                                                   yᵢ ← x at the source of i
+//     movement, one target per input (scatter-add, concatenate)            y at the target of j ← ∪ xⱼ
+//     matmul (either operand transposed, batch dimensions broadcast)       yᵢⱼ ← ∪ₖ Aᵢₖ ∪ ∪ₖ Bₖⱼ
+//     anything else (custom operations)                                    every yᵢ ← ∪ of everything
 //
 // The movement rules are the operations themselves applied to the index structure: the primitive's own forward
 // map (`apply`) carries a tensor of source positions to the output, or its transpose carries a tensor of target
@@ -197,9 +198,9 @@ enum SparsityRules {
                 sets = IndexSets(repeating: [], count: Shape.count(node.outputShape))
             } else {
                 let count = node.inputs.count
-                sets = propagate(node.primitive,
-                                 operands: (0..<count).map { i in node.inputs[i].node.flatMap { found[ObjectIdentifier($0)] } },
-                                 shapes: (0..<count).map { node.inputs.shape($0) }, output: node.outputShape)
+                let operands = (0..<count).map { i in node.inputs[i].node.flatMap { found[ObjectIdentifier($0)] } }
+                sets = propagate(node.primitive, operands: operands, shapes: (0..<count).map { node.inputs.shape($0) },
+                                 output: node.outputShape)
             }
             found[ObjectIdentifier(node)] = sets
         }
