@@ -167,6 +167,14 @@ private let sparseFunctions: [(name: String, x: Tensor<Double>, f: @Sendable (Te
         expectClose(r.jacobian.dense.scalars, try jacobian(of: { laplacian($0) - exp($0) }, at: x).scalars)
     }
 
+    @Test func aPatternForAnotherOutputSizeIsAnError() {
+        let pattern = SparsityPattern(rowCount: 2, columnCount: 3, rows: [[0], [1, 2]])
+        for direction in [JacobianStrategy.forward, .reverse] {
+            let plan = SparseJacobianPlan(pattern: pattern, inputShape: [3], direction: direction)
+            #expect(throws: AutogradError.self) { try plan.jacobian(of: { $0 * 2 }, at: Tensor<Double>([1, 2, 3])) }
+        }
+    }
+
     @Test func planChecksThatThePatternStillHolds() throws {
         // A function whose Swift code branches on the value: diagonal for a positive first element, else coupled.
         let f: (Tensor<Double>) -> Tensor<Double> = { x in

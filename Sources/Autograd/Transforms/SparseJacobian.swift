@@ -109,13 +109,12 @@ public struct SparseJacobianPlan: Sendable {
             let r = try Functional.reverse(at: [x.base], batched: true, call: "sparseJacobian(of:at:)",
                                            cotangents: { outputs in
                 let yShape = outputs[0].shape
-                guard Shape.count(yShape) == m else { return nil }
+                try checkRows(Shape.count(yShape))
                 var seeds = [Scalar](repeating: 0, count: c * m)
                 for i in 0..<m { seeds[colors[i] * m + i] = 1 }
                 return [Tensor(shape: [c] + yShape, scalars: seeds).base]
             }, { [try f(Tensor(unchecked: $0[0])).base] })
             y = Tensor(unchecked: r.values[0])
-            try checkRows(y.count)
             let products = Tensor<Scalar>(unchecked: r.results[0]).scalars
             for i in 0..<m {
                 for k in pattern.rowStart[i]..<pattern.rowStart[i + 1] {
