@@ -224,6 +224,48 @@ private let sparseFunctions: [(name: String, x: Tensor<Double>, f: @Sendable (Te
         #expect(pattern.nonzeroCount == 6 + 2 * 5)
         let r = try sparseHessian(of: f, at: x)
         #expect(r.coloring.colorCount == 3)
+        expectClose(r.value.scalars, [f(x).scalar])
         expectClose(r.jacobian.dense.scalars, try hessian(of: f, at: x).scalars, tolerance: 1e-10)
+    }
+
+    @Test func starColoringUsesTheSymmetry() throws {
+        // An arrow: x₀ meets every xᵢ, the others only themselves. A distance-2 colouring needs n colours, a star
+        // colouring 2 (x₀ alone, all others together; the entries (i, 0) are read from their mirror (0, i)).
+        let n = 12
+        let x = Tensor<Double>(shape: [n], scalars: (0..<n).map { sin(Double($0) + 1) })
+        let f: (Tensor<Double>) -> Tensor<Double> = { x in (x[0..<1] * exp(x[1..<n])).sum() + x.squared().squared().sum() }
+        let pattern = try hessianSparsity(of: f, at: x)
+        #expect(pattern.nonzeroCount == n + 2 * (n - 1))
+        #expect(JacobianColoring(pattern: pattern).colorCount == n)
+        let star = JacobianColoring(starColoringOf: pattern)
+        #expect(star.colorCount == 2)
+        let r = try sparseHessian(of: f, at: x, pattern: pattern)
+        expectClose(r.jacobian.dense.scalars, try hessian(of: f, at: x).scalars, tolerance: 1e-10)
+    }
+
+    /// Star colourings of random symmetric patterns recover random symmetric matrices exactly.
+    @Test func starColoringsRecoverRandomSymmetricMatrices() throws {
+        var rng = SeededGenerator(seed: 11)
+        for _ in 0..<20 {
+            let n = Int.random(in: 5...30, using: &rng)
+            var rows = (0..<n).map { [$0] }
+            for _ in 0..<(2 * n) {
+                let i = Int.random(in: 0..<n, using: &rng), j = Int.random(in: 0..<n, using: &rng)
+                rows[i].append(j)
+                rows[j].append(i)
+            }
+            let pattern = SparsityPattern(rowCount: n, columnCount: n, rows: rows)
+            // f(x) = ½ xᵀAx with A symmetric on the pattern: H = A.
+            var a = [Double](repeating: 0, count: n * n)
+            for i in 0..<n { for j in pattern.columns(inRow: i) where j >= i {
+                let v = Double.random(in: -1...1, using: &rng)
+                a[i * n + j] = v
+                a[j * n + i] = v
+            } }
+            let matrix = Tensor<Double>(shape: [n, n], scalars: a)
+            let f: (Tensor<Double>) -> Tensor<Double> = { x in (x * matmul(matrix, x)).sum() * 0.5 }
+            let r = try sparseHessian(of: f, at: Tensor(zeros: [n]), pattern: pattern)
+            expectClose(r.jacobian.dense.scalars, a, tolerance: 1e-12)
+        }
     }
 }

@@ -119,6 +119,48 @@ public struct JacobianColoring: Sendable, Equatable {
         self.colorCount = (colors.max() ?? -1) + 1
     }
 
+    /// A greedy *star* colouring of a symmetric pattern's columns (a Hessian's): adjacent columns (i ≠ j with
+    /// (i, j) in the pattern) get different colours, and no path of four columns uses only two colours. Then each
+    /// entry (i, j) of a symmetric matrix is the only one of its colour in row i or, by symmetry, (j, i) is in row j,
+    /// so one product per colour recovers the matrix, often with far fewer colours than a distance-2 colouring
+    /// (an arrow pattern, one full row and column plus the diagonal: 2 instead of n). Valid for symmetric matrices
+    /// only; the pattern is made symmetric first (united with its transpose). Greedy in natural order.
+    /// - Complexity: O(n · d³) for at most d non-zeros per row.
+    public init(starColoringOf pattern: SparsityPattern) {
+        precondition(pattern.rowCount == pattern.columnCount, "JacobianColoring: a star colouring needs a square pattern")
+        let n = pattern.columnCount, t = pattern.transposed()
+        let neighbours = (0..<n).map { i in
+            Set(pattern.columns(inRow: i)).union(t.columns(inRow: i)).subtracting([i]).sorted()
+        }
+        var colors = [Int](repeating: -1, count: n)
+        var forbiddenBy = [Int](repeating: -1, count: n + 1)
+        var seen = [Int](repeating: -1, count: n + 1)           // colour → last neighbour of v seen with it
+        var repeated = [Int](repeating: -1, count: n + 1)       // colour → v, if two neighbours of v share it
+        for v in 0..<n {
+            let coloured = neighbours[v].filter { colors[$0] >= 0 }
+            for w in coloured {
+                let c = colors[w]
+                forbiddenBy[c] = v                              // adjacent columns differ
+                if seen[c] == v { repeated[c] = v }
+                seen[c] = v
+            }
+            for w in coloured {
+                for x in neighbours[w] where x != v && colors[x] >= 0 {
+                    // v – w – x – y with colours (a, b, a, b): v may not take x's colour.
+                    if neighbours[x].contains(where: { $0 != w && colors[$0] == colors[w] }) {
+                        forbiddenBy[colors[x]] = v
+                    }
+                    // x' – v – w – x with colours (b, a, b, a), x' another neighbour of v coloured like w.
+                    if repeated[colors[w]] == v { forbiddenBy[colors[x]] = v }
+                }
+            }
+            var c = 0
+            while forbiddenBy[c] == v { c += 1 }
+            colors[v] = c
+        }
+        self.init(direction: .forward, colors: colors)
+    }
+
     /// Whether this is a valid colouring of `pattern`: no two columns (forward) or rows (reverse) of the same colour
     /// share a row (or column).
     public func isValid(for pattern: SparsityPattern) -> Bool {

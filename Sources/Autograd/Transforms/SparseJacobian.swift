@@ -38,7 +38,8 @@ public struct SparseJacobianResult<Scalar: TensorScalar>: Sendable {
     /// J = ∂f/∂x as an m × n CSR matrix (m = elements of f(x), n = elements of x), with the pattern's entries.
     public let jacobian: SparseMatrix<Scalar>
     /// The colouring used: its direction (`.forward` or `.reverse`) and its number of colours, the number of
-    /// tangents or cotangents in the single pass (instead of n or m for a dense Jacobian).
+    /// tangents or cotangents in the single pass (instead of n or m for a dense Jacobian). For
+    /// ``sparseHessian(of:at:pattern:)``, a star colouring of the columns.
     public let coloring: JacobianColoring
 }
 
@@ -174,18 +175,46 @@ public func sparseJacobian<Scalar: TensorScalar>(
     try prepareSparseJacobian(of: f, at: x, pattern: pattern).jacobian(of: f, at: x)
 }
 
-/// The Hessian of a function with a one-element output as a sparse n × n matrix: the sparse Jacobian of its
-/// gradient (forward over reverse, one batched pass of one tangent per colour).
+/// The Hessian of a function with a one-element output as a sparse n × n matrix: forward over reverse, one batched
+/// pass of one tangent per colour through the gradient computation.
 ///
-/// The colouring is the distance-2 *column* colouring of the Hessian's pattern (``hessianSparsity(of:at:)``
-/// unless given), which recovers every entry directly; a star colouring, which exploits symmetry and often
-/// needs fewer colours, is not implemented.
+/// The pattern is ``hessianSparsity(of:at:)`` unless given. Its columns get a *star* colouring
+/// (``JacobianColoring/init(starColoringOf:)``), which uses the symmetry H = Hᵀ: each entry is read from the
+/// product of its own column's colour, or where another column of that colour meets the same row, from its mirror
+/// image's. That often needs far fewer colours than a Jacobian's distance-2 colouring.
+/// - Complexity: one batched pass of `colorCount` Hessian-vector products; memory O(colorCount · n + non-zeros).
 public func sparseHessian<Scalar: TensorScalar>(
     of f: (Tensor<Scalar>) throws -> Tensor<Scalar>, at x: Tensor<Scalar>, pattern: SparsityPattern? = nil
 ) throws -> SparseJacobianResult<Scalar> {
     try withoutActuallyEscaping(f) { f in
         let p = try pattern ?? hessianSparsity(of: f, at: x)
-        return try SparseJacobianPlan(pattern: p, inputShape: x.shape, direction: .forward)
-            .jacobian(of: { try gradient(at: $0, of: f) }, at: x)
+        let n = x.count
+        precondition(p.rowCount == n && p.columnCount == n, "sparseHessian: a \(p) for \(n) inputs")
+        let coloring = JacobianColoring(starColoringOf: p)
+        let colors = coloring.colors, c = coloring.colorCount
+        var seeds = [Scalar](repeating: 0, count: c * n)
+        for j in 0..<n { seeds[colors[j] * n + j] = 1 }
+        var value = Tensor<Scalar>(0)
+        let r = try jvp(of: { xs in
+            let (v, g) = try valueWithGradient(at: xs[0], of: f)
+            value = v.detached()
+            return [g]
+        }, at: [x], tangents: [Tensor(shape: [c] + x.shape, scalars: seeds)], batched: true)
+        let products = r.tangents[0].scalars                  // [c, n]: row k is H · (sum of colour k's unit vectors)
+        // Row i's columns of each colour, counted, to see where (i, j) is alone of its colour.
+        var count = [Int](repeating: 0, count: c)
+        var values = [Scalar](repeating: 0, count: p.nonzeroCount)
+        for i in 0..<n {
+            for j in p.columns(inRow: i) { count[colors[j]] += 1 }
+            for k in p.rowStart[i]..<p.rowStart[i + 1] {
+                let j = p.columnIndices[k]
+                // Alone of its colour in row i (the diagonal always is): H[i, j]; else H[j, i], alone in row j.
+                values[k] = count[colors[j]] == 1 ? products[colors[j] * n + i] : products[colors[i] * n + j]
+            }
+            for j in p.columns(inRow: i) { count[colors[j]] = 0 }
+        }
+        let h = SparseMatrix(rowCount: n, columnCount: n, rowStart: p.rowStart, columnIndices: p.columnIndices,
+                             values: values)
+        return SparseJacobianResult(value: value, jacobian: h, coloring: coloring)
     }
 }
