@@ -15,7 +15,7 @@ public struct AutogradCommand: ParsableCommand {
             Start with `autograd tour`: it walks through the problem this library was built for, step by step.
             `autograd explain` says what each derivative call computes there: formula, shapes, steps and cost.
             """,
-        subcommands: [Tour.self, Explain.self, Check.self, Train.self, Bench.self],
+        subcommands: [Tour.self, Explain.self, Check.self, Train.self, Bench.self, Example.self],
         defaultSubcommand: nil
     )
 }
