@@ -126,6 +126,9 @@ private let sparseFunctions: [(name: String, x: Tensor<Double>, f: @Sendable (Te
                 case .positive: scalars += Tensor<Double>(randomUniform: shape, in: 0.5..<2, using: &rng).scalars
                 case .unit: scalars += Tensor<Double>(randomUniform: shape, in: 0.05..<0.95, using: &rng).scalars
                 case .aboveMinusOne: scalars += Tensor<Double>(randomUniform: shape, in: -0.5..<2, using: &rng).scalars
+                case .positiveDefinite, .wellConditioned, .negativeDeterminant:
+                    let m: Tensor<Double> = PrimitiveChecks.matrix(input.shape, input.domain, using: &rng)
+                    scalars += m.scalars
                 }
             }
             return Tensor(shape: [sizes.reduce(0, +)], scalars: scalars)

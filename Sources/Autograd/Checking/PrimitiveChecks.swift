@@ -59,6 +59,7 @@ public enum PrimitiveChecks {
             case .positive: Tensor(randomUniform: shape, in: 0.5..<2, using: &rng)
             case .unit: Tensor(randomUniform: shape, in: 0.05..<0.95, using: &rng)
             case .aboveMinusOne: Tensor(randomUniform: shape, in: -0.5..<2, using: &rng)
+            case .positiveDefinite, .wellConditioned, .negativeDeterminant: matrix(shape, domain, using: &rng)
             }
         }
         let checker = DerivativeChecker<S>(name: c.name, options: CheckOptions(), evaluate: { try c($0) },
@@ -72,7 +73,9 @@ public enum PrimitiveChecks {
 /// that one closure serves Float and Double.
 struct CheckCase: TensorFunction, Sendable {
     /// Where a check case draws each input from: a standard normal, [0.5, 2), [0.05, 0.95) or [−0.5, 2).
-    enum Domain: Sendable { case normal, positive, unit, aboveMinusOne }
+    /// Matrix domains (the last axis is n): `positiveDefinite` X·Xᵀ/n + I, `wellConditioned` 2I + X/(2√n),
+    /// `negativeDeterminant` the same with its first two rows swapped (X normal).
+    enum Domain: Sendable { case normal, positive, unit, aboveMinusOne, positiveDefinite, wellConditioned, negativeDeterminant }
     /// An input's shape and domain.
     typealias Input = (shape: [Int], domain: Domain)
 
@@ -130,5 +133,24 @@ extension String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return h
+    }
+}
+
+extension PrimitiveChecks {
+    /// A random matrix (or batch of them) from one of the matrix domains, built in Double and converted.
+    static func matrix<S: TensorScalar>(_ shape: [Int], _ domain: CheckCase.Domain,
+                                        using rng: inout SeededGenerator) -> Tensor<S> {
+        let x = Tensor<Double>(randomNormal: shape, using: &rng)
+        let n = shape[shape.count - 1]
+        let eye = Tensor<Double>(identity: n)
+        let wellConditioned = eye * 2 + x / (2 * Double(n).squareRoot())
+        switch domain {
+        case .positiveDefinite: return Tensor(converting: matmul(x, x, transposeB: true) / Double(n) + eye)
+        case .negativeDeterminant:
+            var order = Array(0..<n)
+            order.swapAt(0, 1)
+            return Tensor(converting: wellConditioned.gathering(atIndices: order, alongAxis: -2))
+        default: return Tensor(converting: wellConditioned)
+        }
     }
 }

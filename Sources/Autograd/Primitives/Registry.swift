@@ -153,6 +153,119 @@ let primitiveRegistry: [PrimitiveEntry] = [
             (x[0].converted(to: .float64) * 1.5).converted(to: x[0].scalarType) * x[0]
         },
     ]),
+    // Linear algebra (LinearAlgebra.swift): factorizations and solves.
+    PrimitiveEntry(Cholesky.self, checks: [
+        CheckCase("cholesky [4,4]", [([4, 4], .positiveDefinite)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { cholesky(x[0]) }
+            return typed(x, f, f)
+        },
+        CheckCase("cholesky batched [2,3,3]", [([2, 3, 3], .positiveDefinite)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { cholesky(x[0]) }
+            return typed(x, f, f)
+        },
+        .secondOrder("second order: cholesky, diagonal", [([3, 3], .positiveDefinite)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { let l = cholesky(x[0]); return l.squared().sum() + log(l.diagonal()).sum() }
+            return typed([x], f, f)
+        },
+    ]),
+    PrimitiveEntry(Solve.self, checks: [
+        CheckCase("triangularSolve lower [4,4]·[4,2]", [([4, 4], .wellConditioned), n([4, 2])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { triangularSolve(x[0], x[1]) }
+            return typed(x, f, f)
+        },
+        CheckCase("triangularSolve upper, transposed [3,3]·[3,2]", [([3, 3], .wellConditioned), n([3, 2])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { triangularSolve(x[0], x[1], lower: false, transpose: true) }
+            return typed(x, f, f)
+        },
+        CheckCase("triangularSolve unit diagonal, transposed [3,3]·[3,2]", [([3, 3], .wellConditioned), n([3, 2])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { triangularSolve(x[0], x[1], transpose: true, unitDiagonal: true) }
+            return typed(x, f, f)
+        },
+        CheckCase("triangularSolve broadcast [2,3,3]·[3,2]", [([2, 3, 3], .wellConditioned), n([3, 2])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { triangularSolve(x[0], x[1]) }
+            return typed(x, f, f)
+        },
+        CheckCase("solve [4,4]·[4,3]", [([4, 4], .wellConditioned), n([4, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { solve(x[0], x[1]) }
+            return typed(x, f, f)
+        },
+        CheckCase("solve broadcast [3,3]·[2,3,2]", [([3, 3], .wellConditioned), n([2, 3, 2])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { solve(x[0], x[1]) }
+            return typed(x, f, f)
+        },
+        CheckCase("solve batched [2,3,3]·[2,3,1]", [([2, 3, 3], .negativeDeterminant), n([2, 3, 1])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { solve(x[0], x[1]) }
+            return typed(x, f, f)
+        },
+        CheckCase("solve vector [3,3]·[3]", [([3, 3], .wellConditioned), n([3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { solve(x[0], x[1]) }
+            return typed(x, f, f)
+        },
+        .secondOrder("second order: solve", [([3, 3], .wellConditioned)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { solve(x[0], Tensor(shape: [3, 2], scalars: [1, -2, 0.5, 1, -1, 2])).squared().sum() }
+            return typed([x], f, f)
+        },
+    ]),
+    PrimitiveEntry(Inverse.self, checks: [
+        CheckCase("inverse [3,3]", [([3, 3], .wellConditioned)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { inverse(x[0]) }
+            return typed(x, f, f)
+        },
+        CheckCase("inverse batched [2,3,3]", [([2, 3, 3], .negativeDeterminant)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { inverse(x[0]) }
+            return typed(x, f, f)
+        },
+    ]),
+    PrimitiveEntry(Determinant.self, checks: [
+        CheckCase("determinant [3,3]", [([3, 3], .wellConditioned)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { determinant(x[0]) }
+            return typed(x, f, f)
+        },
+        CheckCase("determinant batched, negative [2,3,3]", [([2, 3, 3], .negativeDeterminant)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { determinant(x[0]) }
+            return typed(x, f, f)
+        },
+        CheckCase("logDeterminant batched, negative [2,3,3]", [([2, 3, 3], .negativeDeterminant)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { logDeterminant(x[0]).logAbsoluteValue }
+            return typed(x, f, f)
+        },
+        .secondOrder("second order: determinant, logDeterminant, inverse", [([3, 3], .wellConditioned)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { determinant(x[0]) + logDeterminant(x[0]).logAbsoluteValue + inverse(x[0]).squared().sum() * 0.1 }
+            return typed([x], f, f)
+        },
+    ]),
+    PrimitiveEntry(Norm.self, checks: [
+        CheckCase("norm (all) [3,4]", [n(s34)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].norm() }
+            return typed(x, f, f)
+        },
+        CheckCase("norm p = 3 (axis 0) [3,4]", [n(s34)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].norm(p: 3, alongAxes: [0]) }
+            return typed(x, f, f)
+        },
+        CheckCase("norm p = 1 (last axis) [3,4]", [n(s34)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].norm(p: 1, alongAxes: [-1]) }
+            return typed(x, f, f)
+        },
+        CheckCase("norm p = ∞ (last axis) [3,4]", [n(s34)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].norm(p: .infinity, alongAxes: [-1]) }
+            return typed(x, f, f)
+        },
+        CheckCase("frobeniusNorm [2,3,3]", [n([2, 3, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].frobeniusNorm() }
+            return typed(x, f, f)
+        },
+    ]),
+    PrimitiveEntry(CumulativeSum.self, checks: [
+        CheckCase("cumulativeSum (axis 1) [3,4]", [n(s34)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].cumulativeSum(alongAxis: 1) }
+            return typed(x, f, f)
+        },
+        CheckCase("cumulativeSum reverse (axis 0) [3,2,2]", [n([3, 2, 2])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].cumulativeSum(alongAxis: 0, reverse: true) }
+            return typed(x, f, f)
+        },
+    ]),
     // Reached whenever a functional reverse call is nested in another (the second-order checks).
     PrimitiveEntry(Identity.self, checks: []),
     // The derivative product of the elementwise functions with a fused derivative (their fused route; its own
