@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Autograd against PyTorch and JAX on the benchmark workloads, in one run on one machine.
 
-    scripts/compare.py [--rounds N] [--markdown] [--peers-python PY] [workload ...]
+    scripts/compare.py [--rounds N] [--markdown] [--peers-python PY] [--baseline EXE] [workload ...]
 
 Builds `autograd` in release mode, then for each round and each workload runs `autograd bench --json` and the
 peers' script (scripts/peers.py), one right after the other so that both sides
@@ -17,6 +17,10 @@ Install the peers into such a virtual environment (outside git; PyTorch brings s
     python3 -m venv .peers && .peers/bin/pip install torch jax numpy
 
 Without the peers it still runs our benchmark and says what is missing.
+
+To judge a change, pass the previous build's executable as --baseline: each round then runs it right after ours,
+workload by workload (the two alternate in one run), and the tables add its time and the ratio new / baseline
+("autograd.baseline" in the raw measurements; it never counts as a peer).
 """
 import argparse
 import datetime
@@ -134,7 +138,7 @@ def target(workload, times, gflops):
             return "≤ torch.func.jacrev (peer missing)", None, None
         return f"≤ {fmt(jacrev)} (torch.func.jacrev)", jacrev, None if ours is None else ours <= jacrev
     if workload == "gemm-1024":
-        peers = {s: g for s, g in gflops.items() if s != "autograd"}
+        peers = {s: g for s, g in gflops.items() if not s.startswith("autograd")}
         if not peers:
             return "≥80% of the best peer's GFLOP/s (peers missing)", None, None
         best_system = max(peers, key=peers.get)
@@ -206,6 +210,10 @@ def measure(args, workloads):
             wait_for_quiet(args.quiet_load)
             for record in json_lines([autograd, "bench", "--json", w], f"autograd {w} (round {round_index + 1})"):
                 raw.append(dict(record, round=round_index))
+            if args.baseline:
+                for record in json_lines([args.baseline, "bench", "--json", w],
+                                         f"baseline {w} (round {round_index + 1})"):
+                    raw.append(dict(record, system="autograd.baseline", round=round_index))
             if peers_python:
                 for record in json_lines([peers_python, args.peers_script, w], f"peers {w} (round {round_index + 1})"):
                     if "workload" in record:
@@ -234,6 +242,7 @@ def main():
     parser.add_argument("--scratch-path", default=os.environ.get("AUTOGRAD_SCRATCH_PATH"),
                         help="SwiftPM build folder (default: SwiftPM's .build, or $AUTOGRAD_SCRATCH_PATH)")
     parser.add_argument("--autograd", help="use this autograd executable instead of building one")
+    parser.add_argument("--baseline", help="an earlier autograd executable, run right after ours in every round")
     parser.add_argument("--quiet-load", type=float, metavar="LOAD",
                         help="before each workload, wait (up to 5 minutes) for the 1-minute load average to drop "
                              "below this")
@@ -283,11 +292,14 @@ def main():
         out.append("peers: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     out.append("")
 
-    summary, detail = [], []
+    summary, detail, versus = [], [], []
     for w in workloads:
         t = times[w]
         ours = t.get("autograd")
-        peers = sorted((s, system) for system, s in t.items() if system != "autograd")
+        peers = sorted((s, system) for system, s in t.items() if not system.startswith("autograd"))
+        baseline = t.get("autograd.baseline")
+        if baseline is not None:
+            versus.append([w, fmt(baseline), fmt(ours), f"{ours / baseline:.2f}×" if ours is not None else "—"])
         best = peers[0] if peers else None
         description, limit, met = target(w, t, gflops[w])
         ours_text = fmt(ours) if ours is not None else ("FAILED" if (w, "autograd") in errors else "—")
@@ -306,6 +318,10 @@ def main():
     if detail:
         out += ["", "Every peer (ratio = autograd time / peer time; below 1 means autograd is faster):", ""]
         out.append(render(detail, ["workload", "peer", "time", "autograd / peer"]))
+    if versus:
+        out += ["", "Against the baseline executable, run alternately with ours (below 1 means the new build is "
+                "faster):", ""]
+        out.append(render(versus, ["workload", "baseline", "autograd", "autograd / baseline"]))
     for (w, system), message in errors.items():
         out.append(f"\n{w} ({system}): {message}")
 

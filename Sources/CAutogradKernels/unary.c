@@ -241,7 +241,7 @@ static void map_part(const map_job *j, int64_t begin, int64_t end) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The derivative of binary cross-entropy in p, times a tangent or cotangent g (see ag_kernels.h). The usual
+// The derivative of binary cross-entropy in p, times a vector g (see ag_kernels.h). The usual
 // elements (1e-40 < p < 1) take (p - t) / (p (1 - p)) in a vector loop; the rest (clamped logarithms, NaN) are
 // redone one by one with the exact rule afterwards, only if the vector scan found any.
 

@@ -213,7 +213,7 @@ extension Kernel {
     }
 }
 
-/// One batched solve's settings, shared by the Float and Double paths.
+/// One batched solve's parameters, shared by the Float and Double paths.
 private struct SolveProblem {
     let n: Int, k: Int
     let structure: Kernel.SolveStructure
