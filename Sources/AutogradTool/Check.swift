@@ -11,6 +11,7 @@ struct Check: ParsableCommand {
               reverse      vᵀJ by reverse mode vs. central finite differences in Double
               forward      J·u by forward mode vs. central finite differences in Double
               dot-product  ⟨v, J·u⟩ = ⟨vᵀJ, u⟩ between the two modes
+              sparsity     the detected Jacobian pattern holds every non-zero of dense Jacobians (Double)
             Each check runs through every route the engine takes for it, one row per route and mode:
               general           the rules as stated, every fast path off
               tensor, buffer    forward mode's plain forms (on tensors, on bare buffers)
@@ -38,6 +39,7 @@ struct Check: ParsableCommand {
         }
         var rows = try PrimitiveChecks.run(types: types)
         rows += try TransformChecks.run(types: types)
+        rows += try PrimitiveChecks.sparsityRows()
         
         if json {
             let objects: [[String: Any]] = rows.map {

@@ -149,6 +149,14 @@ private let sparseFunctions: [(name: String, x: Tensor<Double>, f: @Sendable (Te
         expectClose(sparse.jacobian.dense.scalars, try jacobian(of: f, at: x).scalars, tolerance: 1e-12)
     }
 
+    /// `autograd check`'s sparsity rows: one per check case, every one passing.
+    @Test func sparsityRowsOfTheChecker() throws {
+        let rows = try PrimitiveChecks.sparsityRows()
+        #expect(rows.count == PrimitiveChecks.cases.count)
+        for row in rows where !row.passed { Issue.record("\(row)") }
+        #expect(rows.allSatisfy { $0.mode == "sparsity" })
+    }
+
     @Test func stencilPatternIsExact() throws {
         let n = 6
         let x = Tensor<Double>(shape: [n, n], scalars: (0..<(n * n)).map { sin(Double($0)) })

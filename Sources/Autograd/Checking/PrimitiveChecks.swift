@@ -154,3 +154,54 @@ extension PrimitiveChecks {
         }
     }
 }
+
+extension PrimitiveChecks {
+    /// The `"sparsity"` rows: for every check case, in Double, the pattern ``jacobianSparsity(of:at:)`` detects
+    /// (by the primitives' sparsity rules) against the non-zeros of dense Jacobians at three random points. A
+    /// row's error is the number of non-zero entries found outside the detected pattern (a pattern must hold every
+    /// one: tolerance 0); a pattern may be larger than a point's non-zeros (it is valid for every input).
+    /// - Complexity: per case, one detection and three dense Jacobians of its inputs joined into one vector.
+    public static func sparsityRows(seed: UInt64 = 2026) throws -> [DerivativeCheckResult] {
+        try cases.map { c in
+            let sizes = c.inputs.map { Shape.count($0.shape) }
+            let f: (Tensor<Double>) throws -> Tensor<Double> = { x in
+                var offset = 0
+                let parts = c.inputs.map { input -> Tensor<Double> in
+                    defer { offset += Shape.count(input.shape) }
+                    return x[offset..<(offset + Shape.count(input.shape))].reshaped(to: input.shape)
+                }
+                return try c(parts)
+            }
+            var rng = SeededGenerator(seed: seed &+ UInt64(truncatingIfNeeded: c.name.hashValueStable))
+            func point() -> Tensor<Double> {
+                var scalars: [Double] = []
+                for input in c.inputs {
+                    let flat = [Shape.count(input.shape)]
+                    switch input.domain {
+                    case .normal: scalars += Tensor<Double>(randomNormal: flat, using: &rng).scalars
+                    case .positive: scalars += Tensor<Double>(randomUniform: flat, in: 0.5..<2, using: &rng).scalars
+                    case .unit: scalars += Tensor<Double>(randomUniform: flat, in: 0.05..<0.95, using: &rng).scalars
+                    case .aboveMinusOne:
+                        scalars += Tensor<Double>(randomUniform: flat, in: -0.5..<2, using: &rng).scalars
+                    case .positiveDefinite, .wellConditioned, .negativeDeterminant:
+                        let m: Tensor<Double> = matrix(input.shape, input.domain, using: &rng)
+                        scalars += m.scalars
+                    }
+                }
+                return Tensor(shape: [sizes.reduce(0, +)], scalars: scalars)
+            }
+            let x = point()
+            let pattern = try jacobianSparsity(of: f, at: x)
+            let m = try withoutRecording { try f(x) }.count, n = x.count
+            var outside = 0
+            for p in [x, point(), point()] {
+                let dense = try jacobian(of: f, at: p).reshaped(to: [m, n]).scalars
+                for i in 0..<m {
+                    for j in 0..<n where dense[i * n + j] != 0 && !pattern.contains(row: i, column: j) { outside += 1 }
+                }
+            }
+            return DerivativeCheckResult(operation: c.name, mode: "sparsity", scalarType: "Double",
+                                         maxError: Double(outside), tolerance: 0)
+        }
+    }
+}
