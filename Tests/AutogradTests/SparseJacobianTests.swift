@@ -107,32 +107,9 @@ private let sparseFunctions: [(name: String, x: Tensor<Double>, f: @Sendable (Te
     @Test(arguments: PrimitiveChecks.cases.indices)
     func detectedPatternsCoverEveryPrimitive(_ index: Int) throws {
         let c = PrimitiveChecks.cases[index]
-        let sizes = c.inputs.map { Shape.count($0.shape) }
-        let f: (Tensor<Double>) throws -> Tensor<Double> = { x in
-            var offset = 0
-            let parts = c.inputs.map { input -> Tensor<Double> in
-                defer { offset += Shape.count(input.shape) }
-                return x[offset..<(offset + Shape.count(input.shape))].reshaped(to: input.shape)
-            }
-            return try c(parts)
-        }
+        let f = PrimitiveChecks.joined(c)
         var rng = SeededGenerator(seed: UInt64(index + 1))
-        func point() -> Tensor<Double> {
-            var scalars: [Double] = []
-            for input in c.inputs {
-                let shape = [Shape.count(input.shape)]
-                switch input.domain {
-                case .normal: scalars += Tensor<Double>(randomNormal: shape, using: &rng).scalars
-                case .positive: scalars += Tensor<Double>(randomUniform: shape, in: 0.5..<2, using: &rng).scalars
-                case .unit: scalars += Tensor<Double>(randomUniform: shape, in: 0.05..<0.95, using: &rng).scalars
-                case .aboveMinusOne: scalars += Tensor<Double>(randomUniform: shape, in: -0.5..<2, using: &rng).scalars
-                case .positiveDefinite, .wellConditioned, .negativeDeterminant:
-                    let m: Tensor<Double> = PrimitiveChecks.matrix(input.shape, input.domain, using: &rng)
-                    scalars += m.scalars
-                }
-            }
-            return Tensor(shape: [sizes.reduce(0, +)], scalars: scalars)
-        }
+        func point() -> Tensor<Double> { PrimitiveChecks.joinedPoint(c, using: &rng) }
         let x = point()
         let pattern = try jacobianSparsity(of: f, at: x)
         let m = try f(x).count, n = x.count

@@ -163,33 +163,9 @@ extension PrimitiveChecks {
     /// - Complexity: per case, one detection and three dense Jacobians of its inputs joined into one vector.
     public static func sparsityRows(seed: UInt64 = 2026) throws -> [DerivativeCheckResult] {
         try cases.map { c in
-            let sizes = c.inputs.map { Shape.count($0.shape) }
-            let f: (Tensor<Double>) throws -> Tensor<Double> = { x in
-                var offset = 0
-                let parts = c.inputs.map { input -> Tensor<Double> in
-                    defer { offset += Shape.count(input.shape) }
-                    return x[offset..<(offset + Shape.count(input.shape))].reshaped(to: input.shape)
-                }
-                return try c(parts)
-            }
+            let f = joined(c)
             var rng = SeededGenerator(seed: seed &+ UInt64(truncatingIfNeeded: c.name.hashValueStable))
-            func point() -> Tensor<Double> {
-                var scalars: [Double] = []
-                for input in c.inputs {
-                    let flat = [Shape.count(input.shape)]
-                    switch input.domain {
-                    case .normal: scalars += Tensor<Double>(randomNormal: flat, using: &rng).scalars
-                    case .positive: scalars += Tensor<Double>(randomUniform: flat, in: 0.5..<2, using: &rng).scalars
-                    case .unit: scalars += Tensor<Double>(randomUniform: flat, in: 0.05..<0.95, using: &rng).scalars
-                    case .aboveMinusOne:
-                        scalars += Tensor<Double>(randomUniform: flat, in: -0.5..<2, using: &rng).scalars
-                    case .positiveDefinite, .wellConditioned, .negativeDeterminant:
-                        let m: Tensor<Double> = matrix(input.shape, input.domain, using: &rng)
-                        scalars += m.scalars
-                    }
-                }
-                return Tensor(shape: [sizes.reduce(0, +)], scalars: scalars)
-            }
+            func point() -> Tensor<Double> { joinedPoint(c, using: &rng) }
             let x = point()
             let pattern = try jacobianSparsity(of: f, at: x)
             let m = try withoutRecording { try f(x) }.count, n = x.count
@@ -203,5 +179,35 @@ extension PrimitiveChecks {
             return DerivativeCheckResult(operation: c.name, mode: "sparsity", scalarType: "Double",
                                          maxError: Double(outside), tolerance: 0)
         }
+    }
+
+    /// A check case as a function of one vector: its inputs flattened and joined in order.
+    static func joined(_ c: CheckCase) -> (Tensor<Double>) throws -> Tensor<Double> {
+        { x in
+            var offset = 0
+            let parts = c.inputs.map { input -> Tensor<Double> in
+                defer { offset += Shape.count(input.shape) }
+                return x[offset..<(offset + Shape.count(input.shape))].reshaped(to: input.shape)
+            }
+            return try c(parts)
+        }
+    }
+
+    /// A random point of `joined(c)`: each input drawn from its domain, flattened and joined in order.
+    static func joinedPoint(_ c: CheckCase, using rng: inout SeededGenerator) -> Tensor<Double> {
+        var scalars: [Double] = []
+        for input in c.inputs {
+            let flat = [Shape.count(input.shape)]
+            switch input.domain {
+            case .normal: scalars += Tensor<Double>(randomNormal: flat, using: &rng).scalars
+            case .positive: scalars += Tensor<Double>(randomUniform: flat, in: 0.5..<2, using: &rng).scalars
+            case .unit: scalars += Tensor<Double>(randomUniform: flat, in: 0.05..<0.95, using: &rng).scalars
+            case .aboveMinusOne: scalars += Tensor<Double>(randomUniform: flat, in: -0.5..<2, using: &rng).scalars
+            case .positiveDefinite, .wellConditioned, .negativeDeterminant:
+                let m: Tensor<Double> = matrix(input.shape, input.domain, using: &rng)
+                scalars += m.scalars
+            }
+        }
+        return Tensor(shape: [scalars.count], scalars: scalars)
     }
 }
