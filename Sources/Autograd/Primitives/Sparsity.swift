@@ -109,33 +109,6 @@ enum SparsityRules {
         return result
     }
 
-    /// The flat position in `shape` (right-aligned, size-1 axes broadcast) that each element of `output` reads.
-    static func broadcastSource(_ shape: [Int], to output: [Int]) -> [Int] {
-        let r = output.count
-        var strides = [Int](repeating: 0, count: r)
-        var step = 1
-        for k in stride(from: shape.count - 1, through: 0, by: -1) {
-            let axis = r - shape.count + k
-            strides[axis] = shape[k] == 1 ? 0 : step
-            step *= shape[k]
-        }
-        var result = [Int](repeating: 0, count: Shape.count(output))
-        var index = [Int](repeating: 0, count: r)
-        var position = 0
-        for e in result.indices {
-            result[e] = position
-            var axis = r - 1
-            while axis >= 0 {
-                index[axis] += 1
-                position += strides[axis]
-                if index[axis] < output[axis] { break }
-                position -= strides[axis] * index[axis]
-                index[axis] = 0
-                axis -= 1
-            }
-        }
-        return result
-    }
 
     /// Elementwise with broadcasting: each output element's set is the union of the broadcast operands' sets.
     private static func broadcastUnion(_ which: [Int], operands: [IndexSets?], shapes: [[Int]],
@@ -143,7 +116,7 @@ enum SparsityRules {
         var result = IndexSets(repeating: [], count: Shape.count(output))
         for i in which {
             guard let operand = operands[i] else { continue }
-            for (e, source) in broadcastSource(shapes[i], to: output).enumerated() {
+            for (e, source) in Shape.broadcastOffsets(shapes[i], to: output).enumerated() {
                 result[e] = indexUnion(result[e], operand[source])
             }
         }
@@ -157,8 +130,8 @@ enum SparsityRules {
         let sa = shapes[0], sb = shapes[1]
         let inner = m.transposeA ? sa[sa.count - 2] : sa[sa.count - 1]
         let batch = Array(output.dropLast(2))
-        let batchA = broadcastSource(Array(sa.dropLast(2)), to: batch)
-        let batchB = broadcastSource(Array(sb.dropLast(2)), to: batch)
+        let batchA = Shape.broadcastOffsets(Array(sa.dropLast(2)), to: batch)
+        let batchB = Shape.broadcastOffsets(Array(sb.dropLast(2)), to: batch)
         var result = IndexSets()
         result.reserveCapacity(Shape.count(output))
         for (ba, bb) in zip(batchA, batchB) {

@@ -287,24 +287,7 @@ enum Kernel {
 
     /// Element offsets of each matrix of a tensor with batch shape `own`, read as broadcast to `batch`.
     private static func batchOffsets(_ own: [Int], matrix: Int, to batch: [Int]) -> [Int] {
-        let strides = Shape.broadcastStrides(own, to: batch)
-        let count = Shape.count(batch)
-        var offsets = [Int](repeating: 0, count: count)
-        var index = [Int](repeating: 0, count: batch.count)
-        var offset = 0
-        for t in 0..<count {
-            offsets[t] = offset * matrix
-            var d = batch.count - 1
-            while d >= 0 {
-                index[d] += 1
-                offset += strides[d]
-                if index[d] < batch[d] { break }
-                offset -= strides[d] * batch[d]
-                index[d] = 0
-                d -= 1
-            }
-        }
-        return offsets
+        Shape.broadcastOffsets(own, to: batch).map { $0 * matrix }
     }
 
     // MARK: Data movement

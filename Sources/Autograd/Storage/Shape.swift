@@ -120,6 +120,28 @@ package enum Shape {
         return result
     }
 
+    /// For each element of `target` in row-major order, the flat position in a row-major `shape` that it reads
+    /// when `shape` is broadcast to `target` (NumPy rules: right-aligned, axes of size 1 repeated).
+    static func broadcastOffsets(_ shape: [Int], to target: [Int]) -> [Int] {
+        let strides = broadcastStrides(shape, to: target)
+        var offsets = [Int](repeating: 0, count: count(target))
+        var index = [Int](repeating: 0, count: target.count)
+        var offset = 0
+        for t in offsets.indices {
+            offsets[t] = offset
+            var d = target.count - 1
+            while d >= 0 {
+                index[d] += 1
+                offset += strides[d]
+                if index[d] < target[d] { break }
+                offset -= strides[d] * target[d]
+                index[d] = 0
+                d -= 1
+            }
+        }
+        return offsets
+    }
+
     /// Turns a possibly negative axis (counted from the end, as in NumPy) into an index in `0 ..< rank`.
     static func axis(_ axis: Int, rank: Int, _ operation: String, at location: CallSite?) -> Int {
         let a = axis < 0 ? axis + rank : axis

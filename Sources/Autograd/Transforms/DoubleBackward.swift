@@ -38,11 +38,12 @@ public func jvpByDoubleBackward<Scalar: TensorScalar>(
     // First reverse pass, recorded: g(v) = vᵀJ for a dummy cotangent v = 0 that is itself a leaf of this level.
     let v = AnyTensor(storage: Kernel.filled(y.scalarType, y.shape, 0).storage, shape: y.shape,
                       node: GradNode(leafShape: y.shape, scalarType: y.scalarType, location: nil, level: level))
-    let first = try ReversePass.run(roots: [Root(node: yNode, cotangent: v)], targets: [input.node!], level: level,
-                                    batchShape: [], retainGraph: true, createGraph: true, accumulateIntoLeaves: false)
-    let value = ReversePass(roots: [yNode], targets: [], accumulateIntoLeaves: false, level: level)
-        .dependsOnOtherLevels ? y : y.withoutNode
-    guard let g = first.results[0],
+    let first = ReversePass(roots: [yNode], targets: [input.node!], accumulateIntoLeaves: false, level: level)
+    let gs = try first.execute(roots: [Root(node: yNode, cotangent: v)], batchShape: [], retainGraph: true,
+                               createGraph: true)
+    // The value keeps its history only when it depends on an enclosing call's variables.
+    let value = first.dependsOnOtherLevels ? y : y.withoutNode
+    guard let g = gs[0],
           let gu = ADScope.current.with(recording: true).run({ (g * u.base).sum() }).node else {
         return (Tensor(unchecked: value), Tensor(zeros: y.shape))
     }

@@ -28,16 +28,13 @@ public struct LinearMap<Scalar: TensorScalar>: Sendable {
         self.outputShape = output.shape
         self.output = output
         self.level = level
+        // One walk: a leaf of another level (reverse history reaching an enclosing call's variable) or a recorded
+        // value carrying tangents makes J depend on other levels.
         var depends = output.hasTangents
-        if let root = output.node {
-            depends = depends || ReversePass(roots: [root], targets: [input], accumulateIntoLeaves: false,
-                                             level: level).dependsOnOtherLevels
-        }
-        if !depends {
-            GraphWalk.postOrder(from: output.node.map { [$0] } ?? []) { node in
-                let saved = node.peekSaved()
-                if saved.outputHasTangents || saved.inputs.contains(where: { $0.hasTangents }) { depends = true }
-            }
+        GraphWalk.postOrder(from: output.node.map { [$0] } ?? []) { node in
+            if node.isLeaf && node.level != level { depends = true }
+            let saved = node.peekSaved()
+            if saved.outputHasTangents || saved.inputs.contains(where: { $0.hasTangents }) { depends = true }
         }
         self.dependsOnOtherLevels = depends
     }
