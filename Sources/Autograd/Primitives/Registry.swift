@@ -266,6 +266,85 @@ let primitiveRegistry: [PrimitiveEntry] = [
             return typed(x, f, f)
         },
     ]),
+    // Decompositions (Decompositions.swift): the symmetric input of eigh is composed inside each check, with a
+    // diagonal spread so that random draws have well-separated eigenvalues.
+    PrimitiveEntry(Eigh.self, checks: [
+        CheckCase("eigh eigenvalues [4,4]", [n([4, 4])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { eigh(symmetricSpread(x[0])).eigenvalues }
+            return typed(x, f, f)
+        },
+        CheckCase("eigh eigenvectors [4,4]", [n([4, 4])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { eigh(symmetricSpread(x[0])).eigenvectors }
+            return typed(x, f, f)
+        },
+        CheckCase("eigh batched [2,3,3]", [n([2, 3, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                let (l, v) = eigh(symmetricSpread(x[0]))
+                return v * l.unsqueezed(at: -2)
+            }
+            return typed(x, f, f)
+        },
+        .secondOrder("second order: eigh", [n([3, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                let (l, v) = eigh(symmetricSpread(x[0]))
+                return (l * l * l).sum() * 0.1 + (v[0] * v[1]).sum() + sin(l).sum()
+            }
+            return typed([x], f, f)
+        },
+    ]),
+    PrimitiveEntry(SingularValueDecomposition.self, checks: [
+        CheckCase("svd singular values [4,3]", [n([4, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { svd(x[0]).singularValues }
+            return typed(x, f, f)
+        },
+        CheckCase("svd U, tall [4,3]", [n([4, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { svd(x[0]).u }
+            return typed(x, f, f)
+        },
+        CheckCase("svd V, wide [3,4]", [n([3, 4])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { svd(x[0]).v }
+            return typed(x, f, f)
+        },
+        CheckCase("svd batched, wide [2,2,3]", [n([2, 2, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                let (u, s, v) = svd(x[0])
+                return matmul(u * s.unsqueezed(at: -2), v.squared(), transposeB: true)
+            }
+            return typed(x, f, f)
+        },
+        .secondOrder("second order: svd", [n([3, 2])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                let (u, s, v) = svd(x[0])
+                return (s * s * s).sum() * 0.1 + (u[0] * u[1]).sum() + v[0, 0] * s[1]
+            }
+            return typed([x], f, f)
+        },
+    ]),
+    PrimitiveEntry(QRDecomposition.self, checks: [
+        CheckCase("qr Q [4,3]", [n([4, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { qr(x[0]).q }
+            return typed(x, f, f)
+        },
+        CheckCase("qr R [4,3]", [n([4, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { qr(x[0]).r }
+            return typed(x, f, f)
+        },
+        CheckCase("qr batched [2,3,3]", [n([2, 3, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { let (q, r) = qr(x[0]); return q * 2 + r }
+            return typed(x, f, f)
+        },
+        CheckCase("qr wide [2,4] (composite)", [n([2, 4])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { let (q, r) = qr(x[0]); return matmul(q, r) + r }
+            return typed(x, f, f)
+        },
+        .secondOrder("second order: qr", [n([3, 2])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                let (q, r) = qr(x[0])
+                return (q[0] * q[1]).sum() + (r * r * r).sum() * 0.1
+            }
+            return typed([x], f, f)
+        },
+    ]),
     // Reached whenever a functional reverse call is nested in another (the second-order checks).
     PrimitiveEntry(Identity.self, checks: []),
     // The derivative product of the elementwise functions with a fused derivative (their fused route; its own
@@ -324,4 +403,20 @@ let compositeChecks: [CheckCase] = [
     .secondOrder("second order: gathering", [n([3, 2])]) { x in
         x.gathered(axis: 0, indices: [0, 2, 2]).pow(2).sum()
     },
+    CheckCase("lstsq [5,3]·[5,2]", [n([5, 3]), n([5, 2])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { lstsq(x[0], x[1]) }
+        return typed(x, f, f)
+    },
+    CheckCase("lstsq vector [4,2]·[4]", [n([4, 2]), n([4])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { lstsq(x[0], x[1]) }
+        return typed(x, f, f)
+    },
 ]
+
+/// A + Aᵀ + diag(0, 2, 4, …) for each matrix of `a`: symmetric, with eigenvalues kept apart by the spread (the
+/// input of the eigh checks).
+private func symmetricSpread<S: TensorScalar>(_ a: Tensor<S>) -> Tensor<S> {
+    let n = a.shape[a.rank - 1]
+    let spread = Tensor<S>(shape: [n, n], scalars: (0..<(n * n)).map { $0 / n == $0 % n ? S(2 * ($0 / n)) : 0 })
+    return a + a.transposed(-1, -2) + spread
+}

@@ -14,6 +14,7 @@
 //         embed, gather)                                                   yᵢ ← x at the source of i
 //     movement, one target per input (scatter-add, concatenate)            y at the target of j ← ∪ xⱼ
 //     matmul (either operand transposed, batch dimensions broadcast)       yᵢⱼ ← ∪ₖ Aᵢₖ ∪ ∪ₖ Bₖⱼ
+//     eigh, svd, qr (packed factors of each matrix of a batch)             y of matrix b ← ∪ x of matrix b
 //     anything else (custom operations)                                    every yᵢ ← ∪ of everything
 //
 // The movement rules are the operations themselves applied to the index structure: the primitive's own forward
@@ -66,6 +67,8 @@ enum SparsityRules {
             return source.map { $0 < 0 ? [] : x[$0] }
         case let m as MatMul:
             return matmul(m, sets(0), sets(1), shapes: shapes, output: output)
+        case is Eigh, is SingularValueDecomposition, is QRDecomposition:
+            return perMatrix(sets(0), input: shapes[0], output: output)
         default:
             // Unknown to this table (a custom operation): every output element may depend on every operand element.
             var all: [Int] = []
@@ -119,6 +122,20 @@ enum SparsityRules {
             for (e, source) in Shape.broadcastOffsets(shapes[i], to: output).enumerated() {
                 result[e] = indexUnion(result[e], operand[source])
             }
+        }
+        return result
+    }
+
+    /// A decomposition of each matrix of a batch (eigh, svd, qr: input [..., m, n], output [..., p, q]): every output
+    /// element of a matrix may depend on every element of the same input matrix, and on no other.
+    private static func perMatrix(_ x: IndexSets, input: [Int], output: [Int]) -> IndexSets {
+        let inner = input.count < 2 ? 1 : input[input.count - 2] * input[input.count - 1]
+        let outer = output.count < 2 ? 1 : output[output.count - 2] * output[output.count - 1]
+        var result = IndexSets()
+        result.reserveCapacity(Shape.count(output))
+        for b in 0..<(Shape.count(output) / Swift.max(outer, 1)) {
+            let all = x[(b * inner)..<((b + 1) * inner)].reduce(into: [Int]()) { $0 = indexUnion($0, $1) }
+            result += IndexSets(repeating: all, count: outer)
         }
         return result
     }
