@@ -1,5 +1,6 @@
 // Linear algebra with derivatives: a Gaussian-process likelihood through Cholesky, its gradient and Hessian, and
-// the same quantity through solve and logDeterminant; a norm's derivative at zero.
+// the same quantity through solve and logDeterminant; a norm's derivative at zero; eigh at a repeated eigenvalue
+// and least squares.
 import Autograd
 
 // snippet.hide
@@ -55,3 +56,22 @@ let rows = try gradient(at: v) { $0.norm(alongAxes: [1]).sum() }
 print(rows)                                         // [[0.6, 0.8], [0, 0]]
 // snippet.end
 precondition(atOrigin.scalars == [0, 0, 0, 0, 0, 0] && rows.scalars == [0.6, 0.8, 0, 0])
+
+// snippet.decompositions
+// eigh at a repeated eigenvalue: tr exp(S) = Σ exp(λᵢ), computed through the
+// eigenvectors, has the gradient exp(S), finite and exact even at S = I.
+let s = Tensor<Double>(identity: 3)
+let gExp = try gradient(at: s) { x in
+    let (lambda, vectors) = eigh(x)
+    return matmul(vectors * exp(lambda).unsqueezed(at: -2), vectors, transposeB: true).trace()
+}                                                   // e · I
+// Least squares through QR: the slope and intercept of a line, and how they
+// move with the data.
+let design = Tensor<Double>([[1, 1], [2, 1], [3, 1], [4, 1]])
+let observed = Tensor<Double>([2.1, 3.9, 6.2, 7.8])
+let fit = lstsq(design, observed)                   // [slope, intercept]
+let sensitivity = try gradient(at: observed) { lstsq(design, $0)[0] }
+// snippet.end
+close(gExp, Tensor<Double>(identity: 3) * 2.718281828459045, 1e-12, "∇ tr exp(S) at I")
+close(fit, Tensor<Double>([1.94, 0.15]), 1e-12, "the fitted line")
+close(sensitivity, Tensor<Double>([-0.3, -0.1, 0.1, 0.3]), 1e-12, "∂slope/∂y")

@@ -102,7 +102,7 @@ struct SingularValueDecomposition: Primitive {
 ///     Q̇ = B − Q M;  Ṙ = M R
 ///     M̄ = R̄ Rᵀ − QᵀQ̄;  Ā = (Q̄ + Q (triu(M̄) + tril₋(M̄ᵀ))) R⁻ᵀ
 /// Each rule is one triangular solve with m right-hand sides and three products: about 4mn² + n²m flops. At a
-/// rank-deficient A (a zero on R's diagonal) the triangular solve stops with an error naming the entry.
+/// rank-deficient A (a zero on R's diagonal) both rules stop with an error naming the entry.
 struct QRDecomposition: Primitive {
     /// A's number of rows.
     let rows: Int
@@ -112,9 +112,25 @@ struct QRDecomposition: Primitive {
 
     private static let upper = Kernel.SolveStructure.triangular(lower: false, unitDiagonal: false)
 
+    /// R of the packed output, after checking that its diagonal has no zero (where QR has no derivative).
+    private func factorR(_ y: AnyTensor, _ n: Int) -> AnyTensor {
+        let r = matrixRows(y, rows, n), values = doubleValues(r)
+        let batch = Array(r.shape.dropLast(2))
+        for b in 0..<Shape.count(batch) {
+            for j in 0..<n where values[(b * n + j) * n + j] == 0 {
+                operationFailure("the derivative of qr", "R has a zero at diagonal entry \(j) (counting from 0), for "
+                    + "the input of shape \(describe(batch + [rows, n]))\(Kernel.batchPosition(b, batch)): column \(j) "
+                    + "of A is a combination of the columns before it. There QR is not unique and has no derivative. "
+                    + "Differentiate through a full-rank matrix (drop or combine the dependent column, or add a small "
+                    + "multiple of another full-rank matrix).", at: nil)
+            }
+        }
+        return r
+    }
+
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         let n = ctx.outputShape[ctx.outputShape.count - 1]
-        let (q, r) = (matrixRows(ctx.output, 0, rows), matrixRows(ctx.output, rows, n))
+        let (q, r) = (matrixRows(ctx.output, 0, rows), factorR(ctx.output, n))
         let (gq, gr) = (matrixRows(g, 0, rows), matrixRows(g, rows, n))
         let mBar = matmul(gr, r, transposeB: true) - matmul(q, gq, transposeA: true)
         let cBar = mBar * triangleMask(n, lower: false, diagonal: 1, like: g)
@@ -127,7 +143,7 @@ struct QRDecomposition: Primitive {
     func jvp(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         guard let ta = t[0] else { return nil }
         let n = ctx.outputShape[ctx.outputShape.count - 1]
-        let (q, r) = (matrixRows(ctx.output, 0, rows), matrixRows(ctx.output, rows, n))
+        let (q, r) = (matrixRows(ctx.output, 0, rows), factorR(ctx.output, n))
         // B = Ȧ R⁻¹ = (R⁻ᵀ Ȧᵀ)ᵀ.
         let b = solveRecorded(r, ta.transposedMatrices(), Self.upper, transpose: true).transposedMatrices()
         let c = matmul(q, b, transposeA: true)

@@ -27,12 +27,12 @@ private func checkMatrices(_ shape: [Int], _ operation: String, square: Bool, at
 /// reproducible.
 ///
 /// Primitive `eigh`, with P = Vᵀ·sym(Ȧ)·V and F_ij = 1/(λⱼ − λᵢ): λ̇ = diag(P), V̇ = V·(F ∘ P),
-/// Ā = sym(V·(diag(λ̄) + F ∘ (Vᵀ·V̄))·Vᵀ), three n×n products (6n³ flops) each. Where two eigenvalues are equal, to within
-/// τ = 10·n·ε·max|λ|, F_ij is taken as 0: then the derivatives of the eigenvalues, and of every function that does
-/// not change when the eigenvectors of a repeated eigenvalue are rotated among themselves (such as tr g(A) =
-/// Σ g(λᵢ)), are exact and finite; for other functions of those eigenvectors, which are not differentiable there,
-/// the part that would mix them is left out. Second derivatives there (a Hessian at a repeated eigenvalue) lack the
-/// same part.
+/// Ā = sym(V·(diag(λ̄) + F ∘ (Vᵀ·V̄))·Vᵀ), three n×n products (6n³ flops) each. Where two eigenvalues are equal,
+/// to within τ = 10·n·ε·max|λ|, F_ij is taken as 0: then the derivatives of the eigenvalues, and of every function
+/// that does not change when the eigenvectors of a repeated eigenvalue are rotated among themselves (such as
+/// tr g(A) = Σ g(λᵢ)), are exact and finite; for other functions of those eigenvectors, which are not
+/// differentiable there, the part that would mix them is left out. Second derivatives there (a Hessian at a
+/// repeated eigenvalue) lack the same part.
 ///
 /// Cost: cyclic Jacobi in Double, a few sweeps (typically 6 to 10) of about 6n³ flops each per matrix; accurate to
 /// a small multiple of n·ε·‖A‖ (relative to the element type). Stops, naming the element, if A holds a NaN or an
@@ -162,8 +162,9 @@ private func checkFullColumnRank(_ r: AnyTensor, _ shape: [Int], at loc: CallSit
         let largest = d.max() ?? 0
         let tolerance = Double(Swift.max(m, n)) * epsilon * largest
         if let j = d.firstIndex(where: { !($0 > tolerance) }) {
-            operationFailure("lstsq", "A of shape \(describe(shape)) is rank deficient\(Kernel.batchPosition(b, batch)):"
-                + " column \(j) (counting from 0) is, to working precision, a combination of the columns before it "
+            let position = Kernel.batchPosition(b, batch)
+            operationFailure("lstsq", "A of shape \(describe(shape)) is rank deficient\(position): column \(j) "
+                + "(counting from 0) is, to working precision, a combination of the columns before it "
                 + "(|R[\(j), \(j)]| = \(d[j]) ≤ \(tolerance) = max(m, n)·ε·max|Rᵢᵢ| in its QR factorization). "
                 + "lstsq needs full column rank: remove or combine dependent columns, or regularize (append √λ·I "
                 + "below A and zeros below B, which solves ridge regression).", at: loc)
