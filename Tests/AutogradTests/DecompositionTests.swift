@@ -120,6 +120,26 @@ import Testing
         }
     }
 
+    /// eigh reads sym(A): its derivative at a non-symmetric A is symmetric, and equals the derivative at sym(A).
+    @Test func eighDerivativeIsSymmetric() throws {
+        let a = Tensor<Double>([[2, 1, 0], [3, 1, -1], [0.5, 0, -2]])
+        let f: (Tensor<Double>) throws -> Tensor<Double> = { x in
+            let (l, v) = eigh(x)
+            return (l * l).sum() + v[0].sum() * v[1].sum()
+        }
+        let g = try gradient(at: a, of: f)
+        expectClose(g.scalars, g.transposed().scalars, tolerance: 1e-13)
+        expectClose(g.scalars, try gradient(at: (a + a.transposed()) / 2, of: f).scalars, tolerance: 1e-12)
+    }
+
+    @Test func emptyMatrices() {
+        #expect(eigh(Tensor<Double>(zeros: [2, 0, 0])).eigenvectors.shape == [2, 0, 0])
+        let (u, s, v) = svd(Tensor<Double>(zeros: [3, 0]))
+        #expect(u.shape == [3, 0] && s.shape == [0] && v.shape == [0, 0])
+        let (q, r) = qr(Tensor<Float>(zeros: [0, 2]))
+        #expect(q.shape == [0, 0] && r.shape == [0, 2])
+    }
+
     // MARK: - svd
 
     /// ‖A − UΣVᵀ‖_F/(k·ε·‖A‖_F), and the orthogonality of U and V in units of k·ε, measured in Double.
