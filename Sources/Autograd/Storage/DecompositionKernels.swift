@@ -57,8 +57,8 @@ extension Kernel {
     /// Cyclic Jacobi on the symmetric n×n row-major `a` (overwritten: its diagonal ends holding the eigenvalues);
     /// `v` receives the eigenvectors as columns. Each rotation zeroes one off-diagonal pair; an entry is dropped
     /// (set to zero without a rotation) once it is below ε·√|aₚₚ aqq| or ε·‖A‖_F / n, which changes A by at most
-    /// about ε·‖A‖_F in all. Sweeps until one rotates nothing (quadratic convergence: typically 6 to 10 sweeps of
-    /// about 6n³ flops).
+    /// about ε·‖A‖_F in all. Sweeps until one rotates nothing (quadratic convergence: typically 7 to 10 sweeps of
+    /// about 9n³ flops).
     static func jacobiEigen(_ a: inout [Double], _ v: inout [Double], _ n: Int) {
         for i in 0..<(n * n) { v[i] = i / n == i % n ? 1 : 0 }
         let frobenius = a.reduce(0) { $0 + $1 * $1 }.squareRoot()

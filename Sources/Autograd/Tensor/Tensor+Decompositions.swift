@@ -34,7 +34,7 @@ private func checkMatrices(_ shape: [Int], _ operation: String, square: Bool, at
 /// differentiable there, the part that would mix them is left out. Second derivatives there (a Hessian at a
 /// repeated eigenvalue) lack the same part.
 ///
-/// Cost: cyclic Jacobi in Double, a few sweeps (typically 6 to 10) of about 6n³ flops each per matrix; accurate to
+/// Cost: cyclic Jacobi in Double, a few sweeps (typically 7 to 10) of about 9n³ flops each per matrix; accurate to
 /// a small multiple of n·ε·‖A‖ (relative to the element type). Stops, naming the element, if A holds a NaN or an
 /// infinity.
 public func eigh<Scalar: TensorScalar>(_ a: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line)
@@ -58,11 +58,11 @@ public func eigh<Scalar: TensorScalar>(_ a: Tensor<Scalar>, file: StaticString =
 /// (the last terms only when m > k, respectively n > k), and the reverse rule their adjoint (in the article).
 /// Degenerate points: F_ij is 0 where σᵢ and σⱼ are equal to within τ = 10·k·ε·max σ, and 1/σⱼ is 0 where σⱼ ≤ τ.
 /// So the derivatives of the singular values, and of functions invariant under rotations of singular vectors that
-/// share a singular value (such as ‖A‖ nuclear or Frobenius norms), are exact; at σⱼ = 0, σⱼ itself has a kink
+/// share a singular value (such as the nuclear norm Σσᵢ), are exact; at σⱼ = 0, σⱼ itself has a kink
 /// (σ̇ⱼ = uⱼᵀ·Ȧ·vⱼ, the derivative along the direction the vectors give), and the parts of U̇ and V̇ that would divide
 /// by it are left out.
 ///
-/// Cost: one-sided Jacobi in Double, a few sweeps of about 3·max(m, n)·k² flops each per matrix; each rule
+/// Cost: one-sided Jacobi in Double, a few sweeps of about 6·max(m, n)·k² flops each per matrix; each rule
 /// O((m + n)·k²). Stops, naming the element, if A holds a NaN or an infinity.
 public func svd<Scalar: TensorScalar>(_ a: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line)
     -> (u: Tensor<Scalar>, singularValues: Tensor<Scalar>, v: Tensor<Scalar>) {
