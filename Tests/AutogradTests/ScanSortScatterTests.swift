@@ -172,6 +172,28 @@ import Testing
         #expect(scatter.columnIndices == [1, 0, 2, 3])
     }
 
+    /// Zero-size axes go through every new operation and both modes without stopping.
+    @Test func emptyAxesDifferentiate() throws {
+        let empty = Tensor<Double>(zeros: [2, 0])
+        let functions: [(String, (Tensor<Double>) -> Tensor<Double>)] = [
+            ("cumulativeProduct", { $0.cumulativeProduct(alongAxis: 1) }),
+            ("logCumulativeSumExp", { $0.logCumulativeSumExp(alongAxis: 1) }),
+            ("product", { $0.product(alongAxes: 1) }),
+            ("sorted", { $0.sorted() }),
+            ("topK", { $0.topK(0).values }),
+            ("gathering", { $0.gathering(alongAxis: 1, indices: Tensor<Int32>(shape: [2, 0], scalars: [Int]())) }),
+            ("updating", { $0.updating(at: .all, 0..<0, with: Tensor<Double>(zeros: [2, 0])) }),
+            ("einsum", { einsum("ij,kj->ik", $0, $0) }),
+        ]
+        for (name, f) in functions {
+            let y = f(empty)
+            let (_, g) = try vjp(of: f, at: empty, cotangent: Tensor(zeros: y.shape))
+            let (_, t) = try jvp(of: f, at: empty, tangent: empty)
+            #expect(g.shape == [2, 0] && t.shape == y.shape, "\(name)")
+        }
+        #expect(einsum("ij,kj->ik", empty, empty).scalars == [0, 0, 0, 0])
+    }
+
     static func stderr(of result: ExitTest.Result?) -> String {
         String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
     }
