@@ -14,6 +14,9 @@ import Testing
         #expect(c == Tensor<Int32>([5, 6]) && c != Tensor<Int32>([5, 7]))
         #expect(Tensor<Int32>(repeating: 4, shape: [0, 2]).count == 0)
         #expect((a .== Tensor<Int32>([3, 0, 7])).scalars == [true, false, true])
+        #expect(Tensor<Int32>(rangeFrom: 0, to: 5, stride: 2).scalars == [0, 2, 4])
+        #expect(Tensor<Int32>(rangeFrom: 3, to: 0, stride: -1).scalars == [3, 2, 1])
+        #expect(Tensor<Int32>(rangeFrom: 2, to: 2).shape == [0])
     }
 
     @Test func printing() {

@@ -24,6 +24,17 @@ extension Tensor where Scalar == Int32 {
         self.init(shape: shape, scalars: narrowed, file: file, line: line)
     }
 
+    /// The positions `start, start + stride, …` below `end` (above it for a negative stride), as a 1-d index
+    /// tensor (NumPy `arange` with integers): shape `[⌈(end − start) / stride⌉]`, or `[0]` if that is negative.
+    /// Stops if the stride is 0 or a position does not fit in Int32.
+    public init(rangeFrom start: Int, to end: Int, stride: Int = 1, file: StaticString = #fileID, line: UInt = #line) {
+        if stride == 0 {
+            operationFailure("Tensor<Int32>(rangeFrom:to:stride:)", "stride must be nonzero",
+                             at: CallSite(file: file, line: line))
+        }
+        self.init(Array(Swift.stride(from: start, to: end, by: stride)), file: file, line: line)
+    }
+
     /// Whole numbers from a floating-point tensor, rounded toward zero (as `Int32(x)` rounds one value). Stops,
     /// naming the first offending element, if a value is NaN, infinite or outside Int32's range. Not differentiable
     /// (the result holds positions, not quantities). Cost: one pass.
