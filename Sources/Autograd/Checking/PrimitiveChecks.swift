@@ -45,7 +45,7 @@ public enum PrimitiveChecks {
         switch type {
         case .float32: return try check(c, Float.self, modes: modes, seed: seed, routes: routes, trace: trace)
         case .float64: return try check(c, Double.self, modes: modes, seed: seed, routes: routes, trace: trace)
-        case .bool: return ([], [:])
+        case .bool, .int32: return ([], [:])
         }
     }
 
@@ -59,6 +59,7 @@ public enum PrimitiveChecks {
             case .positive: Tensor(randomUniform: shape, in: 0.5..<2, using: &rng)
             case .unit: Tensor(randomUniform: shape, in: 0.05..<0.95, using: &rng)
             case .aboveMinusOne: Tensor(randomUniform: shape, in: -0.5..<2, using: &rng)
+            case .normalWithZeros: withZeros(Tensor(randomNormal: shape, using: &rng))
             case .positiveDefinite, .wellConditioned, .negativeDeterminant: matrix(shape, domain, using: &rng)
             }
         }
@@ -72,10 +73,13 @@ public enum PrimitiveChecks {
 /// One check case: a name, input shapes with their domains, and the function, written on type-erased tensors so
 /// that one closure serves Float and Double.
 struct CheckCase: TensorFunction, Sendable {
-    /// Where a check case draws each input from: a standard normal, [0.5, 2), [0.05, 0.95) or [−0.5, 2).
+    /// Where a check case draws each input from: a standard normal, [0.5, 2), [0.05, 0.95) or [−0.5, 2);
+    /// `normalWithZeros` is a standard normal with every third element (flat positions 0, 3, 6, …) exactly 0.
     /// Matrix domains (the last axis is n): `positiveDefinite` X·Xᵀ/n + I, `wellConditioned` 2I + X/(2√n),
     /// `negativeDeterminant` the same with its first two rows swapped (X normal).
-    enum Domain: Sendable { case normal, positive, unit, aboveMinusOne, positiveDefinite, wellConditioned, negativeDeterminant }
+    enum Domain: Sendable {
+        case normal, positive, unit, aboveMinusOne, normalWithZeros, positiveDefinite, wellConditioned, negativeDeterminant
+    }
     /// An input's shape and domain.
     typealias Input = (shape: [Int], domain: Domain)
 
@@ -123,7 +127,7 @@ func typed(_ x: [AnyTensor], _ float: ([Tensor<Float>]) throws -> Tensor<Float>,
     switch x[0].scalarType {
     case .float32: try float(x.map { Tensor(unchecked: $0) }).base
     case .float64: try double(x.map { Tensor(unchecked: $0) }).base
-    case .bool: fatalError("derivative checks of Bool tensors")
+    case .bool, .int32: Kernel.noKernel("a derivative check", x[0].scalarType)
     }
 }
 
@@ -193,6 +197,11 @@ extension PrimitiveChecks {
         }
     }
 
+    /// `t` with every third element (flat positions 0, 3, 6, …) set to 0: points where products have zero factors.
+    static func withZeros<S: TensorScalar>(_ t: Tensor<S>) -> Tensor<S> {
+        Tensor(shape: t.shape, scalars: t.scalars.enumerated().map { $0 % 3 == 0 ? 0 : $1 })
+    }
+
     /// A random point of `joined(c)`: each input drawn from its domain, flattened and joined in order.
     static func joinedPoint(_ c: CheckCase, using rng: inout SeededGenerator) -> Tensor<Double> {
         var scalars: [Double] = []
@@ -203,6 +212,7 @@ extension PrimitiveChecks {
             case .positive: scalars += Tensor<Double>(randomUniform: flat, in: 0.5..<2, using: &rng).scalars
             case .unit: scalars += Tensor<Double>(randomUniform: flat, in: 0.05..<0.95, using: &rng).scalars
             case .aboveMinusOne: scalars += Tensor<Double>(randomUniform: flat, in: -0.5..<2, using: &rng).scalars
+            case .normalWithZeros: scalars += withZeros(Tensor<Double>(randomNormal: flat, using: &rng)).scalars
             case .positiveDefinite, .wellConditioned, .negativeDeterminant:
                 let m: Tensor<Double> = matrix(input.shape, input.domain, using: &rng)
                 scalars += m.scalars

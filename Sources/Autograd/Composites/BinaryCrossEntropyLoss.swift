@@ -56,7 +56,7 @@ package func requireUnitInterval(_ x: AnyTensor, _ what: String, operation: Stri
     let bad: (Int, Double)? = switch x.scalarType {
     case .float32: firstOutside(x.storage.floats())
     case .float64: firstOutside(x.storage.doubles())
-    case .bool: nil
+    case .bool, .int32: nil
     }
     if let (i, v) = bad {
         operationFailure(operation, "\(what) must lie in [0, 1], but element \(i) is \(v) (shape "

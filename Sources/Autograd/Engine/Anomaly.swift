@@ -166,7 +166,7 @@ extension AnyTensor {
         case .float64:
             let p = storage.doubles()
             for i in 0..<n where !p[i].isFinite { flat = i; v = p[i]; break }
-        case .bool:
+        case .bool, .int32:
             return nil
         }
         if flat < 0 { return nil }

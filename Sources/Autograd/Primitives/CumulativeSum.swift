@@ -35,7 +35,7 @@ extension Kernel {
         switch x.scalarType {
         case .float32: run(x.storage.floats(), y.storage.floats())
         case .float64: run(x.storage.doubles(), y.storage.doubles())
-        case .bool: fatalError("cumulative sum of a Bool tensor")
+        case .bool, .int32: Kernel.noKernel("cumulativeSum", x.scalarType)
         }
         return y
     }

@@ -172,7 +172,7 @@ func doubleValues(_ t: AnyTensor) -> [Double] {
     switch t.scalarType {
     case .float32: UnsafeBufferPointer(start: t.storage.floats(), count: t.count).map(\.doubleValue)
     case .float64: Array(UnsafeBufferPointer(start: t.storage.doubles(), count: t.count))
-    case .bool: fatalError("decomposition rules on a Bool tensor")
+    case .bool, .int32: Kernel.noKernel("the decomposition rules", t.scalarType)
     }
 }
 
@@ -219,7 +219,7 @@ private func fill(_ t: AnyTensor, _ values: [Double]) {
     switch t.scalarType {
     case .float32: for (i, v) in values.enumerated() { t.storage.floats()[i] = Float(v) }
     case .float64: for (i, v) in values.enumerated() { t.storage.doubles()[i] = v }
-    case .bool: fatalError("decomposition rules on a Bool tensor")
+    case .bool, .int32: Kernel.noKernel("the decomposition rules", t.scalarType)
     }
 }
 

@@ -25,7 +25,7 @@ enum FusedDerivative: Sendable {
         switch g.scalarType {
         case .float32: run(g.storage.floats(), s.storage.floats(), y.storage.floats(), n, batches)
         case .float64: run(g.storage.doubles(), s.storage.doubles(), y.storage.doubles(), n, batches)
-        case .bool: fatalError("derivative of a Bool tensor")
+        case .bool, .int32: Kernel.noKernel("derivative", g.scalarType)
         }
         return y
     }
@@ -36,7 +36,7 @@ enum FusedDerivative: Sendable {
         switch s.scalarType {
         case .float32: run(g.floats(), s.storage.floats(), y.floats(), s.count, 1)
         case .float64: run(g.doubles(), s.storage.doubles(), y.doubles(), s.count, 1)
-        case .bool: fatalError("derivative of a Bool tensor")
+        case .bool, .int32: Kernel.noKernel("derivative", s.scalarType)
         }
         return y
     }
@@ -48,7 +48,7 @@ enum FusedDerivative: Sendable {
         switch g.scalarType {
         case .float32: runInPlace(g.storage.floats(), s.storage.floats(), g.count)
         case .float64: runInPlace(g.storage.doubles(), s.storage.doubles(), g.count)
-        case .bool: return false
+        case .bool, .int32: return false
         }
         return true
     }
@@ -136,7 +136,7 @@ enum FusedBinaryCrossEntropy {
         case .float64:
             run(p.storage.doubles(), t.storage.doubles(), scaleP?.storage.doubles(), scaleT?.storage.doubles(),
                 dp?.storage.doubles(), dt?.storage.doubles(), n: p.count, total: scaleP?.count ?? scaleT!.count)
-        case .bool: fatalError("binary cross-entropy of Bool tensors")
+        case .bool, .int32: Kernel.noKernel("binary cross-entropy", p.scalarType)
         }
         return (dp, dt)
     }

@@ -173,6 +173,7 @@ extension Kernel {
             case .float32: y.storage.floats()[i * n + i] = 1
             case .float64: y.storage.doubles()[i * n + i] = 1
             case .bool: y.storage.bytes()[i * n + i] = 1
+            case .int32: y.storage.int32s()[i * n + i] = 1
             }
         }
         return y
@@ -189,6 +190,7 @@ func triangleMask(_ n: Int, lower: Bool, diagonal: Double, like t: AnyTensor) ->
             case .float32: m.storage.floats()[i * n + j] = Float(v)
             case .float64: m.storage.doubles()[i * n + j] = v
             case .bool: m.storage.bytes()[i * n + j] = v != 0 ? 1 : 0
+            case .int32: m.storage.int32s()[i * n + j] = Int32(v)
             }
         }
     }

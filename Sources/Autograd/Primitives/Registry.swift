@@ -345,6 +345,79 @@ let primitiveRegistry: [PrimitiveEntry] = [
             return typed([x], f, f)
         },
     ]),
+    // Index tensors (GatherAlong.swift): take-along-axis and its transpose; sorting gathers with its permutation.
+    PrimitiveEntry(GatherAlong.self, checks: [
+        CheckCase("gathering along axis 1 (repeated indices) [3,4]", [n(s34)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                x[0].gathering(alongAxis: 1, indices: Tensor<Int32>(shape: [3, 2], scalars: [3, 0, 1, 1, -1, 2]))
+            }
+            return typed(x, f, f)
+        },
+        CheckCase("sorted (axis 0, descending) [3,4]", [n(s34)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].sorted(alongAxis: 0, descending: true) }
+            return typed(x, f, f)
+        },
+        CheckCase("topK (k = 2, last axis) [3,4]", [n(s34)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].topK(2).values }
+            return typed(x, f, f)
+        },
+    ]),
+    PrimitiveEntry(ScatterAddAlong.self, checks: [
+        CheckCase("scatterAdding along axis 0 [3,4] ← [2,4]", [n(s34), n([2, 4])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                x[0].scatterAdding(x[1], alongAxis: 0, indices: Tensor<Int32>(shape: [2, 4], scalars: [0, 2, 2, 1, 2, 2, 0, 1]))
+            }
+            return typed(x, f, f)
+        },
+        .secondOrder("second order: gathering along, scatterAdding", [n([3, 2])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                let i = Tensor<Int32>(shape: [2, 2], scalars: [2, 0, 2, 1])
+                let g = x[0].gathering(alongAxis: 0, indices: i)
+                return (g * g).sum() * x[0].scatterAdding(g, alongAxis: 0, indices: i).sum()
+            }
+            return typed([x], f, f)
+        },
+    ]),
+    // Scans (LinearRecurrence.swift): the recurrence itself, and the cumulative product, product and
+    // logCumulativeSumExp built on it (zeros in the products: the `normalWithZeros` domain).
+    PrimitiveEntry(LinearRecurrence.self, checks: [
+        CheckCase("linearRecurrence (c [4] broadcast over [3,4], axis 1)", [n([4]), n(s34)]) {
+            $0[0].recurrence($0[1], axisFromEnd: 1, reverse: false)
+        },
+        CheckCase("linearRecurrence reverse (axis 0) [3,2]", [n([3, 2]), n([3, 2])]) {
+            $0[0].recurrence($0[1], axisFromEnd: 2, reverse: true)
+        },
+        CheckCase("cumulativeProduct with zeros (axis 1) [3,4]", [(s34, .normalWithZeros)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].cumulativeProduct(alongAxis: 1) }
+            return typed(x, f, f)
+        },
+        CheckCase("cumulativeProduct reverse (axis 0) [3,2]", [n([3, 2])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].cumulativeProduct(alongAxis: 0, reverse: true) }
+            return typed(x, f, f)
+        },
+        CheckCase("product (axes 0, 2) with zeros [2,3,2]", [([2, 3, 2], .normalWithZeros)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].product(alongAxes: 0, 2) }
+            return typed(x, f, f)
+        },
+        CheckCase("product (all) [2,3]", [n([2, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].product() }
+            return typed(x, f, f)
+        },
+        CheckCase("logCumulativeSumExp (axis 1) [3,4]", [n(s34)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].logCumulativeSumExp(alongAxis: 1) }
+            return typed(x, f, f)
+        },
+        CheckCase("logCumulativeSumExp reverse (axis 0) [3,2]", [n([3, 2])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].logCumulativeSumExp(alongAxis: 0, reverse: true) }
+            return typed(x, f, f)
+        },
+        .secondOrder("second order: cumulativeProduct, product with zeros", [([5], .normalWithZeros)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                x[0].cumulativeProduct(alongAxis: 0).sum() + x[0].product() + x[0].logCumulativeSumExp(alongAxis: 0).sum()
+            }
+            return typed([x], f, f)
+        },
+    ]),
     // Reached whenever a functional reverse call is nested in another (the second-order checks).
     PrimitiveEntry(Identity.self, checks: []),
     // The derivative product of the elementwise functions with a fused derivative (their fused route; its own
@@ -409,6 +482,45 @@ let compositeChecks: [CheckCase] = [
     },
     CheckCase("lstsq vector [4,2]·[4]", [n([4, 2]), n([4])]) { x in
         func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { lstsq(x[0], x[1]) }
+        return typed(x, f, f)
+    },
+    CheckCase("gathering at an index tensor [2,2] (axis 1) [3,4]", [n(s34)]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            x[0].gathering(atIndices: Tensor<Int32>(shape: [2, 2], scalars: [3, 0, -1, 0]), alongAxis: 1)
+        }
+        return typed(x, f, f)
+    },
+    CheckCase("indexAdding (axis 1) [3,4] ← [3,3]", [n(s34), n([3, 3])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            x[0].indexAdding(x[1], alongAxis: 1, indices: Tensor<Int32>([2, 0, 2]))
+        }
+        return typed(x, f, f)
+    },
+    CheckCase("updating (x[1..<3] = u, u broadcast [4])", [n(s34), n([4])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].updating(at: 1..<3, with: x[1]) * x[0] }
+        return typed(x, f, f)
+    },
+    CheckCase("updating (x[:, 0..<4 by 2] = u)", [n(s34), n([3, 2])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].updating(at: .all, stride(from: 0, to: 4, by: 2), with: x[1]) }
+        return typed(x, f, f)
+    },
+    CheckCase("einsum bij,bjk->bik", [n([2, 3, 4]), n([2, 4, 2])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { einsum("bij,bjk->bik", x[0], x[1]) }
+        return typed(x, f, f)
+    },
+    CheckCase("einsum bhqd,bhkd->bhqk", [n([1, 2, 3, 2]), n([1, 2, 4, 2])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { einsum("bhqd,bhkd->bhqk", x[0], x[1]) }
+        return typed(x, f, f)
+    },
+    CheckCase("einsum i,j->ij and ij,ij-> and ii", [n([3]), n([4]), n([3, 3])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            let outer = einsum("i,j->ij", x[0], x[1])
+            return outer * einsum("ij,ij->", outer, outer) + einsum("ii", x[2]) + einsum("ij->j", x[2]).sum()
+        }
+        return typed(x, f, f)
+    },
+    CheckCase("kron [2,2] ⊗ [3,2]", [n([2, 2]), n([3, 2])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { kron(x[0], x[1]) }
         return typed(x, f, f)
     },
 ]

@@ -11,8 +11,12 @@
 //         minimum, where, binaryCrossEntropy, derivative products)         yᵢ ← ∪ₖ operand k at i, broadcast
 //     reductions (sum, max, min over axes)                                 yᵢ ← ∪ over the reduced axes
 //     movement, one source per output (reshape, permute, expand, slice,
-//         embed, gather)                                                   yᵢ ← x at the source of i
-//     movement, one target per input (scatter-add, concatenate)            y at the target of j ← ∪ xⱼ
+//         embed, gather, gatherAlong)                                      yᵢ ← x at the source of i
+//     movement, one target per input (scatter-add, concatenate,
+//         scatterAddAlong)                                                 y at the target of j ← ∪ xⱼ
+//     linearRecurrence (zᵢ = cᵢ·zᵢ₋₁ + aᵢ along an axis)                   zᵢ ← ∪_{j ≤ i} (cⱼ ∪ aⱼ)
+//     gatherAlong, scatterAddAlong of a sort order (positions that move
+//         with the values)                                                 yᵢ ← ∪ over x's line through i
 //     matmul (either operand transposed, batch dimensions broadcast)       yᵢⱼ ← ∪ₖ Aᵢₖ ∪ ∪ₖ Bₖⱼ
 //     eigh, svd, qr (packed factors of each matrix of a batch)             y of matrix b ← ∪ x of matrix b
 //     anything else (custom operations)                                    every yᵢ ← ∪ of everything
@@ -59,9 +63,13 @@ enum SparsityRules {
             return targetUnion(s, operands: operands, shapes: shapes, output: output)
         case let r as ReduceExtremum:
             return targetUnion(Sum(axes: r.axes, keep: r.keep), operands: operands, shapes: shapes, output: output)
-        case is ScatterAdd, is Concatenate:
+        case let g as GatherAlong where g.fromValues:
+            return wholeLine(g.axis, sets(0), shapes[0], output)
+        case let s as ScatterAddAlong where s.fromValues:
+            return wholeLine(s.axis, sets(0), shapes[0], output)
+        case is ScatterAdd, is Concatenate, is ScatterAddAlong:
             return targetUnion(p as! any LinearPrimitive, operands: operands, shapes: shapes, output: output)
-        case is Reshape, is Permute, is Expand, is Slice, is Embed, is Gather:
+        case is Reshape, is Permute, is Expand, is Slice, is Embed, is Gather, is GatherAlong:
             let source = positions(shapes[0]) { (p as! any LinearPrimitive).apply(context(shapes, output), [$0])! }
             let x = sets(0)
             return source.map { $0 < 0 ? [] : x[$0] }
@@ -69,6 +77,9 @@ enum SparsityRules {
             return matmul(m, sets(0), sets(1), shapes: shapes, output: output)
         case is Eigh, is SingularValueDecomposition, is QRDecomposition:
             return perMatrix(sets(0), input: shapes[0], output: output)
+        case let r as LinearRecurrence:  // zᵢ ← ∪ over j ≤ i (j ≥ i if reverse) of cⱼ and aⱼ, broadcast
+            return scanUnion(broadcastUnion([0, 1], operands: operands, shapes: shapes, output: output),
+                             output, axis: output.count - r.axisFromEnd, reverse: r.reverse)
         default:
             // Unknown to this table (a custom operation): every output element may depend on every operand element.
             var all: [Int] = []
@@ -112,6 +123,31 @@ enum SparsityRules {
         return result
     }
 
+
+    /// For positions that depend on the values (a sort): each output element's set is the union over its whole
+    /// line along `axis` of the operand.
+    private static func wholeLine(_ axis: Int, _ x: IndexSets, _ shape: [Int], _ output: [Int]) -> IndexSets {
+        let line = keptShape(shape, [axis])
+        let joined = targetUnion(Sum(axes: [axis], keep: true), operands: [x], shapes: [shape], output: line)
+        return broadcastUnion([0], operands: [joined], shapes: [line], output: output)
+    }
+
+    /// Each element's set joined with those of the elements before it along `axis` (after it if `reverse`).
+    private static func scanUnion(_ sets: IndexSets, _ shape: [Int], axis: Int, reverse: Bool) -> IndexSets {
+        var result = sets
+        let n = shape[axis], inner = Shape.count(Array(shape[(axis + 1)...]))
+        let outer = n * inner == 0 ? 0 : sets.count / (n * inner)
+        for o in 0..<outer {
+            for step in 1..<Swift.max(n, 1) {
+                let i = reverse ? n - 1 - step : step, previous = reverse ? i + 1 : i - 1
+                for k in 0..<inner {
+                    result[(o * n + i) * inner + k] = indexUnion(result[(o * n + i) * inner + k],
+                                                                 result[(o * n + previous) * inner + k])
+                }
+            }
+        }
+        return result
+    }
 
     /// Elementwise with broadcasting: each output element's set is the union of the broadcast operands' sets.
     private static func broadcastUnion(_ which: [Int], operands: [IndexSets?], shapes: [[Int]],

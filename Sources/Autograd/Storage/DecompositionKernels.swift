@@ -49,7 +49,7 @@ extension Kernel {
         switch a.scalarType {
         case .float32: run(a.storage.floats(), y.storage.floats())
         case .float64: run(a.storage.doubles(), y.storage.doubles())
-        case .bool: fatalError("eigh of a Bool tensor")
+        case .bool, .int32: Kernel.noKernel("eigh", a.scalarType)
         }
         return y
     }
@@ -171,7 +171,7 @@ extension Kernel {
         switch a.scalarType {
         case .float32: run(a.storage.floats(), y.storage.floats())
         case .float64: run(a.storage.doubles(), y.storage.doubles())
-        case .bool: fatalError("svd of a Bool tensor")
+        case .bool, .int32: Kernel.noKernel("svd", a.scalarType)
         }
         return y
     }
@@ -302,7 +302,7 @@ extension Kernel {
         switch a.scalarType {
         case .float32: run(a.storage.floats(), y.storage.floats())
         case .float64: run(a.storage.doubles(), y.storage.doubles())
-        case .bool: fatalError("qr of a Bool tensor")
+        case .bool, .int32: Kernel.noKernel("qr", a.scalarType)
         }
         return y
     }

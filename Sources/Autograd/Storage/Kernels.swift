@@ -12,6 +12,13 @@ enum Kernel {
         }
     }
 
+    /// Stops a kernel asked to compute with elements it has no version for (Bool masks, Int32 index tensors),
+    /// naming the operation and the conversion that makes it possible.
+    static func noKernel(_ operation: String, _ type: ScalarType) -> Never {
+        fatalError("\(operation) is not defined for Tensor<\(type)>; convert first, with Tensor<Float>(_:) or "
+            + "Tensor<Double>(_:) (indices and masks become numbers)")
+    }
+
     static func sameType(_ a: AnyTensor, _ b: AnyTensor, _ operation: String) {
         if a.scalarType != b.scalarType {
             operationFailure(operation, "operands have different element types (\(a.scalarType) and "
@@ -28,6 +35,7 @@ enum Kernel {
         case .float32: ag_fill_f32(n, Float(value), y.storage.floats())
         case .float64: ag_fill_f64(n, value, y.storage.doubles())
         case .bool: y.storage.bytes().initialize(repeating: value != 0 ? 1 : 0, count: y.count)
+        case .int32: y.storage.int32s().initialize(repeating: Int32(exactly: value) ?? 0, count: y.count)
         }
         return y
     }
@@ -39,7 +47,7 @@ enum Kernel {
         switch x.scalarType {
         case .float32: ag_unary_f32(op, Int64(x.count), x.storage.floats(), y.storage.floats())
         case .float64: ag_unary_f64(op, Int64(x.count), x.storage.doubles(), y.storage.doubles())
-        case .bool: fatalError("unary arithmetic on Bool tensors")
+        case .bool, .int32: noKernel("unary arithmetic", x.scalarType)
         }
         return y
     }
@@ -50,7 +58,7 @@ enum Kernel {
         switch x.scalarType {
         case .float32: ag_affine_f32(Int64(x.count), x.storage.floats(), Float(alpha), Float(beta), y.storage.floats())
         case .float64: ag_affine_f64(Int64(x.count), x.storage.doubles(), alpha, beta, y.storage.doubles())
-        case .bool: fatalError("arithmetic on Bool tensors")
+        case .bool, .int32: noKernel("arithmetic", x.scalarType)
         }
         return y
     }
@@ -62,7 +70,7 @@ enum Kernel {
         switch x.scalarType {
         case .float32: ag_affine_f32(Int64(x.count), x.storage.floats(), Float(alpha), Float(beta), x.storage.floats())
         case .float64: ag_affine_f64(Int64(x.count), x.storage.doubles(), alpha, beta, x.storage.doubles())
-        case .bool: return false
+        case .bool, .int32: return false
         }
         return true
     }
@@ -85,7 +93,7 @@ enum Kernel {
                 ag_binary_f32(op, 1, &n, a.storage.floats(), &sa, b.storage.floats(), &sb, y.storage.floats())
             case .float64:
                 ag_binary_f64(op, 1, &n, a.storage.doubles(), &sa, b.storage.doubles(), &sb, y.storage.doubles())
-            case .bool: fatalError("arithmetic on Bool tensors")
+            case .bool, .int32: noKernel("arithmetic", a.scalarType)
             }
             return y
         }
@@ -98,7 +106,7 @@ enum Kernel {
                 ag_binary_f32(op, Int32(shape.count), sh, a.storage.floats(), pa, b.storage.floats(), pb, y.storage.floats())
             case .float64:
                 ag_binary_f64(op, Int32(shape.count), sh, a.storage.doubles(), pa, b.storage.doubles(), pb, y.storage.doubles())
-            case .bool: fatalError("arithmetic on Bool tensors")
+            case .bool, .int32: noKernel("arithmetic", a.scalarType)
             }
         } } }
         return y
@@ -116,10 +124,10 @@ enum Kernel {
                 ag_compare_f32(op, Int32(shape.count), sh, a.storage.floats(), pa, b.storage.floats(), pb, y.storage.bytes())
             case .float64:
                 ag_compare_f64(op, Int32(shape.count), sh, a.storage.doubles(), pa, b.storage.doubles(), pb, y.storage.bytes())
-            case .bool:
-                // Bool comparison: compare as bytes through the strided copy into a float view.
-                let fa = convert(a, to: .float32), fb = convert(b, to: .float32)
-                ag_compare_f32(op, Int32(shape.count), sh, fa.storage.floats(), pa, fb.storage.floats(), pb, y.storage.bytes())
+            case .bool, .int32:
+                // Bool and Int32 comparison: compare as numbers (exact in Double for every Int32).
+                let fa = convert(a, to: .float64), fb = convert(b, to: .float64)
+                ag_compare_f64(op, Int32(shape.count), sh, fa.storage.doubles(), pa, fb.storage.doubles(), pb, y.storage.bytes())
             }
         } } }
         return y
@@ -141,11 +149,12 @@ enum Kernel {
                 ag_where_f32(Int32(shape.count), sh, c, pc, a.storage.floats(), pa, b.storage.floats(), pb, y.storage.floats())
             case .float64:
                 ag_where_f64(Int32(shape.count), sh, c, pc, a.storage.doubles(), pa, b.storage.doubles(), pb, y.storage.doubles())
-            case .bool:
-                let ya = convert(a, to: .float32), yb = convert(b, to: .float32)
-                let tmp = AnyTensor(uninitialized: .float32, shape: shape)
-                ag_where_f32(Int32(shape.count), sh, c, pc, ya.storage.floats(), pa, yb.storage.floats(), pb, tmp.storage.floats())
-                for i in 0..<y.count { y.storage.bytes()[i] = tmp.storage.floats()[i] != 0 ? 1 : 0 }
+            case .bool, .int32:
+                let ya = convert(a, to: .float64), yb = convert(b, to: .float64)
+                let tmp = AnyTensor(uninitialized: .float64, shape: shape)
+                ag_where_f64(Int32(shape.count), sh, c, pc, ya.storage.doubles(), pa, yb.storage.doubles(), pb, tmp.storage.doubles())
+                let converted = convert(tmp, to: a.scalarType)
+                y.storage.base.copyMemory(from: converted.storage.base, byteCount: y.count * a.scalarType.byteCount)
             }
         } } } }
         return y
@@ -164,6 +173,13 @@ enum Kernel {
             for i in 0..<x.count { y.storage.bytes()[i] = x.storage.floats()[i] != 0 ? 1 : 0 }
         case (.float64, .bool):
             for i in 0..<x.count { y.storage.bytes()[i] = x.storage.doubles()[i] != 0 ? 1 : 0 }
+        case (.int32, .float32): for i in 0..<x.count { y.storage.floats()[i] = Float(x.storage.int32s()[i]) }
+        case (.int32, .float64): for i in 0..<x.count { y.storage.doubles()[i] = Double(x.storage.int32s()[i]) }
+        case (.int32, .bool): for i in 0..<x.count { y.storage.bytes()[i] = x.storage.int32s()[i] != 0 ? 1 : 0 }
+        case (.bool, .int32): for i in 0..<x.count { y.storage.int32s()[i] = Int32(x.storage.bytes()[i]) }
+        // Callers check that every value is finite and in Int32's range (see `Tensor<Int32>(truncating:)`).
+        case (.float32, .int32): for i in 0..<x.count { y.storage.int32s()[i] = Int32(x.storage.floats()[i]) }
+        case (.float64, .int32): for i in 0..<x.count { y.storage.int32s()[i] = Int32(x.storage.doubles()[i]) }
         default: break
         }
         return y
@@ -192,7 +208,7 @@ enum Kernel {
                 ag_reduce_f32(op, Int64(outer), Int64(r), Int64(inner), current.storage.floats(), y.storage.floats())
             case .float64:
                 ag_reduce_f64(op, Int64(outer), Int64(r), Int64(inner), current.storage.doubles(), y.storage.doubles())
-            case .bool: fatalError("reduction of Bool tensors")
+            case .bool, .int32: noKernel("a reduction", x.scalarType)
             }
             current = y
             shape = newShape
@@ -265,7 +281,7 @@ enum Kernel {
             case .float64:
                 ag_gemm_batched_f64(Int64(count), Int64(m), Int64(n), Int64(k), a.storage.doubles(), oa, Int64(rsa),
                                     Int64(csa), b.storage.doubles(), ob, Int64(rsb), Int64(csb), y.storage.doubles())
-            case .bool: fatalError("matmul of Bool tensors")
+            case .bool, .int32: noKernel("matmul", a.scalarType)
             }
         } }
         return y
@@ -281,7 +297,7 @@ enum Kernel {
         case .float64:
             ag_gemm_f64(Int64(m), Int64(n), Int64(k), 1, a.storage.doubles(), Int64(rsa), Int64(csa),
                         b.storage.doubles(), Int64(rsb), Int64(csb), 0, y.storage.doubles(), Int64(ldc))
-        case .bool: fatalError("matmul of Bool tensors")
+        case .bool, .int32: noKernel("matmul", type)
         }
     }
 
@@ -366,7 +382,7 @@ enum Kernel {
             case .float64:
                 ag_scatter_add_f64(Int64(outer), Int64(n), Int64(inner), x.storage.doubles(), idx,
                                    Int64(indices.count), y.storage.doubles())
-            case .bool: fatalError("scatter-add of Bool tensors")
+            case .bool, .int32: noKernel("scatter-add", x.scalarType)
             }
         }
         return y
@@ -398,7 +414,7 @@ enum Kernel {
         switch p.scalarType {
         case .float32: ag_bce_f32(Int64(p.count), p.storage.floats(), t.storage.floats(), y.storage.floats())
         case .float64: ag_bce_f64(Int64(p.count), p.storage.doubles(), t.storage.doubles(), y.storage.doubles())
-        case .bool: fatalError("binary cross-entropy of Bool tensors")
+        case .bool, .int32: noKernel("binary cross-entropy", p.scalarType)
         }
         return y
     }
@@ -408,7 +424,7 @@ enum Kernel {
         switch a.scalarType {
         case .float32: ag_dot_f32(Int64(a.count), a.storage.floats(), b.storage.floats())
         case .float64: ag_dot_f64(Int64(a.count), a.storage.doubles(), b.storage.doubles())
-        case .bool: fatalError("dot of Bool tensors")
+        case .bool, .int32: noKernel("dot", a.scalarType)
         }
     }
 }

@@ -77,7 +77,7 @@ extension Kernel {
         switch s.scalarType {
         case .float32: cholesky(s.storage.floats(), y.storage.floats(), s.shape, operation, location)
         case .float64: cholesky(s.storage.doubles(), y.storage.doubles(), s.shape, operation, location)
-        case .bool: fatalError("cholesky of a Bool tensor")
+        case .bool, .int32: Kernel.noKernel("cholesky", s.scalarType)
         }
         return y
     }
@@ -135,7 +135,7 @@ extension Kernel {
         switch a.scalarType {
         case .float32: problem.run(a.storage.floats(), b.storage.floats(), y.storage.floats(), ia, ib)
         case .float64: problem.run(a.storage.doubles(), b.storage.doubles(), y.storage.doubles(), ia, ib)
-        case .bool: fatalError("solve with Bool tensors")
+        case .bool, .int32: Kernel.noKernel("solve", a.scalarType)
         }
         return y
     }
@@ -173,7 +173,7 @@ extension Kernel {
         switch a.scalarType {
         case .float32: run(a.storage.floats(), value.storage.floats(), sign.storage.floats())
         case .float64: run(a.storage.doubles(), value.storage.doubles(), sign.storage.doubles())
-        case .bool: fatalError("determinant of a Bool tensor")
+        case .bool, .int32: Kernel.noKernel("determinant", a.scalarType)
         }
         return (value, sign)
     }

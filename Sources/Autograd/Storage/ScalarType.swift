@@ -10,13 +10,17 @@ public enum ScalarType: String, Sendable, Equatable, CustomStringConvertible {
     case float64 = "Double"
     /// Truth values stored one per byte (`Bool`), the result of comparisons.
     case bool = "Bool"
+    /// 32-bit signed integers (`Int32`): index tensors (the positions `argsort`, `argmax` and `topK` return, and
+    /// `gathering(alongAxis:indices:)` and `scatterAdding` read). Never differentiated.
+    case int32 = "Int32"
 
-    /// Bytes per element: 4, 8 or 1.
+    /// Bytes per element: 4, 8, 1 or 4.
     public var byteCount: Int {
         switch self {
         case .float32: 4
         case .float64: 8
         case .bool: 1
+        case .int32: 4
         }
     }
 
@@ -24,9 +28,10 @@ public enum ScalarType: String, Sendable, Equatable, CustomStringConvertible {
     public var description: String { rawValue }
 }
 
-/// A type that can be the element of a ``Tensor``: `Float`, `Double` or `Bool`.
+/// A type that can be the element of a ``Tensor``: `Float`, `Double`, `Bool` or `Int32`.
 ///
-/// Only the library's own conformances are supported; the kernels exist for these three types.
+/// Only the library's own conformances are supported; the kernels exist for these four types. `Bool` (masks) and
+/// `Int32` (index tensors) are elements but not ``TensorScalar``s: tensors of them are never differentiated.
 public protocol TensorElement: Sendable, Equatable, CustomStringConvertible {
     /// The run-time tag of this element type.
     static var scalarType: ScalarType { get }
@@ -60,4 +65,9 @@ extension Double: TensorScalar {
 extension Bool: TensorElement {
     /// `.bool`.
     public static var scalarType: ScalarType { .bool }
+}
+
+extension Int32: TensorElement {
+    /// `.int32`.
+    public static var scalarType: ScalarType { .int32 }
 }

@@ -99,6 +99,7 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
     @inline(__always) func floats() -> UnsafeMutablePointer<Float> { base.assumingMemoryBound(to: Float.self) }
     @inline(__always) func doubles() -> UnsafeMutablePointer<Double> { base.assumingMemoryBound(to: Double.self) }
     @inline(__always) func bytes() -> UnsafeMutablePointer<UInt8> { base.assumingMemoryBound(to: UInt8.self) }
+    @inline(__always) func int32s() -> UnsafeMutablePointer<Int32> { base.assumingMemoryBound(to: Int32.self) }
 
     /// A new buffer with the same contents.
     func copy() -> Storage {

@@ -51,6 +51,7 @@ struct TensorFormatter {
         case .float32: Double(tensor.storage.floats()[i])
         case .float64: tensor.storage.doubles()[i]
         case .bool: Double(tensor.storage.bytes()[i])
+        case .int32: Double(tensor.storage.int32s()[i])
         }
     }
 
@@ -74,6 +75,13 @@ struct TensorFormatter {
     func render() -> String {
         if tensor.scalarType == .bool {
             return layout { i in value(i) != 0 ? "true" : "false" }
+        }
+        if tensor.scalarType == .int32 {
+            let width = shownIndices().map { String(tensor.storage.int32s()[$0]).count }.max() ?? 1
+            return layout { i in
+                let s = String(tensor.storage.int32s()[i])
+                return String(repeating: " ", count: width - s.count) + s
+            }
         }
         let shown = shownIndices().map(value)
         let finite = shown.filter { $0.isFinite }

@@ -68,7 +68,7 @@ extension TensorIndexConvertible where Self == TensorIndex {
     public static var newAxis: TensorIndex { .insertedAxis }
 }
 
-extension Tensor where Scalar: TensorScalar {
+extension Tensor {
     /// Basic indexing as in NumPy: one entry per leading axis (missing trailing entries mean "all"). An integer
     /// picks one position and removes the axis; a range keeps the axis. Copies the selected elements.
     /// Composite of the primitives `slice` (linear: x̄ = ȳ embedded into zeros of x's shape) and `reshape`.
@@ -87,7 +87,13 @@ extension Tensor where Scalar: TensorScalar {
     }
 
     private func indexed(_ entries: [TensorIndex], at loc: CallSite) -> Tensor {
-        let name = "subscript"
+        let (axes, result) = selection(entries, "subscript", at: loc)
+        return Tensor(unchecked: base.sliced(axes).reshaped(result))
+    }
+
+    /// What subscript entries select: one slice per axis, and the shape of the result (integer entries removed,
+    /// inserted axes added). Stops, naming `name`, on an index out of range or a bad step.
+    func selection(_ entries: [TensorIndex], _ name: String, at loc: CallSite) -> (axes: [SliceAxis], shape: [Int]) {
         let consumed = entries.filter { $0 != .insertedAxis }.count
         if consumed > rank {
             operationFailure(name, "\(consumed) indices for a tensor of rank \(rank) (shape \(describe(shape)))",
@@ -120,6 +126,6 @@ extension Tensor where Scalar: TensorScalar {
             }
         }
         while axis < rank { axes.append(.all(shape[axis])); result.append(shape[axis]); axis += 1 }
-        return Tensor(unchecked: base.sliced(axes).reshaped(result))
+        return (axes, result)
     }
 }

@@ -2,7 +2,7 @@
 // their derivatives move cotangents back the same way (reshape back, inverse permutation, sum over broadcast
 // axes, embed a slice into zeros, scatter-add a gather).
 
-extension Tensor where Scalar: TensorScalar {
+extension Tensor {
     /// The same elements in row-major order with a new shape; one dimension may be −1 and is then inferred.
     /// Shares the buffer (no copy). Primitive `reshape` (linear): x̄ = ȳ reshaped back.
     /// Stops if the element counts differ.

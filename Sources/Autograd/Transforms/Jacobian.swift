@@ -83,7 +83,7 @@ enum Jacobians {
         switch type {
         case .float32: for i in 0..<n { eye.storage.floats()[i * stride] = 1 }
         case .float64: for i in 0..<n { eye.storage.doubles()[i * stride] = 1 }
-        case .bool: break
+        case .bool, .int32: break
         }
         return AnyTensor(storage: eye.storage, shape: [n] + shape)
     }
