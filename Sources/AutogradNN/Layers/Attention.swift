@@ -5,7 +5,7 @@ import Autograd
 ///
 /// The input [..., L, width] is projected to queries, keys and values (three ``Linear`` layers), each split into
 /// `headCount` heads of width / headCount features ([..., headCount, L, width / headCount]); each head attends
-/// with ``scaledDotProductAttention(query:key:value:mask:causal:scale:file:line:)`` (the causal mask when
+/// with the core's `scaledDotProductAttention(query:key:value:mask:causal:scale:)` (the causal mask when
 /// ``causal`` is true: position i sees positions ≤ i); the heads are joined and projected by ``output``.
 /// The result is shaped like the input. Cost: 8 · L · width² for the projections plus 4 · L² · width for the
 /// attention, per sequence, floating-point operations.
