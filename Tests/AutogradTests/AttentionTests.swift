@@ -74,6 +74,22 @@ import Testing
         #expect(hidden.scalars.allSatisfy { $0.isFinite })
     }
 
+    @Test func zeroSizeAttention() throws {
+        // No keys: every query attends to nothing and gets zeros.
+        let q = Tensor<Double>(ones: [2, 3, 4]), none = Tensor<Double>(zeros: [2, 0, 4])
+        let y = scaledDotProductAttention(query: q, key: none, value: Tensor(zeros: [2, 0, 5]))
+        #expect(y.shape == [2, 3, 5] && y.scalars.allSatisfy { $0 == 0 })
+        #expect(try gradient(at: q) { scaledDotProductAttention(query: $0, key: none, value: none).sum() }.shape
+            == [2, 3, 4])
+        // No queries, and causal attention over an empty sequence.
+        let empty = Tensor<Double>(zeros: [1, 0, 4])
+        #expect(scaledDotProductAttention(query: empty, key: empty, value: empty, causal: true).shape == [1, 0, 4])
+        #expect(Tensor<Double>(zeros: [0, 3]).softmax(where: Tensor<Bool>.lowerTriangle(rows: 0, columns: 3)).shape
+            == [0, 3])
+        #expect(Tensor<Float>(2).softmax(where: Tensor<Bool>(shape: [], scalars: [true])).scalars == [1])
+        #expect(Tensor<Float>(2).softmax(where: Tensor<Bool>(shape: [], scalars: [false])).scalars == [0])
+    }
+
     @Test func attentionBadShapesStop() async {
         await #expect(processExitsWith: .failure) {
             _ = scaledDotProductAttention(query: Tensor<Double>(zeros: [2, 3]), key: Tensor(zeros: [2, 4]),

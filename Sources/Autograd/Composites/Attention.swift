@@ -69,8 +69,10 @@ extension Tensor where Scalar: TensorScalar {
     /// no unmasked element (a *fully masked* row, such as a padded query) gives all zeros, not NaN, and passes no
     /// derivative: this library's choice, where filling with −∞ and calling softmax would give 0/0. `mask` must
     /// broadcast to x's shape (a causal [L, L] mask serves a [batch, heads, L, L] tensor).
-    /// Composite of `where`, `max`, `subtract`, `exp`, `sum` and `divide`; its Jacobian on the unmasked elements of
-    /// a row is diag(y) − y yᵀ, as softmax's. Stops if the mask does not broadcast to x.
+    /// Along the last axis (the default), primitive `softmax(where:)`: three passes forward, and rules
+    /// x̄ = y ⊙ (ȳ − Σ ȳ ⊙ y), ẏ = y ⊙ (ẋ − Σ ẋ ⊙ y) over the row, the Jacobian diag(y) − y yᵀ of softmax on the
+    /// kept elements. Along other axes, the same formula as a composite of `where`, `max`, `subtract`, `exp`, `sum`
+    /// and `divide`. Stops if the mask does not broadcast to x.
     public func softmax(where mask: Tensor<Bool>, alongAxes axes: [Int] = [-1], file: StaticString = #fileID,
                         line: UInt = #line) -> Tensor {
         let loc = CallSite(file: file, line: line)
@@ -84,6 +86,8 @@ extension Tensor where Scalar: TensorScalar {
                 .reshaped(to: [])
         }
         let a = Shape.axes(axes, rank: rank, operation, at: loc)
+        if a == [rank - 1] { return Tensor(unchecked: maskedSoftmax(base, mask: mask.base, at: loc)) }
+        // Other axes: the same formula as a composite.
         let z = Tensor.where(mask, self, -Scalar.infinity, file: file, line: line)
         let m0 = z.max(alongAxes: a, keepingDimensions: true, file: file, line: line).detached()
         let m = Tensor.where(m0.isFinite, m0, 0)
@@ -130,8 +134,8 @@ public func scaledDotProductAttention<Scalar: TensorScalar>(
         let triangle = Tensor<Bool>.lowerTriangle(rows: lq, columns: lk)
         allowed = allowed.map { $0 .& triangle } ?? triangle
     }
-    let weights = allowed.map { scores.softmax(where: $0, alongAxes: [-1], file: file, line: line) }
-        ?? scores.softmax(alongAxes: [-1], file: file, line: line)
+    let weights = scores.softmax(where: allowed ?? Tensor<Bool>(shape: [], scalars: [true]), alongAxes: [-1],
+                                 file: file, line: line)
     return matmul(weights, value, file: file, line: line)
 }
 

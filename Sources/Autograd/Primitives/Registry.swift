@@ -289,6 +289,30 @@ let primitiveRegistry: [PrimitiveEntry] = [
             return typed(x, f, f)
         },
     ]),
+    // Softmax over the last axis restricted to a mask (MaskedSoftmax.swift); attention's checks reach it too.
+    PrimitiveEntry(MaskedSoftmax.self, checks: [
+        CheckCase("softmax (where: mask, a fully masked row)", [n(s34)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                let mask = Tensor<Bool>(shape: [3, 4], scalars: [true, false, true, true, false, false, false, false,
+                                                                  true, true, false, true])
+                return x[0].softmax(where: mask)
+            }
+            return typed(x, f, f)
+        },
+        CheckCase("softmax (where: causal mask broadcast to [2, 3, 3])", [n([2, 3, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                x[0].softmax(where: Tensor<Bool>.lowerTriangle(rows: 3, columns: 3))
+            }
+            return typed(x, f, f)
+        },
+        .secondOrder("second order: softmax (where:)", [n([2, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                let y = x[0].softmax(where: Tensor<Bool>(shape: [3], scalars: [true, false, true]))
+                return (y * x[0]).sum()
+            }
+            return typed([x], f, f)
+        },
+    ]),
     // Reached whenever a functional reverse call is nested in another (the second-order checks).
     PrimitiveEntry(Identity.self, checks: []),
     // The derivative product of the elementwise functions with a fused derivative (their fused route; its own
@@ -391,11 +415,9 @@ let compositeChecks: [CheckCase] = [
         }
         return typed(x, f, f)
     },
-    CheckCase("softmax (where: mask, a fully masked row)", [n(s34)]) { x in
+    CheckCase("softmax (where: mask, axis 0)", [n([4, 3])]) { x in
         func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
-            let mask = Tensor<Bool>(shape: [3, 4], scalars: [true, false, true, true, false, false, false, false,
-                                                              true, true, false, true])
-            return x[0].softmax(where: mask)
+            x[0].softmax(where: Tensor<Bool>.lowerTriangle(rows: 4, columns: 3, diagonal: -1), alongAxes: [0])
         }
         return typed(x, f, f)
     },

@@ -14,6 +14,7 @@
 //         embed, gather)                                                   yᵢ ← x at the source of i
 //     movement, one target per input (scatter-add, concatenate)            y at the target of j ← ∪ xⱼ
 //     matmul (either operand transposed, batch dimensions broadcast)       yᵢⱼ ← ∪ₖ Aᵢₖ ∪ ∪ₖ Bₖⱼ
+//     masked softmax (over the last axis)                                  yᵢ ← ∪ over i's row
 //     anything else (custom operations)                                    every yᵢ ← ∪ of everything
 //
 // The movement rules are the operations themselves applied to the index structure: the primitive's own forward
@@ -66,6 +67,15 @@ enum SparsityRules {
             return source.map { $0 < 0 ? [] : x[$0] }
         case let m as MatMul:
             return matmul(m, sets(0), sets(1), shapes: shapes, output: output)
+        case is MaskedSoftmax:  // Each element depends on its whole row (the last axis).
+            let x = sets(0), n = output.last ?? 1
+            var result = IndexSets()
+            result.reserveCapacity(count)
+            for start in stride(from: 0, to: count, by: Swift.max(n, 1)) {
+                let row = (start ..< start + n).reduce(into: [Int]()) { $0 = indexUnion($0, x[$1]) }
+                result.append(contentsOf: repeatElement(row, count: n))
+            }
+            return result
         default:
             // Unknown to this table (a custom operation): every output element may depend on every operand element.
             var all: [Int] = []

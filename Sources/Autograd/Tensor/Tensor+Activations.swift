@@ -6,8 +6,9 @@
 
 /// The form of GELU to compute: the exact one, x Φ(x), or PyTorch's `approximate="tanh"`.
 public enum GELUApproximation: Sendable, Hashable {
-    /// x Φ(x) = ½ x (1 + erf(x/√2)), Φ the standard normal distribution function (PyTorch's default).
-    case none
+    /// x Φ(x) = ½ x (1 + erf(x/√2)), Φ the standard normal distribution function (PyTorch's default,
+    /// `approximate="none"`).
+    case exact
     /// ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))), within about 5·10⁻⁴ of the exact form (GPT-2's and BERT's).
     case tanh
 }
@@ -22,11 +23,11 @@ public func erf<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = 
 /// The Gaussian error linear unit elementwise: exact, gelu(x) = x Φ(x) = ½ x erfc(−x/√2) (computed with `erfc`,
 /// so it stays accurate for large negative x), or its tanh approximation. Primitive `gelu` or `gelu(tanh)`;
 /// exact f′(x) = Φ(x) + x φ(x), φ the standard normal density.
-public func gelu<Scalar: TensorScalar>(_ x: Tensor<Scalar>, approximation: GELUApproximation = .none,
+public func gelu<Scalar: TensorScalar>(_ x: Tensor<Scalar>, approximation: GELUApproximation = .exact,
                                        file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
     let loc = CallSite(file: file, line: line)
     switch approximation {
-    case .none: return Tensor(unchecked: gelu(x.base, at: loc))
+    case .exact: return Tensor(unchecked: gelu(x.base, at: loc))
     case .tanh: return Tensor(unchecked: geluTanh(x.base, at: loc))
     }
 }
@@ -93,7 +94,7 @@ extension Tensor where Scalar: TensorScalar {
     }
 
     /// GELU elementwise: the method spelling of ``gelu(_:approximation:file:line:)``.
-    public func gelu(approximation: GELUApproximation = .none, file: StaticString = #fileID,
+    public func gelu(approximation: GELUApproximation = .exact, file: StaticString = #fileID,
                      line: UInt = #line) -> Tensor {
         Autograd.gelu(self, approximation: approximation, file: file, line: line)
     }

@@ -8,7 +8,7 @@ public struct GELU<Scalar: TensorScalar>: Layer, Sendable {
     /// Which form to compute.
     public let approximation: GELUApproximation
     /// The layer (no parameters); the exact form by default, as PyTorch's `nn.GELU()`.
-    public init(approximation: GELUApproximation = .none) { self.approximation = approximation }
+    public init(approximation: GELUApproximation = .exact) { self.approximation = approximation }
     /// None.
     public var parameterPaths: [ParameterPath<GELU>] { [] }
     /// gelu(x), shaped like x.
