@@ -56,6 +56,29 @@ let primitiveRegistry: [PrimitiveEntry] = [
     PrimitiveEntry(Abs.self, routes: elementwise, checks: [CheckCase("abs", [n(s34)]) { abs($0[0]) }]),
     PrimitiveEntry(Relu.self, routes: elementwise, checks: [CheckCase("relu", [n(s34)]) { relu($0[0]) }]),
     PrimitiveEntry(Softplus.self, routes: elementwise, checks: [CheckCase("softplus", [n(s34)]) { softplus($0[0]) }]),
+    // Activation functions (Activations.swift); their second derivatives come from their f′ expressions.
+    PrimitiveEntry(Erf.self, checks: [
+        CheckCase("erf", [n(s34)]) { erf($0[0]) },
+        .secondOrder("second order: erf, gelu, gelu(tanh), silu, logSigmoid", [n([4])]) { x in
+            let smooth: AnyTensor = erf(x) * x + gelu(x) * sin(x)
+            let gates: AnyTensor = geluTanh(x).pow(2) + silu(x) * cos(x)
+            return (smooth + gates + logSigmoid(x) * x).sum()
+        },
+    ]),
+    PrimitiveEntry(Gelu.self, checks: [CheckCase("gelu", [n(s34)]) { gelu($0[0]) }]),
+    PrimitiveEntry(GeluTanh.self, checks: [CheckCase("gelu (tanh)", [n(s34)]) { geluTanh($0[0]) }]),
+    PrimitiveEntry(Silu.self, checks: [CheckCase("silu", [n(s34)]) { silu($0[0]) }]),
+    PrimitiveEntry(LeakyRelu.self, checks: [
+        CheckCase("leakyRelu (slope 0.1)", [n(s34)]) { leakyRelu($0[0], slope: 0.1) },
+    ]),
+    PrimitiveEntry(Elu.self, checks: [
+        CheckCase("elu (α 1.5)", [n(s34)]) { elu($0[0], alpha: 1.5) },
+        .secondOrder("second order: elu, leakyRelu", [n([4])]) { x in
+            let e: AnyTensor = elu(x, alpha: 1.5) * x
+            return (e + leakyRelu(x, slope: 0.1) * sin(x)).sum()
+        },
+    ]),
+    PrimitiveEntry(LogSigmoid.self, checks: [CheckCase("logSigmoid", [n(s34)]) { logSigmoid($0[0]) }]),
     PrimitiveEntry(Negate.self, checks: [CheckCase("negate", [n(s34)]) { -$0[0] }]),
     PrimitiveEntry(Affine.self, routes: [.inPlace], checks: [
         CheckCase("affine (x * 2.5 + 1)", [n(s34)]) { $0[0] * 2.5 + 1 },
@@ -418,6 +441,30 @@ let primitiveRegistry: [PrimitiveEntry] = [
             return typed([x], f, f)
         },
     ]),
+    // Softmax over the last axis restricted to a mask (MaskedSoftmax.swift); attention's checks reach it too.
+    PrimitiveEntry(MaskedSoftmax.self, checks: [
+        CheckCase("softmax (where: mask, a fully masked row)", [n(s34)]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                let mask = Tensor<Bool>(shape: [3, 4], scalars: [true, false, true, true, false, false, false, false,
+                                                                  true, true, false, true])
+                return x[0].softmax(where: mask)
+            }
+            return typed(x, f, f)
+        },
+        CheckCase("softmax (where: causal mask broadcast to [2, 3, 3])", [n([2, 3, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                x[0].softmax(where: Tensor<Bool>.lowerTriangle(rows: 3, columns: 3))
+            }
+            return typed(x, f, f)
+        },
+        .secondOrder("second order: softmax (where:)", [n([2, 3])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                let y = x[0].softmax(where: Tensor<Bool>(shape: [3], scalars: [true, false, true]))
+                return (y * x[0]).sum()
+            }
+            return typed([x], f, f)
+        },
+    ]),
     // Reached whenever a functional reverse call is nested in another (the second-order checks).
     PrimitiveEntry(Identity.self, checks: []),
     // The derivative product of the elementwise functions with a fused derivative (their fused route; its own
@@ -466,6 +513,91 @@ let compositeChecks: [CheckCase] = [
     CheckCase("squeezed / unsqueezed", [n([1, 4])]) { x in
         func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].unsqueezed(at: 1).squeezed(alongAxes: 0) * 2 }
         return typed(x, f, f)
+    },
+    // Statistics and normalizations (Normalization.swift).
+    CheckCase("variance (axis 1, correction 1)", [n(s34)]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].variance(alongAxes: 1) }
+        return typed(x, f, f)
+    },
+    CheckCase("standardDeviation (axis 0, correction 0, kept)", [n(s34)]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            x[0].standardDeviation(alongAxes: 0, correction: 0, keepingDimensions: true)
+        }
+        return typed(x, f, f)
+    },
+    CheckCase("layerNorm (scale, offset)", [n([2, 3, 4]), n([4]), n([4])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { layerNorm(x[0], scale: x[1], offset: x[2]) }
+        return typed(x, f, f)
+    },
+    CheckCase("layerNorm (last two axes)", [n([2, 3, 2])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { layerNorm(x[0], trailingAxes: 2) }
+        return typed(x, f, f)
+    },
+    CheckCase("rmsNorm (scale)", [n(s34), n([4])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { rmsNorm(x[0], scale: x[1]) }
+        return typed(x, f, f)
+    },
+    CheckCase("groupNorm (2 groups of [2, 4, 3])", [n([2, 4, 3]), n([4]), n([4])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { groupNorm(x[0], groups: 2, scale: x[1], offset: x[2]) }
+        return typed(x, f, f)
+    },
+    CheckCase("batchNorm (training) [4, 3, 2]", [n([4, 3, 2]), n([3]), n([3])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            batchNorm(x[0], runningMean: Tensor(zeros: [3]), runningVariance: Tensor(ones: [3]), scale: x[1],
+                      offset: x[2], training: true).output
+        }
+        return typed(x, f, f)
+    },
+    CheckCase("batchNorm (inference) [4, 3]", [n([4, 3]), n([3]), pos([3])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            batchNorm(x[0], runningMean: x[1], runningVariance: x[2], training: false).output
+        }
+        return typed(x, f, f)
+    },
+    .secondOrder("second order: layerNorm, rmsNorm", [n([2, 4])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            (layerNorm(x[0]) * x[0]).sum() + rmsNorm(x[0]).squared().sum() * 0.5
+        }
+        return typed([x], f, f)
+    },
+    // Masks, masked softmax, attention and dropout (Attention.swift).
+    CheckCase("lowerTriangular / upperTriangular", [n([2, 3, 4])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            x[0].lowerTriangular(diagonal: 1) * 2 + x[0].upperTriangular()
+        }
+        return typed(x, f, f)
+    },
+    CheckCase("softmax (where: mask, axis 0)", [n([4, 3])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            x[0].softmax(where: Tensor<Bool>.lowerTriangle(rows: 4, columns: 3, diagonal: -1), alongAxes: [0])
+        }
+        return typed(x, f, f)
+    },
+    CheckCase("scaledDotProductAttention (causal, [2, 3, 4])", [n([2, 3, 4]), n([2, 3, 4]), n([2, 3, 2])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            scaledDotProductAttention(query: x[0], key: x[1], value: x[2], causal: true)
+        }
+        return typed(x, f, f)
+    },
+    CheckCase("scaledDotProductAttention (mask, heads broadcast)", [n([2, 2, 3, 4]), n([2, 1, 3, 4]), n([3, 4])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            let mask = Tensor<Bool>(shape: [1, 3], scalars: [true, false, true])
+            return scaledDotProductAttention(query: x[0], key: x[1], value: x[2], mask: mask, scale: 0.7)
+        }
+        return typed(x, f, f)
+    },
+    CheckCase("dropout (p 0.5, seeded)", [n(s34)]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            var rng = SeededGenerator(seed: 3)
+            return dropout(x[0], probability: 0.5, using: &rng)
+        }
+        return typed(x, f, f)
+    },
+    .secondOrder("second order: scaledDotProductAttention (causal), gelu", [n([3, 2])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            gelu(scaledDotProductAttention(query: x[0], key: x[0] * 0.5, value: x[0], causal: true)).sum()
+        }
+        return typed([x], f, f)
     },
     .secondOrder("second order: slice, index", [n([4, 3])]) { x in
         func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {

@@ -19,6 +19,7 @@
 //         with the values)                                                 yᵢ ← ∪ over x's line through i
 //     matmul (either operand transposed, batch dimensions broadcast)       yᵢⱼ ← ∪ₖ Aᵢₖ ∪ ∪ₖ Bₖⱼ
 //     eigh, svd, qr (packed factors of each matrix of a batch)             y of matrix b ← ∪ x of matrix b
+//     masked softmax (over the last axis)                                  yᵢ ← ∪ over i's row
 //     anything else (custom operations)                                    every yᵢ ← ∪ of everything
 //
 // The movement rules are the operations themselves applied to the index structure: the primitive's own forward
@@ -80,6 +81,15 @@ enum SparsityRules {
         case let r as LinearRecurrence:  // zᵢ ← ∪ over j ≤ i (j ≥ i if reverse) of cⱼ and aⱼ, broadcast
             return scanUnion(broadcastUnion([0, 1], operands: operands, shapes: shapes, output: output),
                              output, axis: output.count - r.axisFromEnd, reverse: r.reverse)
+        case is MaskedSoftmax:  // Each element depends on its whole row (the last axis).
+            let x = sets(0), n = output.last ?? 1
+            var result = IndexSets()
+            result.reserveCapacity(count)
+            for start in stride(from: 0, to: count, by: Swift.max(n, 1)) {
+                let row = (start ..< start + n).reduce(into: [Int]()) { $0 = indexUnion($0, x[$1]) }
+                result.append(contentsOf: repeatElement(row, count: n))
+            }
+            return result
         default:
             // Unknown to this table (a custom operation): every output element may depend on every operand element.
             var all: [Int] = []

@@ -1,0 +1,67 @@
+import CAutogradKernels
+
+// Softmax over the last axis restricted to a mask, as one primitive: the attention scores of a transformer are its
+// largest elementwise work, and the composite (where, max, subtract, exp, sum, divide) costs about ten passes
+// forward and a dozen for a gradient, this one three passes forward and four for a gradient. Its rules read only the
+// saved output y, which is 0 at masked elements and in fully masked rows, so the mask itself is not needed after
+// the forward pass:
+//     VJP  x̄ = y ⊙ (ȳ − Σⱼ ȳⱼ yⱼ)        JVP  ẏ = y ⊙ (ẋ − Σⱼ ẋⱼ yⱼ)        (sums over the row, the last axis)
+// Both are written with differentiable operations on y, so higher derivatives follow.
+
+/// y = softmax of each row (last axis) of x over the elements the mask keeps; 0 at masked elements and in rows
+/// with no kept element.
+struct MaskedSoftmax: Primitive {
+    var name: String { "softmax(where:)" }
+    var savesInputs: Bool { false }
+    var savesOutput: Bool { true }
+
+    /// y ⊙ (v − Σ_row v ⊙ y), for v a tangent or cotangent with leading batch dimensions.
+    private func apply(_ y: AnyTensor, _ v: AnyTensor) -> AnyTensor {
+        y * (v - (v * y).sum(axes: [v.rank - 1], keep: true))
+    }
+    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [apply(ctx.output, cotangent)] }
+    func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { apply(ctx.output, $0) } }
+}
+
+/// The masked softmax of x's rows; `mask` (Bool) broadcasts to x's shape, which has at least one axis.
+func maskedSoftmax(_ x: AnyTensor, mask: AnyTensor, at loc: CallSite? = nil) -> AnyTensor {
+    let keep = Kernel.expand(mask, to: x.shape)
+    let y = AnyTensor(uninitialized: x.scalarType, shape: x.shape)
+    let n = x.shape[x.rank - 1], rows = n == 0 ? 0 : x.count / n
+    switch x.scalarType {
+    case .float32:
+        maskedSoftmaxRows(x.value.storage.floats(), keep.storage.bytes(), y.storage.floats(), rows: rows, n: n) {
+            ag_unary_f32(AG_UNARY_EXP, Int64($2), $0, $1)
+        }
+    case .float64:
+        maskedSoftmaxRows(x.value.storage.doubles(), keep.storage.bytes(), y.storage.doubles(), rows: rows, n: n) {
+            ag_unary_f64(AG_UNARY_EXP, Int64($2), $0, $1)
+        }
+    case .bool, .int32: Kernel.noKernel("softmax(where:)", x.scalarType)
+    }
+    return record(MaskedSoftmax(), x, y, at: loc)
+}
+
+/// Three passes: each row's largest kept element m (0 if none is finite), y = x − m where kept and −∞ elsewhere;
+/// y = eʸ for all elements at once (the vectorized kernel); then each row divided by its sum (by 1 for a row
+/// whose sum is 0, which leaves its zeros; a NaN among the kept elements makes its row NaN, as in softmax).
+private func maskedSoftmaxRows<T: BinaryFloatingPoint>(
+    _ x: UnsafeMutablePointer<T>, _ keep: UnsafeMutablePointer<UInt8>, _ y: UnsafeMutablePointer<T>, rows: Int,
+    n: Int, _ exp: (UnsafeMutablePointer<T>, UnsafeMutablePointer<T>, Int) -> Void
+) {
+    for r in 0..<rows {
+        let o = r * n
+        var m = -T.infinity
+        for i in 0..<n where keep[o + i] != 0 && x[o + i] > m { m = x[o + i] }
+        if !m.isFinite { m = 0 }
+        for i in 0..<n { y[o + i] = keep[o + i] != 0 ? x[o + i] - m : -T.infinity }
+    }
+    exp(y, y, rows * n)
+    for r in 0..<rows {
+        let o = r * n
+        var total: T = 0
+        for i in 0..<n { total += y[o + i] }
+        let scale = total == 0 ? 1 : 1 / total
+        for i in 0..<n { y[o + i] *= scale }
+    }
+}
