@@ -25,7 +25,7 @@ public enum BreastCancer {
         Bundle.module.url(forResource: "breast_cancer", withExtension: "csv", subdirectory: "Resources")
     }
 
-    /// Reads and validates the shipped file (see ``LabeledDataset/init(csv:source:expectedFeatureCount:)``).
+    /// Reads and validates the shipped file (see ``LabeledDataset/init(csv:source:expectedFeatureCount:classCount:)``).
     /// - Throws: ``DataFileError`` if the file is missing or malformed (which a test rules out).
     public static func load<Scalar: TensorScalar>(as type: Scalar.Type = Scalar.self) throws -> LabeledDataset<Scalar> {
         guard let url = fileURL else {

@@ -1,10 +1,12 @@
 import Autograd
 import Foundation
 
-/// Examples for binary classification: a feature matrix and one label, 0 or 1, per example.
+/// Examples for classification: a feature matrix and one label per example, the index of its class, 0 ..< K
+/// (K = ``classCount``; K = 2, labels 0 or 1, for binary classification).
 ///
-/// Shapes: `features` [N, F], `labels` [N]. Load one from a CSV file with ``init(csv:source:expectedFeatureCount:)``
-/// or ``init(contentsOf:expectedFeatureCount:)``, split it with ``split(trainingFraction:seed:file:line:)`` and
+/// Shapes: `features` [N, F], `labels` [N] (whole numbers stored in `Scalar`). Load one from a CSV file with
+/// ``init(csv:source:expectedFeatureCount:classCount:)`` or ``init(contentsOf:expectedFeatureCount:classCount:)``,
+/// split it with ``split(trainingFraction:seed:file:line:)`` and
 /// standardize it with a ``Standardizer`` fitted on the training part.
 public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
     /// The name of each feature column, F of them.
@@ -13,37 +15,45 @@ public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
     public let labelName: String
     /// The features, [N, F], one row per example.
     public let features: Tensor<Scalar>
-    /// The labels, [N], each 0 or 1.
+    /// The labels, [N], each a class index in 0 ..< ``classCount``.
     public let labels: Tensor<Scalar>
+    /// K, the number of classes: 2 for binary data (labels 0 and 1), 10 for the digits.
+    public let classCount: Int
 
     /// N, the number of examples.
     public var count: Int { labels.count }
 
-    /// A data set from tensors. Stops unless `features` is [N, F] with F = `featureNames.count`, `labels` is [N]
-    /// and every label is 0 or 1.
+    /// A data set from tensors. Stops unless `features` is [N, F] with F = `featureNames.count`, `labels` is [N],
+    /// `classCount` is at least 2 and every label is a whole number in 0 ..< classCount.
     public init(features: Tensor<Scalar>, labels: Tensor<Scalar>, featureNames: [String], labelName: String,
-                file: StaticString = #fileID, line: UInt = #line) {
+                classCount: Int = 2, file: StaticString = #fileID, line: UInt = #line) {
         let loc = CallSite(file: file, line: line)
         if features.rank != 2 || features.shape[1] != featureNames.count || labels.shape != [features.shape[0]] {
             operationFailure("LabeledDataset(features:labels:)", "features have shape \(describe(features.shape)) and "
                 + "labels \(describe(labels.shape)) for \(featureNames.count) feature names; they must be [N, "
                 + "\(featureNames.count)] and [N]", at: loc)
         }
-        if let i = labels.scalars.firstIndex(where: { $0 != 0 && $0 != 1 }) {
-            operationFailure("LabeledDataset(features:labels:)", "label \(i) is \(labels.scalars[i]); labels must be 0 or 1",
-                      at: loc)
+        if classCount < 2 {
+            operationFailure("LabeledDataset(features:labels:)", "classCount is \(classCount); a classification data "
+                + "set has at least 2 classes", at: loc)
+        }
+        let bound = Scalar(classCount)
+        if let i = labels.scalars.firstIndex(where: { !($0 >= 0 && $0 < bound && $0.rounded() == $0) }) {
+            operationFailure("LabeledDataset(features:labels:)", "label \(i) is \(labels.scalars[i]); labels must be "
+                + (classCount == 2 ? "0 or 1" : "whole numbers in 0 ..< \(classCount)"), at: loc)
         }
         self.features = features
         self.labels = labels
         self.featureNames = featureNames
         self.labelName = labelName
+        self.classCount = classCount
     }
 
     /// The examples at `indices`, in that order (repeats allowed). Stops if an index is out of range.
     public func selecting(_ indices: [Int], file: StaticString = #fileID, line: UInt = #line) -> LabeledDataset {
         LabeledDataset(features: features.gathering(atIndices: indices, alongAxis: 0, file: file, line: line),
                        labels: labels.gathering(atIndices: indices, file: file, line: line),
-                       featureNames: featureNames, labelName: labelName)
+                       featureNames: featureNames, labelName: labelName, classCount: classCount)
     }
 
     /// A fixed random split: the examples are shuffled by ``randomPermutation(count:using:)`` with
@@ -103,14 +113,17 @@ extension LabeledDataset {
     /// `\r\n` (no other character ends a line); the last line may or may not end with a newline. Features are
     /// decimal numbers as Swift's `Float(_:)` / `Double(_:)` read them (`1001`, `0.1184`, `1e-3`), and must be
     /// finite in `Scalar` (`1e40` overflows `Float`). Errors quote at most the first 40 characters of a field.
-    /// The label is `1` or `M` (positive; malignant in the Breast Cancer data) or `0` or `B` (negative; benign).
+    /// With `classCount` 2 (the default) the label is `1` or `M` (positive; malignant in the Breast Cancer data)
+    /// or `0` or `B` (negative; benign); with more classes it is a whole number in 0 ..< classCount (`7` for the
+    /// digit 7).
     ///
     /// Every line is checked before anything is returned: the first problem throws
     /// ``DataFileError/malformed(source:line:column:reason:)`` with its line and column and a reason naming the
     /// field, and no data set is made (all or nothing). `source` names the text in messages (a file name).
     /// `expectedFeatureCount`, if given, is checked against the header.
     /// - Complexity: O(size of the text).
-    public init(csv text: String, source: String = "CSV", expectedFeatureCount: Int? = nil) throws {
+    public init(csv text: String, source: String = "CSV", expectedFeatureCount: Int? = nil,
+                classCount: Int = 2) throws {
         func fail(_ line: Int, _ column: Int, _ reason: String) -> DataFileError {
             .malformed(source: source, line: line, column: column, reason: reason)
         }
@@ -171,22 +184,30 @@ extension LabeledDataset {
                 values.append(value)
             }
             let label = fields[featureCount]
-            switch label.text {
-            case "1", "M": labels.append(1)
-            case "0", "B": labels.append(0)
+            switch (label.text, classCount) {
+            case ("M", 2): labels.append(1)
+            case ("B", 2): labels.append(0)
             default:
-                throw fail(number, label.column, "the label (field \(featureCount + 1), \(names[featureCount])) is "
-                    + "\(Self.quoted(label.text)); it must be M or 1 (positive), or B or 0 (negative)")
+                if let k = Int(label.text), k >= 0, k < classCount {
+                    labels.append(Scalar(k))
+                } else {
+                    throw fail(number, label.column, "the label (field \(featureCount + 1), \(names[featureCount])) is "
+                        + "\(Self.quoted(label.text)); it must be "
+                        + (classCount == 2 ? "M or 1 (positive), or B or 0 (negative)"
+                                           : "a whole number in 0 ..< \(classCount) (a class index)"))
+                }
             }
         }
         if labels.isEmpty { throw fail(2, 1, "no examples: the file has a header but no lines after it") }
         self.init(features: Tensor(shape: [labels.count, featureCount], scalars: values),
-                  labels: Tensor(labels), featureNames: Array(names.dropLast()), labelName: names[featureCount])
+                  labels: Tensor(labels), featureNames: Array(names.dropLast()), labelName: names[featureCount],
+                  classCount: classCount)
     }
 
-    /// Reads a CSV file in the format of ``init(csv:source:expectedFeatureCount:)``; messages name the file.
+    /// Reads a CSV file in the format of ``init(csv:source:expectedFeatureCount:classCount:)``; messages name the
+    /// file.
     /// - Throws: ``DataFileError``: unreadable, or malformed with line and column.
-    public init(contentsOf url: URL, expectedFeatureCount: Int? = nil) throws {
+    public init(contentsOf url: URL, expectedFeatureCount: Int? = nil, classCount: Int = 2) throws {
         let data: Data
         do {
             data = try Data(contentsOf: url)
@@ -196,7 +217,8 @@ extension LabeledDataset {
         guard let text = String(data: data, encoding: .utf8) else {
             throw DataFileError.unreadable(path: url.path, reason: "the file is not UTF-8 text")
         }
-        try self.init(csv: text, source: url.lastPathComponent, expectedFeatureCount: expectedFeatureCount)
+        try self.init(csv: text, source: url.lastPathComponent, expectedFeatureCount: expectedFeatureCount,
+                      classCount: classCount)
     }
 
     /// A field as an error quotes it: whole if short, else its first 40 characters and its length (a corrupt file

@@ -40,6 +40,6 @@ public struct Standardizer<Scalar: TensorScalar>: Sendable {
     /// The data set with its features standardized (labels and names unchanged).
     public func callAsFunction(_ data: LabeledDataset<Scalar>) -> LabeledDataset<Scalar> {
         LabeledDataset(features: self(data.features), labels: data.labels, featureNames: data.featureNames,
-                       labelName: data.labelName)
+                       labelName: data.labelName, classCount: data.classCount)
     }
 }

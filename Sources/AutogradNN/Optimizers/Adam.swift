@@ -110,6 +110,26 @@ public struct AdamMoments<Scalar: TensorScalar>: Sendable {
     /// t, the number of steps taken.
     public private(set) var step = 0
 
+    /// No steps taken.
+    init() {}
+
+    /// The moments of a saved state (see ``OptimizerState``): slots `"first"` and `"second"`, required after a step.
+    init(_ state: OptimizerState<Scalar>, kind: String) throws {
+        let first = try stateSlot(state, "first", kind: kind, required: state.step > 0)
+        let second = try stateSlot(state, "second", kind: kind, required: state.step > 0)
+        self.first = first
+        self.second = second
+        self.step = state.step
+    }
+
+    /// The state Adam and AdamW save: the step count and slots `"first"` (m) and `"second"` (v).
+    func state(kind: String) -> OptimizerState<Scalar> {
+        var slots: [String: [Tensor<Scalar>]] = [:]
+        if let first { slots["first"] = first }
+        if let second { slots["second"] = second }
+        return OptimizerState(kind: kind, step: step, slots: slots)
+    }
+
     /// The moment updates and the bias-corrected step (shared by Adam and AdamW).
     mutating func step(_ parameters: inout [Tensor<Scalar>], _ gradients: [Tensor<Scalar>], _ lr: Scalar,
                        _ beta1: Scalar, _ beta2: Scalar, _ epsilon: Scalar) {
@@ -144,5 +164,23 @@ func checkAdamSettings<Scalar: TensorScalar>(_ op: String, _ lr: Scalar, _ beta1
     }
     for (name, value) in [("beta1", beta1), ("beta2", beta2)] where !(value >= 0 && value < 1) {
         operationFailure(op, "\(name) must lie in [0, 1), got \(value)", at: loc)
+    }
+}
+
+extension Adam: StatefulOptimizer {
+    /// Kind `"Adam"`, the step count t and slots `"first"` (m) and `"second"` (v).
+    public var state: OptimizerState<Scalar> { moments.state(kind: Self.kindName) }
+    /// Restores t, m and v.
+    public mutating func restore(_ state: OptimizerState<Scalar>) throws {
+        moments = try AdamMoments(state, kind: Self.kindName)
+    }
+}
+
+extension AdamW: StatefulOptimizer {
+    /// Kind `"AdamW"`, the step count t and slots `"first"` (m) and `"second"` (v).
+    public var state: OptimizerState<Scalar> { moments.state(kind: Self.kindName) }
+    /// Restores t, m and v.
+    public mutating func restore(_ state: OptimizerState<Scalar>) throws {
+        moments = try AdamMoments(state, kind: Self.kindName)
     }
 }

@@ -70,3 +70,17 @@ public struct SGD<Scalar: TensorScalar>: Optimizer {
         }
     }
 }
+
+extension SGD: StatefulOptimizer {
+    /// Kind `"SGD"`, the step count and, with momentum, slot `"momentum"`: the buffers b.
+    public var state: OptimizerState<Scalar> {
+        OptimizerState(kind: Self.kindName, step: step, slots: momentumBuffers.map { ["momentum": $0] } ?? [:])
+    }
+
+    /// Restores the step count and the momentum buffers (required once a step with momentum was taken).
+    public mutating func restore(_ state: OptimizerState<Scalar>) throws {
+        let buffers = try stateSlot(state, "momentum", kind: Self.kindName, required: momentum != 0 && state.step > 0)
+        step = state.step
+        momentumBuffers = momentum != 0 ? buffers : nil
+    }
+}

@@ -34,6 +34,9 @@ public enum ParameterFileError: Error, Equatable, Sendable, CustomStringConverti
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     /// A parameter's element type in the file (`F32`, `F64`, …) differs from the model's.
     case scalarTypeMismatch(name: String, expected: String, found: String)
+    /// A checkpoint's optimizer state does not fit the optimizer or the model: another kind of optimizer, a
+    /// missing slot, or no optimizer state at all; `reason` says which.
+    case optimizerMismatch(reason: String)
 
     /// What is wrong, naming the parameter, and that nothing was loaded.
     public var description: String {
@@ -57,17 +60,20 @@ public enum ParameterFileError: Error, Equatable, Sendable, CustomStringConverti
         case let .scalarTypeMismatch(name, expected, found):
             return "parameter '\(name)' holds \(found) elements in the file but the model's are \(expected)"
                 + unchanged
+        case let .optimizerMismatch(reason):
+            return "the checkpoint's optimizer state does not fit: \(reason); nothing was loaded and the model and "
+                + "optimizer are unchanged"
         }
     }
 }
 
 /// The safetensors element-type code of a scalar type.
-private func dtypeCode<Scalar: TensorScalar>(_ type: Scalar.Type) -> String {
+func dtypeCode<Scalar: TensorScalar>(_ type: Scalar.Type) -> String {
     Scalar.scalarType == .float32 ? "F32" : "F64"
 }
 
 /// One header entry as read from a file.
-private struct Entry {
+struct Entry {
     var name: String
     var dtype: String
     var shape: [Int]
@@ -80,28 +86,7 @@ extension Parameterized {
     public func parameterFileData() -> Data {
         let paths = parameterPaths
         checkUniqueNames(paths.map(\.name), "parameterFileData()")
-        let dtype = dtypeCode(Scalar.self)
-        let width = Scalar.scalarType.byteCount
-        var header = "{\"__metadata__\":{\"format\":\"autograd\"}"
-        var offset = 0
-        var body = Data()
-        for path in paths {
-            let tensor = path.read(self)
-            let end = offset + tensor.count * width
-            header += ",\(jsonString(path.name)):{\"dtype\":\"\(dtype)\",\"shape\":["
-                + tensor.shape.map(String.init).joined(separator: ",") + "],\"data_offsets\":[\(offset),\(end)]}"
-            offset = end
-            body.reserveCapacity(end)
-            for x in tensor.scalars { appendLittleEndian(x, to: &body) }
-        }
-        header += "}"
-        var headerBytes = Data(header.utf8)
-        while (8 + headerBytes.count) % 8 != 0 { headerBytes.append(0x20) }
-        var file = Data()
-        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { file.append(contentsOf: $0) }
-        file.append(headerBytes)
-        file.append(body)
-        return file
+        return safetensorsData(paths.map { ($0.name, $0.read(self)) }, metadata: [("format", "autograd")])
     }
 
     /// Writes ``parameterFileData()`` to `url` (atomically: a reader never sees half a file).
@@ -119,10 +104,18 @@ extension Parameterized {
     /// file does not matter), and a well-formed, complete file.
     /// - Throws: ``ParameterFileError`` naming the first difference; the model is then unchanged.
     /// - Complexity: O(file size).
+    ///
+    /// A checkpoint file (``saveCheckpoint(to:optimizer:)``) loads here too: its optimizer entries, whose names
+    /// start with `@optimizer/`, are skipped.
     public mutating func loadParameters(from data: Data) throws {
+        self = try parametersLoaded(from: readEntries(data).entries.filter { !$0.name.hasPrefix(optimizerPrefix) },
+                                    data, "loadParameters(from:)")
+    }
+
+    /// This model with every parameter replaced by the entry of its name, after checking names, shapes and types.
+    func parametersLoaded(from entries: [Entry], _ data: Data, _ op: String) throws -> Self {
         let paths = parameterPaths
-        checkUniqueNames(paths.map(\.name), "loadParameters(from:)")
-        let entries = try readEntries(data)
+        checkUniqueNames(paths.map(\.name), op)
         let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let expectedType = dtypeCode(Scalar.self)
         var values: [Tensor<Scalar>] = []
@@ -143,7 +136,7 @@ extension Parameterized {
         if let extra = entries.first(where: { !names.contains($0.name) }) {
             throw ParameterFileError.unexpectedParameter(name: extra.name, shape: extra.shape)
         }
-        self = replacingParameters(with: values)
+        return replacingParameters(with: values)
     }
 
     /// Reads the file at `url` and loads it with ``loadParameters(from:)``.
@@ -165,27 +158,59 @@ extension Parameterized {
                 + "(check its parameterPaths)", at: nil)
         }
     }
+}
 
-    /// The elements of `entry`, whose offsets `readEntries` validated.
-    private func readScalars(_ data: Data, _ entry: Entry) -> [Scalar] {
-        let width = Scalar.scalarType.byteCount
-        let count = (entry.end - entry.begin) / width
-        return data.withUnsafeBytes { raw -> [Scalar] in
-            (0..<count).map { i in
-                let at = entry.begin + i * width
-                if width == 4 {
-                    let bits = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self))
-                    return Scalar(Float(bitPattern: bits))
-                }
-                let bits = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
-                return Scalar(Double(bitPattern: bits))
+/// The elements of `entry`, whose offsets `readEntries` validated, as `Scalar`s.
+func readScalars<Scalar: TensorScalar>(_ data: Data, _ entry: Entry) -> [Scalar] {
+    let width = Scalar.scalarType.byteCount
+    let count = (entry.end - entry.begin) / width
+    return data.withUnsafeBytes { raw -> [Scalar] in
+        (0..<count).map { i in
+            let at = entry.begin + i * width
+            if width == 4 {
+                let bits = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+                return Scalar(Float(bitPattern: bits))
             }
+            let bits = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+            return Scalar(Double(bitPattern: bits))
         }
     }
 }
 
-/// Parses and validates the header; returns entries whose offsets (made absolute) lie inside `data`.
-private func readEntries(_ data: Data) throws -> [Entry] {
+/// The names of a checkpoint's optimizer entries start with this (the layers of this module never name a parameter
+/// so: their names are field names joined by dots).
+let optimizerPrefix = "@optimizer/"
+
+/// Named tensors and string metadata as the bytes of a safetensors file (format above), tensors in the given order.
+func safetensorsData<Scalar: TensorScalar>(_ tensors: [(name: String, tensor: Tensor<Scalar>)],
+                                           metadata: [(key: String, value: String)]) -> Data {
+    let dtype = dtypeCode(Scalar.self)
+    let width = Scalar.scalarType.byteCount
+    var header = "{\"__metadata__\":{"
+        + metadata.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",") + "}"
+    var offset = 0
+    var body = Data()
+    for (name, tensor) in tensors {
+        let end = offset + tensor.count * width
+        header += ",\(jsonString(name)):{\"dtype\":\"\(dtype)\",\"shape\":["
+            + tensor.shape.map(String.init).joined(separator: ",") + "],\"data_offsets\":[\(offset),\(end)]}"
+        offset = end
+        body.reserveCapacity(end)
+        for x in tensor.scalars { appendLittleEndian(x, to: &body) }
+    }
+    header += "}"
+    var headerBytes = Data(header.utf8)
+    while (8 + headerBytes.count) % 8 != 0 { headerBytes.append(0x20) }
+    var file = Data()
+    withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { file.append(contentsOf: $0) }
+    file.append(headerBytes)
+    file.append(body)
+    return file
+}
+
+/// Parses and validates the header; returns entries whose offsets (made absolute) lie inside `data`, and the
+/// metadata's string values (others are ignored).
+func readEntries(_ data: Data) throws -> (entries: [Entry], metadata: [String: String]) {
     func malformed(_ reason: String) -> ParameterFileError { .malformed(reason: reason) }
     let bytes = [UInt8](data)
     if bytes.count < 8 {
@@ -242,7 +267,8 @@ private func readEntries(_ data: Data) throws -> [Entry] {
     for (a, b) in zip(sorted, sorted.dropFirst()) where b.begin < a.end {
         throw malformed("the data of '\(a.name)' and '\(b.name)' overlap")
     }
-    return sorted
+    let metadata = (header["__metadata__"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String }
+    return (sorted, metadata)
 }
 
 /// The bytes of a tensor of `shape` with elements of `width` bytes, or nil if that overflows Int.
