@@ -11,8 +11,8 @@
 //         minimum, where, binaryCrossEntropy, derivative products)         yᵢ ← ∪ₖ operand k at i, broadcast
 //     reductions (sum, max, min over axes)                                 yᵢ ← ∪ over the reduced axes
 //     movement, one source per output (reshape, permute, expand, slice,
-//         embed, gather)                                                   yᵢ ← x at the source of i
-//     movement, one target per input (scatter-add, concatenate)            y at the target of j ← ∪ xⱼ
+//         embed, gather, unfold)                                           yᵢ ← x at the source of i
+//     movement, one target per input (scatter-add, concatenate, fold)      y at the target of j ← ∪ xⱼ
 //     matmul (either operand transposed, batch dimensions broadcast)       yᵢⱼ ← ∪ₖ Aᵢₖ ∪ ∪ₖ Bₖⱼ
 //     anything else (custom operations)                                    every yᵢ ← ∪ of everything
 //
@@ -58,9 +58,9 @@ enum SparsityRules {
             return targetUnion(s, operands: operands, shapes: shapes, output: output)
         case let r as ReduceExtremum:
             return targetUnion(Sum(axes: r.axes, keep: r.keep), operands: operands, shapes: shapes, output: output)
-        case is ScatterAdd, is Concatenate:
+        case is ScatterAdd, is Concatenate, is Fold:
             return targetUnion(p as! any LinearPrimitive, operands: operands, shapes: shapes, output: output)
-        case is Reshape, is Permute, is Expand, is Slice, is Embed, is Gather:
+        case is Reshape, is Permute, is Expand, is Slice, is Embed, is Gather, is Unfold:
             let source = positions(shapes[0]) { (p as! any LinearPrimitive).apply(context(shapes, output), [$0])! }
             let x = sets(0)
             return source.map { $0 < 0 ? [] : x[$0] }
