@@ -28,6 +28,30 @@ struct Fold: LinearPrimitive {
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.unfolded(window)] }
 }
 
+/// y = x read at the positions of its window maxima: x [..., P..., H, W] → y [..., P..., OH, OW], where the
+/// pooled shape `inputShape` = [P..., H, W] and `outputShape` = [P..., OH, OW] are the trailing axes and any
+/// leading ones (batches of tangents or cotangents) are carried along. The positions (flat in `inputShape`, one per
+/// output) are found on the pooled value when the operation runs; y is linear in x for them.
+///     ẏ = ẋ at the positions;  x̄ = max-pool-scatter(ȳ): ȳ added at the positions, zeros elsewhere.
+/// Its sparsity rule is the whole window (which element is the maximum depends on the point).
+struct MaxPoolGather: LinearPrimitive {
+    let window: Window2d
+    let positions: [Int]
+    let inputShape: [Int], outputShape: [Int]
+    var name: String { "max-pool" }
+    func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? { t[0].map { $0.maxPoolGathered(self) } }
+    func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.maxPoolScattered(self)] }
+}
+
+/// The transpose of `MaxPoolGather`: y [..., inputShape] is zeros with x [..., outputShape] added at the positions.
+///     ẏ = max-pool-scatter(ẋ);  x̄ = ȳ at the positions.
+struct MaxPoolScatter: LinearPrimitive {
+    let gather: MaxPoolGather
+    var name: String { "max-pool-scatter" }
+    func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? { t[0].map { $0.maxPoolScattered(gather) } }
+    func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.maxPoolGathered(gather)] }
+}
+
 extension AnyTensor {
     /// im2col over the last three axes [C, H, W] (rank ≥ 3; checked by the public API).
     func unfolded(_ window: Window2d, at loc: CallSite? = nil) -> AnyTensor {
@@ -81,14 +105,27 @@ extension AnyTensor {
         return mean.reshaped(lead + [g.outHeight, g.outWidth], at: loc)
     }
 
-    /// Max pooling of x [..., H, W] over the windows of `g` (padding as −∞): a gather of x at the positions of the
+    /// Max pooling of x [..., H, W] over the windows of `g` (padding as −∞): x gathered at the positions of the
     /// window maxima, found on the value; every window must hold an element of x (checked by the public API).
     func maxPooled2d(_ g: Window2d, at loc: CallSite? = nil) -> AnyTensor {
         let (values, positions) = Kernel.maxPool(value, g)
-        guard hasDerivativeState else { return values }
-        let flat = reshaped([count], at: loc)
-        let y = record(Gather(axis: 0, indices: positions), flat,
-                       AnyTensor(storage: values.storage, shape: [values.count]), at: loc)
-        return y.reshaped(values.shape, at: loc)
+        return record(MaxPoolGather(window: g, positions: positions, inputShape: shape, outputShape: values.shape),
+                      self, values, at: loc)
+    }
+
+    /// `MaxPoolGather` applied to [..., inputShape] (leading axes carried along).
+    func maxPoolGathered(_ p: MaxPoolGather) -> AnyTensor {
+        let lead = Array(shape.dropLast(p.inputShape.count))
+        let rows = AnyTensor(storage: storage, shape: [Shape.count(lead), Shape.count(p.inputShape)])
+        let y = Kernel.gather(rows, axis: 1, indices: p.positions)
+        return record(p, self, AnyTensor(storage: y.storage, shape: lead + p.outputShape))
+    }
+
+    /// `MaxPoolScatter` applied to [..., outputShape] (leading axes carried along).
+    func maxPoolScattered(_ p: MaxPoolGather) -> AnyTensor {
+        let lead = Array(shape.dropLast(p.outputShape.count))
+        let rows = AnyTensor(storage: storage, shape: [Shape.count(lead), p.positions.count])
+        let y = Kernel.scatterAdd(rows, axis: 1, indices: p.positions, size: Shape.count(p.inputShape))
+        return record(MaxPoolScatter(gather: p), self, AnyTensor(storage: y.storage, shape: lead + p.inputShape))
     }
 }

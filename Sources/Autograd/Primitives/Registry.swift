@@ -139,6 +139,24 @@ let primitiveRegistry: [PrimitiveEntry] = [
     // are composites of unfold (or fold) and matmul; their rows check the whole composite.
     PrimitiveEntry(Unfold.self, checks: convolutionChecks),
     PrimitiveEntry(Fold.self, checks: transposedConvolutionChecks),
+    PrimitiveEntry(MaxPoolGather.self, checks: [
+        CheckCase("maxPool2d 2×2", [n([2, 2, 4, 5])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { maxPool2d(x[0], kernelSize: 2) }
+            return typed(x, f, f)
+        },
+        CheckCase("maxPool2d 3×3, stride 2, padding 1", [n([1, 2, 5, 6])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                maxPool2d(x[0], kernelSize: 3, stride: 2, padding: 1)
+            }
+            return typed(x, f, f)
+        },
+        .secondOrder("second order: maxPool2d, squared", [n([1, 1, 4, 4])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { maxPool2d(x[0], kernelSize: 2).squared().sum() }
+            return typed([x], f, f)
+        },
+    ]),
+    // Reached by the transpose of `MaxPoolGather` (second order: maxPool2d).
+    PrimitiveEntry(MaxPoolScatter.self, checks: []),
     // Matrix products (MatMul.swift).
     PrimitiveEntry(MatMul.self, routes: [.twoInputJVP, .tangentHVP], checks: [
         CheckCase("matmul [3,4]·[4,5]", [n(s34), n([4, 5])]) { matmulChecked($0) },
@@ -397,14 +415,6 @@ let compositeChecks: [CheckCase] = [
     },
     .secondOrder("second order: gathering", [n([3, 2])]) { x in
         x.gathered(axis: 0, indices: [0, 2, 2]).pow(2).sum()
-    },
-    CheckCase("maxPool2d 2×2 (a gather at the maxima)", [n([2, 2, 4, 5])]) { x in
-        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { maxPool2d(x[0], kernelSize: 2) }
-        return typed(x, f, f)
-    },
-    CheckCase("maxPool2d 3×3, stride 2, padding 1", [n([1, 2, 5, 6])]) { x in
-        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { maxPool2d(x[0], kernelSize: 3, stride: 2, padding: 1) }
-        return typed(x, f, f)
     },
     CheckCase("adaptiveAvgPool2d (to 1×1)", [n([2, 3, 3, 4])]) { x in
         func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { adaptiveAvgPool2d(x[0]) }
