@@ -11,15 +11,16 @@
 //         minimum, where, binaryCrossEntropy, derivative products)         yᵢ ← ∪ₖ operand k at i, broadcast
 //     reductions (sum, max, min over axes)                                 yᵢ ← ∪ over the reduced axes
 //     movement, one source per output (reshape, permute, expand, slice,
-//         embed, gather, gatherAlong)                                      yᵢ ← x at the source of i
+//         embed, gather, gatherAlong, unfold)                              yᵢ ← x at the source of i
 //     movement, one target per input (scatter-add, concatenate,
-//         scatterAddAlong)                                                 y at the target of j ← ∪ xⱼ
+//         scatterAddAlong, fold)                                           y at the target of j ← ∪ xⱼ
 //     linearRecurrence (zᵢ = cᵢ·zᵢ₋₁ + aᵢ along an axis)                   zᵢ ← ∪_{j ≤ i} (cⱼ ∪ aⱼ)
 //     gatherAlong, scatterAddAlong of a sort order (positions that move
 //         with the values)                                                 yᵢ ← ∪ over x's line through i
 //     matmul (either operand transposed, batch dimensions broadcast)       yᵢⱼ ← ∪ₖ Aᵢₖ ∪ ∪ₖ Bₖⱼ
 //     eigh, svd, qr (packed factors of each matrix of a batch)             y of matrix b ← ∪ x of matrix b
 //     masked softmax (over the last axis)                                  yᵢ ← ∪ over i's row
+//     max-pool (and its transpose)                                         yᵢ ← ∪ over the window of i
 //     anything else (custom operations)                                    every yᵢ ← ∪ of everything
 //
 // The movement rules are the operations themselves applied to the index structure: the primitive's own forward
@@ -68,9 +69,9 @@ enum SparsityRules {
             return wholeLine(g.axis, sets(0), shapes[0], output)
         case let s as ScatterAddAlong where s.fromValues:
             return wholeLine(s.axis, sets(0), shapes[0], output)
-        case is ScatterAdd, is Concatenate, is ScatterAddAlong:
+        case is ScatterAdd, is Concatenate, is ScatterAddAlong, is Fold:
             return targetUnion(p as! any LinearPrimitive, operands: operands, shapes: shapes, output: output)
-        case is Reshape, is Permute, is Expand, is Slice, is Embed, is Gather, is GatherAlong:
+        case is Reshape, is Permute, is Expand, is Slice, is Embed, is Gather, is GatherAlong, is Unfold:
             let source = positions(shapes[0]) { (p as! any LinearPrimitive).apply(context(shapes, output), [$0])! }
             let x = sets(0)
             return source.map { $0 < 0 ? [] : x[$0] }
@@ -90,6 +91,10 @@ enum SparsityRules {
                 result.append(contentsOf: repeatElement(row, count: n))
             }
             return result
+        case let m as MaxPoolGather:  // any element of the window may be its maximum at another point
+            return maxPool(m, sets(0), inputShape: shapes[0], scatter: false)
+        case let m as MaxPoolScatter:
+            return maxPool(m.gather, sets(0), inputShape: output, scatter: true)
         default:
             // Unknown to this table (a custom operation): every output element may depend on every operand element.
             var all: [Int] = []
@@ -182,6 +187,29 @@ enum SparsityRules {
         for b in 0..<(Shape.count(output) / Swift.max(outer, 1)) {
             let all = x[(b * inner)..<((b + 1) * inner)].reduce(into: [Int]()) { $0 = indexUnion($0, $1) }
             result += IndexSets(repeating: all, count: outer)
+        }
+        return result
+    }
+
+    /// Max pooling's gather (`scatter` false: each window's set is the union of its elements') or its transpose
+    /// (true: each element's set is the union of the windows' that hold it), over every pooled plane of
+    /// `inputShape` (leading axes included).
+    private static func maxPool(_ m: MaxPoolGather, _ operand: IndexSets, inputShape: [Int],
+                                scatter: Bool) -> IndexSets {
+        let w = m.window, planes = Shape.count(inputShape) / Swift.max(w.height * w.width, 1)
+        let source = positions([planes, 1, w.height, w.width]) {
+            Unfold(window: w).apply(context([[planes, 1, w.height, w.width]], []), [$0])!
+        }
+        var result = IndexSets(repeating: [], count: scatter ? Shape.count(inputShape) : planes * w.positions)
+        for p in 0..<planes {
+            for t in 0..<w.taps {
+                for l in 0..<w.positions {
+                    let s = source[(p * w.taps + t) * w.positions + l], o = p * w.positions + l
+                    guard s >= 0 else { continue }
+                    if scatter { result[s] = indexUnion(result[s], operand[o]) }
+                    else { result[o] = indexUnion(result[o], operand[s]) }
+                }
+            }
         }
         return result
     }
