@@ -34,13 +34,16 @@ let package = Package(
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
         // The commands of the `autograd` tool, as a library so the tests can run them.
+        // Resources/ holds the Mauna Loa CO₂ record of `autograd example gp` (mauna_loa_co2_monthly.csv) and its
+        // DATA.md.
         .target(
             name: "AutogradTool",
             dependencies: [
                 "Autograd",
                 "AutogradNN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            resources: [.copy("Resources")]
         ),
         .executableTarget(name: "AutogradCLI", dependencies: ["AutogradTool"]),
         .testTarget(

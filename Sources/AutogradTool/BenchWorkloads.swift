@@ -28,15 +28,21 @@ public struct BenchSizes: Sendable, Equatable {
     public var cnnBatch: Int = 64
     /// Height and width of cnn-grad's images (a multiple of 4; the linear layer has 32·(image/4)² inputs).
     public var cnnImage: Int = 28
+    /// Size n of cholesky-logdet-grad (A: [n, n]).
+    public var choleskySize: Int
+    /// Right-hand sides k of cholesky-logdet-grad (B: [n, k]).
+    public var choleskyColumns: Int
 
     /// The shapes of WORKLOADS.md.
     public static let full = BenchSizes(logisticExamples: 100, mlpBatch: 128, mlpInput: 784, mlpHidden: 512,
                                         mlpClasses: 10, jacobianWidth: 256, chainSteps: 500, chainWidth: 16,
-                                        gemmSize: 1024)
+                                        gemmSize: 1024,
+                                        choleskySize: 256, choleskyColumns: 8)
     /// Small shapes with the same structure, for tests.
     public static let small = BenchSizes(logisticExamples: 20, mlpBatch: 8, mlpInput: 12, mlpHidden: 16,
                                          mlpClasses: 5, jacobianWidth: 16, chainSteps: 40, chainWidth: 4,
-                                         gemmSize: 48, cnnBatch: 2, cnnImage: 12)
+                                         gemmSize: 48, cnnBatch: 2, cnnImage: 12,
+                                         choleskySize: 24, choleskyColumns: 3)
 }
 
 /// The outcome of checking one call's result against an independent computation.
@@ -68,7 +74,7 @@ public struct BenchWorkload {
 public enum BenchWorkloads {
     /// Every workload, in the order of WORKLOADS.md.
     public static let names = ["logistic-vjp", "logistic-jvp", "logistic-jacobian", "mlp-grad", "mlp-hvp", "jac-256",
-                               "chain-500", "gemm-1024", "cnn-grad"]
+                               "chain-500", "gemm-1024", "cnn-grad", "cholesky-logdet-grad"]
 
     /// Workloads beyond WORKLOADS.md, run only when named: `mlp-hvp-rev` is mlp-hvp's H·v computed reverse over
     /// reverse (the gradient of ⟨∇L, v⟩), the measurement behind `hvp` being forward over reverse.
@@ -87,6 +93,7 @@ public enum BenchWorkloads {
         case "chain-500": chain500(sizes)
         case "gemm-1024": gemm1024(sizes)
         case "cnn-grad": CNNProblem(sizes).gradientWorkload()
+        case "cholesky-logdet-grad": choleskyLogdetGradient(sizes)
         default: nil
         }
     }
@@ -482,4 +489,107 @@ func gemm1024(_ sizes: BenchSizes) -> BenchWorkload {
         cmp.check("rows \(rows) of A·B vs Double dot products", computed, reference) { 1e-5 * scale[$0] }
         return cmp.result
     })
+}
+
+// MARK: - cholesky-logdet-grad
+
+/// A: [n, n] filled with N(401), B: [n, k] filled with N(402) (the portable generator); S = A·Aᵀ/n + I,
+/// L = cholesky(S), X = L⁻ᵀ(L⁻¹B), f = 2·Σ ln Lᵢᵢ + Σ X² (= logdet S + ‖S⁻¹B‖²); one call is ∂f/∂A.
+///
+/// Checked against the closed form ∂f/∂A = 2·(S⁻¹ − S⁻¹XXᵀ − XXᵀS⁻¹)·A/n computed in Double (Gauss–Jordan for
+/// S⁻¹), and, at the sizes of WORKLOADS.md, against its listed values (the inputs' sums and first elements, f, ‖g‖₂
+/// and the probe of seed 451).
+func choleskyLogdetGradient(_ sizes: BenchSizes) -> BenchWorkload {
+    let n = sizes.choleskySize, k = sizes.choleskyColumns
+    let A = PortableInputs.tensor([n, n], seed: 401)
+    let B = PortableInputs.tensor([n, k], seed: 402)
+    let f = { (a: Tensor<Float>) -> Tensor<Float> in
+        let s = matmul(a, a, transposeB: true) / Float(n) + Tensor(identity: n)
+        let l = cholesky(s)
+        let x = triangularSolve(l, triangularSolve(l, B), transpose: true)
+        return log(l.diagonal()).sum() * 2 + x.squared().sum()
+    }
+    return BenchWorkload(name: "cholesky-logdet-grad", flops: nil, call: {
+        blackHole(try gradient(at: A, of: f))
+    }, verify: {
+        let (value, g) = try valueWithGradient(at: A, of: f)
+        let gd = g.doubles
+        let reference = Reference.choleskyLogdet(A.doubles, B.doubles, n, k)
+        var cmp = Comparison()
+        cmp.check("f vs Double", Double(value.scalar), reference.value,
+                  tolerance: 1e-5 * Swift.abs(reference.value))
+        let top = Reference.maxAbs(reference.gradient)
+        cmp.check("∂f/∂A vs closed form 2(S⁻¹ − S⁻¹XXᵀ − XXᵀS⁻¹)A/n in Double", gd, reference.gradient) { _ in
+            1e-4 * top
+        }
+        if sizes == .full {
+            let norm = Reference.dot(gd, gd).squareRoot()
+            cmp.check("input sums (WORKLOADS.md)", [A.doubles.reduce(0, +), B.doubles.reduce(0, +)],
+                      [239.1030961, -58.70698999]) { [239.1030961, 58.70698999][$0] * 1e-7 }
+            cmp.check("first elements (WORKLOADS.md)", Array(A.doubles.prefix(3)) + Array(B.doubles.prefix(3)),
+                      [-1.1776167, -2.1955655, -0.65852988, 1.4980412, -0.72486573, -3.0543697]) { _ in 1e-7 }
+            cmp.check("f (WORKLOADS.md)", Double(value.scalar), 1136.144147711446, tolerance: 1e-5 * 1136.144147711446)
+            cmp.check("‖g‖₂ (WORKLOADS.md)", norm, 36.47538994, tolerance: 1e-4 * 36.47538994)
+            cmp.check("probe ⟨g, N(451)⟩ (WORKLOADS.md)", PortableInputs.probe(gd, seed: 451), -0.4494518864,
+                      tolerance: 1e-3 * norm)
+        }
+        return cmp.result
+    })
+}
+
+extension Reference {
+    /// f = logdet S + Σ X² and ∂f/∂A = 2(S⁻¹ − S⁻¹XXᵀ − XXᵀS⁻¹)A/n with S = A·Aᵀ/n + I and X = S⁻¹B, in Double;
+    /// A is [n, n], B [n, k]. S⁻¹ by Gauss–Jordan elimination with partial pivoting, logdet S from its pivots.
+    static func choleskyLogdet(_ a: [Double], _ b: [Double], _ n: Int, _ k: Int)
+        -> (value: Double, gradient: [Double]) {
+        var s = matmul(a, transposed(a, n, n), n, n, n).map { $0 / Double(n) }
+        for i in 0..<n { s[i * n + i] += 1 }
+        let (inverse, logDeterminant) = inverseAndLogDeterminant(s, n)
+        let x = matmul(inverse, b, n, n, k)
+        let xxt = matmul(x, transposed(x, n, k), n, k, n)
+        let left = matmul(inverse, xxt, n, n, n), right = matmul(xxt, inverse, n, n, n)
+        var m = inverse
+        for i in m.indices { m[i] -= left[i] + right[i] }
+        let gradient = matmul(m, a, n, n, n).map { 2 * $0 / Double(n) }
+        return (logDeterminant + dot(x, x), gradient)
+    }
+
+    /// The [c, r] transpose of a row-major [r, c] matrix.
+    static func transposed(_ a: [Double], _ r: Int, _ c: Int) -> [Double] {
+        var t = [Double](repeating: 0, count: r * c)
+        for i in 0..<r { for j in 0..<c { t[j * r + i] = a[i * c + j] } }
+        return t
+    }
+
+    /// The inverse of an n×n matrix whose determinant is positive, and log det, by Gauss–Jordan elimination with
+    /// partial pivoting.
+    static func inverseAndLogDeterminant(_ matrix: [Double], _ n: Int) -> (inverse: [Double], logDeterminant: Double) {
+        var a = matrix, inverse = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { inverse[i * n + i] = 1 }
+        var logDeterminant = 0.0
+        for j in 0..<n {
+            let p = (j..<n).max { Swift.abs(a[$0 * n + j]) < Swift.abs(a[$1 * n + j]) }!
+            if p != j {
+                for c in 0..<n {
+                    a.swapAt(j * n + c, p * n + c)
+                    inverse.swapAt(j * n + c, p * n + c)
+                }
+            }
+            let pivot = a[j * n + j]
+            logDeterminant += Foundation.log(Swift.abs(pivot))
+            for c in 0..<n {
+                a[j * n + c] /= pivot
+                inverse[j * n + c] /= pivot
+            }
+            for i in 0..<n where i != j {
+                let factor = a[i * n + j]
+                if factor == 0 { continue }
+                for c in 0..<n {
+                    a[i * n + c] -= factor * a[j * n + c]
+                    inverse[i * n + c] -= factor * inverse[j * n + c]
+                }
+            }
+        }
+        return (inverse, logDeterminant)
+    }
 }

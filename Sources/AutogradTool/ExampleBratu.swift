@@ -133,8 +133,9 @@ func conjugateGradients(_ a: SparseMatrix<Double>, _ b: [Double],
 /// `autograd example`: worked examples.
 struct Example: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Worked examples: `bratu`, the 2-D Bratu problem solved by Newton's method with sparse Jacobians.",
-        subcommands: [Bratu.self]
+        abstract: "Worked examples: `bratu`, the 2-D Bratu problem solved by Newton's method with sparse Jacobians; "
+            + "`gp`, Gaussian-process regression of the Mauna Loa CO₂ record.",
+        subcommands: [Bratu.self, GP.self]
     )
 
     /// `autograd example bratu [--json]`.

@@ -181,18 +181,21 @@ extension Kernel {
 }
 
 /// A constant n×n mask: 1 strictly inside the triangle `lower` names, `diagonal` on the diagonal, 0 elsewhere.
+/// Filled row by row (each row one run of ones), n² writes in all.
 func triangleMask(_ n: Int, lower: Bool, diagonal: Double, like t: AnyTensor) -> AnyTensor {
     let m = Kernel.filled(t.scalarType, [n, n], 0)
-    for i in 0..<n {
-        for j in 0..<n where i == j || (i > j) == lower {
-            let v = i == j ? diagonal : 1
-            switch t.scalarType {
-            case .float32: m.storage.floats()[i * n + j] = Float(v)
-            case .float64: m.storage.doubles()[i * n + j] = v
-            case .bool: m.storage.bytes()[i * n + j] = v != 0 ? 1 : 0
-            case .int32: m.storage.int32s()[i * n + j] = Int32(v)
-            }
+    func fill<T>(_ p: UnsafeMutablePointer<T>, one: T, diagonal: T) {
+        for i in 0..<n {
+            let row = p + i * n
+            if lower { row.update(repeating: one, count: i) } else { (row + i + 1).update(repeating: one, count: n - i - 1) }
+            row[i] = diagonal
         }
+    }
+    switch t.scalarType {
+    case .float32: fill(m.storage.floats(), one: 1, diagonal: Float(diagonal))
+    case .float64: fill(m.storage.doubles(), one: 1, diagonal: diagonal)
+    case .bool: fill(m.storage.bytes(), one: 1, diagonal: diagonal != 0 ? 1 : 0)
+    case .int32: fill(m.storage.int32s(), one: 1, diagonal: Int32(diagonal))
     }
     return m
 }

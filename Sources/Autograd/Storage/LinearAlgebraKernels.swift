@@ -1,3 +1,4 @@
+import CAutogradKernels
 import Foundation
 
 // Factorization kernels: Cholesky, LU with partial pivoting, and the substitutions that use them, in plain Swift
@@ -82,39 +83,116 @@ extension Kernel {
         return y
     }
 
+    /// Columns per block of the blocked Cholesky factorization and of blocked triangular solves: small enough that
+    /// the scalar work on a diagonal block is a small part of the total, large enough that the matrix products
+    /// that do the rest run near their peak.
+    static let factorBlock = 32
+
+    /// Blocked right-looking Cholesky (as LAPACK's potrf, row-major lower): for each block column of width b, the
+    /// diagonal block is factored by Cholesky–Crout, the panel below it solved against that factor
+    /// (P ← P·L₁₁⁻ᵀ, by substitution along contiguous rows of the transposed panel) and the trailing matrix
+    /// updated, S₂₂ ← S₂₂ − P·Pᵀ, by one matrix product (`ag_gemm`). Only the lower triangle is read and kept;
+    /// the strict upper triangle is zeroed at the end. n³/3 flops, nearly all in the matrix products.
     private static func cholesky<T: TensorScalar>(_ s: UnsafeMutablePointer<T>, _ l: UnsafeMutablePointer<T>,
                                                   _ shape: [Int], _ operation: String, _ location: CallSite?) {
         let n = shape[shape.count - 1]
         let batch = Array(shape.dropLast(2))
+        let block = factorBlock
+        let panel = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(block * n, 1))
+        defer { panel.deallocate() }
         for m in 0..<Shape.count(batch) {
             let a = s + m * n * n, out = l + m * n * n
             checkFinite(a, rows: n, columns: n, operation, shape, m, batch, at: location)
             for i in 0..<n {
                 for j in 0..<n { out[i * n + j] = j <= i ? (a[i * n + j] + a[j * n + i]) / 2 : 0 }
             }
-            // Row-oriented (Cholesky–Crout): L[i, j] = (S[i, j] − Σ_{k<j} L[i, k] L[j, k]) / L[j, j], each sum a dot
-            // product of two contiguous row prefixes.
-            for j in 0..<n {
-                let rowJ = out + j * n
-                var d = rowJ[j]
-                for k in 0..<j { d -= rowJ[k] * rowJ[k] }
-                if !(d > 0) {
-                    operationFailure(operation, "the matrix is not positive definite: pivot \(j) (row and column "
-                        + "\(j), counting from 0) is \(d), not > 0, in the input of shape \(describe(shape))"
-                        + "\(batchPosition(m, batch)). Cholesky needs a symmetric positive-definite matrix (it reads "
-                        + "(S + Sᵀ)/2). If S is only semidefinite or nearly singular, add a small multiple of the "
-                        + "identity (S + εI); for a matrix that is not symmetric positive definite use solve (LU).",
-                        at: location)
+            var kb = 0
+            while kb < n {
+                let b = Swift.min(block, n - kb), rest = n - kb - b
+                if let j = factorDiagonalBlock(out + kb * n + kb, b, n) {
+                    notPositiveDefinite(pivot: kb + j.pivot, value: j.value, shape, m, batch, operation, location)
                 }
-                let pivot = d.squareRoot()
-                rowJ[j] = pivot
-                for i in (j + 1)..<Swift.max(n, j + 1) {
-                    let rowI = out + i * n
-                    var v = rowI[j]
-                    for k in 0..<j { v -= rowI[k] * rowJ[k] }
-                    rowI[j] = v / pivot
+                if rest > 0 {
+                    // The panel P (rest × b, below the diagonal block), transposed into `panel` (b × rest).
+                    let p = out + (kb + b) * n + kb
+                    for i in 0..<rest { for j in 0..<b { panel[j * rest + i] = p[i * n + j] } }
+                    // P ← P·L₁₁⁻ᵀ: row j of Pᵀ is (Pᵀ[j] − Σ_{q<j} L₁₁[j, q]·Pᵀ[q]) / L₁₁[j, j].
+                    let diagonal = out + kb * n + kb
+                    for j in 0..<b {
+                        let rowJ = panel + j * rest
+                        for q in 0..<j {
+                            let f = diagonal[j * n + q]
+                            let rowQ = panel + q * rest
+                            for c in 0..<rest { rowJ[c] -= f * rowQ[c] }
+                        }
+                        let d = diagonal[j * n + j]
+                        for c in 0..<rest { rowJ[c] /= d }
+                    }
+                    for i in 0..<rest { for j in 0..<b { p[i * n + j] = panel[j * rest + i] } }
+                    // S₂₂ ← S₂₂ − P·Pᵀ (the whole square; its upper triangle is never read).
+                    gemm(rest, rest, b, alpha: -1, panel, 1, rest, panel, rest, 1, beta: 1,
+                         out + (kb + b) * n + kb + b, n)
                 }
+                kb += b
             }
+            for i in 0..<n { for j in (i + 1)..<Swift.max(n, i + 1) { out[i * n + j] = 0 } }
+        }
+    }
+
+    /// Cholesky–Crout in place on the b × b lower triangle at `a` (row stride `ld`), whose earlier columns have been
+    /// subtracted already: L[i, j] = (A[i, j] − Σ_{k<j} L[i, k] L[j, k]) / L[j, j], each sum a dot product of two
+    /// contiguous row prefixes. Returns the first pivot that is not > 0, or nil.
+    private static func factorDiagonalBlock<T: TensorScalar>(_ a: UnsafeMutablePointer<T>, _ b: Int, _ ld: Int)
+        -> (pivot: Int, value: T)? {
+        for j in 0..<b {
+            let rowJ = a + j * ld
+            var d = rowJ[j]
+            for k in 0..<j { d -= rowJ[k] * rowJ[k] }
+            if !(d > 0) { return (j, d) }
+            let pivot = d.squareRoot()
+            rowJ[j] = pivot
+            for i in (j + 1)..<Swift.max(b, j + 1) {
+                let rowI = a + i * ld
+                var v = rowI[j]
+                for k in 0..<j { v -= rowI[k] * rowJ[k] }
+                rowI[j] = v / pivot
+            }
+        }
+        return nil
+    }
+
+    private static func notPositiveDefinite<T: TensorScalar>(pivot j: Int, value d: T, _ shape: [Int], _ m: Int,
+                                                             _ batch: [Int], _ operation: String,
+                                                             _ location: CallSite?) -> Never {
+        operationFailure(operation, "the matrix is not positive definite: pivot \(j) (row and column "
+            + "\(j), counting from 0) is \(d), not > 0, in the input of shape \(describe(shape))"
+            + "\(batchPosition(m, batch)). Cholesky needs a symmetric positive-definite matrix (it reads "
+            + "(S + Sᵀ)/2). If S is only semidefinite or nearly singular, add a small multiple of the "
+            + "identity (S + εI); for a matrix that is not symmetric positive definite use solve (LU).",
+            at: location)
+    }
+
+    /// C = α·A·B + β·C through `ag_gemm`, A m × k and B k × n read through (row, column) strides, C row-major with
+    /// row stride `ldc`.
+    @inline(__always)
+    static func gemm<T: TensorScalar>(_ m: Int, _ n: Int, _ k: Int, alpha: T, _ a: UnsafePointer<T>, _ rsa: Int,
+                                      _ csa: Int, _ b: UnsafePointer<T>, _ rsb: Int, _ csb: Int, beta: T,
+                                      _ c: UnsafeMutablePointer<T>, _ ldc: Int) {
+        if m == 0 || n == 0 { return }
+        if T.self == Float.self {
+            ag_gemm_f32(Int64(m), Int64(n), Int64(k), unsafeBitCast(alpha, to: Float.self),
+                        UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), Int64(rsa), Int64(csa),
+                        UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), Int64(rsb), Int64(csb),
+                        unsafeBitCast(beta, to: Float.self), UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
+                        Int64(ldc))
+        } else if T.self == Double.self {
+            ag_gemm_f64(Int64(m), Int64(n), Int64(k), unsafeBitCast(alpha, to: Double.self),
+                        UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), Int64(rsa), Int64(csa),
+                        UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), Int64(rsb), Int64(csb),
+                        unsafeBitCast(beta, to: Double.self),
+                        UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), Int64(ldc))
+        } else {
+            fatalError("gemm of \(T.self)")
         }
     }
 
@@ -257,25 +335,39 @@ private struct SolveProblem {
     }
 
     /// x ← op(T)⁻¹ x for the triangle of `t` (row-major n×n) that `lower` names; x is [n, k]. Forward substitution
-    /// when op(T) is lower triangular, back substitution when upper; each step updates a contiguous row of x.
+    /// when op(T) is lower triangular, back substitution when upper, by blocks of rows (as LAPACK's trsm): each
+    /// diagonal block is solved by substitution along contiguous rows of x, then the rows not yet solved are
+    /// updated by one matrix product with the block just solved (`ag_gemm`), which does nearly all of the n²k
+    /// flops when n is larger than a block.
     private func substitute<T: TensorScalar>(_ t: UnsafeMutablePointer<T>, _ x: UnsafeMutablePointer<T>,
                                              lower: Bool, transpose: Bool, unit: Bool) {
-        @inline(__always) func op(_ i: Int, _ j: Int) -> T { transpose ? t[j * n + i] : t[i * n + j] }
+        // op(T)[i, j] = t[i·rs + j·cs].
+        let rs = transpose ? 1 : n, cs = transpose ? n : 1
         let forward = lower != transpose
-        for step in 0..<n {
-            let i = forward ? step : n - 1 - step
-            let rowI = x + i * k
-            let others = forward ? 0..<i : (i + 1)..<n
-            for j in others {
-                let f = op(i, j)
-                if f == 0 { continue }
-                let rowJ = x + j * k
-                for c in 0..<k { rowI[c] -= f * rowJ[c] }
+        let block = Kernel.factorBlock
+        var blocks = Array(stride(from: 0, to: n, by: block))
+        if !forward { blocks.reverse() }
+        for start in blocks {
+            let b = Swift.min(block, n - start)
+            for step in 0..<b {
+                let i = start + (forward ? step : b - 1 - step)
+                let rowI = x + i * k
+                let others = forward ? start..<i : (i + 1)..<(start + b)
+                for j in others {
+                    let f = t[i * rs + j * cs]
+                    if f == 0 { continue }
+                    let rowJ = x + j * k
+                    for c in 0..<k { rowI[c] -= f * rowJ[c] }
+                }
+                if !unit {
+                    let d = t[i * rs + i * cs]
+                    for c in 0..<k { rowI[c] /= d }
+                }
             }
-            if !unit {
-                let d = op(i, i)
-                for c in 0..<k { rowI[c] /= d }
-            }
+            // The other unsolved rows: x[r] −= op(T)[r, block]·x[block].
+            let (first, count) = forward ? (start + b, n - start - b) : (0, start)
+            Kernel.gemm(count, k, b, alpha: -1, t + first * rs + start * cs, rs, cs, x + start * k, k, 1, beta: 1,
+                        x + first * k, k)
         }
     }
 
