@@ -1,5 +1,8 @@
 import Autograd
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // MARK: - sparse-jacobian
 
@@ -108,12 +111,21 @@ struct BratuJacobianProblem {
 
 /// The resident set of this process, from /proc/self/status (Linux): what the peers report for sparse-jacobian.
 enum ResidentSet {
-    /// (VmRSS, VmHWM) in bytes, or nil where /proc is not available.
+    /// (VmRSS, VmHWM) in bytes, or nil where /proc is not available. Read with `read(2)`: files in /proc report a
+    /// size of 0, and their fields are separated by a tab and spaces.
     static func read() -> (current: Int, peak: Int)? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        let fd = open("/proc/self/status", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
         var current: Int?, peak: Int?
-        for line in status.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count >= 2, let kib = Int(fields[1]) else { continue }
             if fields[0] == "VmRSS:" { current = kib * 1024 }
             if fields[0] == "VmHWM:" { peak = kib * 1024 }
@@ -126,8 +138,9 @@ enum ResidentSet {
     /// is not possible (then the peak includes everything before).
     @discardableResult
     static func resetPeak() -> Bool {
-        guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
-        defer { try? handle.close() }
-        return (try? handle.write(contentsOf: Data("5".utf8))) != nil
+        let fd = open("/proc/self/clear_refs", O_WRONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return write(fd, "5", 1) == 1
     }
 }
