@@ -163,18 +163,28 @@ public struct SparseJacobianPlan: Sendable {
             y = Tensor(unchecked: r.values[0])
             products = Tensor(unchecked: r.results[0])
         }
-        // Decompression: the planned gather, values[k] = products[source[k]].
+        // Decompression: the planned gather, values[k] = products[source[k]], on the elements' bits (a loop over
+        // a generic Scalar would copy each element through the type's value witnesses, unspecialized).
         let values = products.withUnsafeBufferPointer { p in
-            source.withUnsafeBufferPointer { s in
-                [Scalar](unsafeUninitializedCapacity: s.count) { v, count in
-                    for k in 0..<s.count { v[k] = p[s[k]] }
-                    count = s.count
+            [Scalar](unsafeUninitializedCapacity: source.count) { v, count in
+                let (from, to) = (UnsafeRawPointer(p.baseAddress!), UnsafeMutableRawPointer(v.baseAddress!))
+                switch MemoryLayout<Scalar>.stride {
+                case 4: gather(source, from.assumingMemoryBound(to: UInt32.self), to.assumingMemoryBound(to: UInt32.self))
+                default: gather(source, from.assumingMemoryBound(to: UInt64.self), to.assumingMemoryBound(to: UInt64.self))
                 }
+                count = source.count
             }
         }
         let j = SparseMatrix(rowCount: m, columnCount: n, rowStart: pattern.rowStart,
                              columnIndices: pattern.columnIndices, values: values)
         return SparseJacobianResult(value: y, jacobian: j, coloring: coloring)
+    }
+
+    /// to[k] = from[source[k]] for every k.
+    private func gather<Bits>(_ source: [Int], _ from: UnsafePointer<Bits>, _ to: UnsafeMutablePointer<Bits>) {
+        source.withUnsafeBufferPointer { s in
+            for k in s.indices { to[k] = from[s[k]] }
+        }
     }
 
     /// Whether the plan's pattern still holds for `f` at `x`: the pattern detected there (``jacobianSparsity(of:at:kind:)``,
