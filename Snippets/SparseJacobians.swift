@@ -44,3 +44,30 @@ for _ in 0..<5 {
     u = u + 0.01
 }
 // snippet.end
+
+// snippet.explain
+// What one call of the plan does and saves: non-zeros, colours, direction, vectors saved.
+print(plan)
+// Sparse Jacobian of an input of shape [30, 30]: J is 900 × 900
+//   pattern: 4380 non-zeros (0.541% of 810000), at most 5 in a row and 5 in a column
+//   colouring: 5 colours of the columns (forward mode: one tangent per colour); chosen automatically: …
+//   one call: ONE forward pass of 5 tangents instead of 900 for the dense Jacobian: 895 saved, 180× fewer
+//   …
+// snippet.end
+precondition(plan.vectorsSaved == n * n - 5 && plan.otherDirectionColorCount == 5)
+
+// snippet.local
+// The pattern at one point only: the inactive side of a relu, a where or a maximum drops out.
+let x = Tensor<Double>([0.5, -1.5, 2.0, -0.25])
+let g: (Tensor<Double>) -> Tensor<Double> = { x in relu(x) + maximum(x, x.reversedPairs()) }
+let everywhere = try jacobianSparsity(of: g, at: x)                // valid at every point
+let here = try jacobianSparsity(of: g, at: x, kind: .local)        // valid at x only
+// 8 4
+print(everywhere.nonzeroCount, here.nonzeroCount)
+// snippet.end
+precondition(everywhere.nonzeroCount == 8 && here.nonzeroCount == 4)
+
+extension Tensor where Scalar == Double {
+    /// [x₁, x₀, x₃, x₂]: neighbours swapped in pairs.
+    func reversedPairs() -> Tensor { gathering(atIndices: [1, 0, 3, 2]) }
+}

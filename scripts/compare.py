@@ -8,7 +8,10 @@ peers' script (scripts/peers.py), one right after the other so that both sides
 of a ratio see the same machine, and notes the load average around each round. Then measures the peak memory of
 one mlp-grad call, ours (`autograd bench --memory`) and PyTorch's (scripts/peers_memory.py), each in a fresh
 process. Prints, per workload, the median over rounds of our time, every peer's time, the best peer, the ratio,
-and the workload's target (Benchmarks/README.md) with MET or MISSED.
+and the workload's target (Benchmarks/README.md) with MET or MISSED. For sparse-jacobian, whose lines carry the
+peak resident-set growth of each side (`rss_growth_bytes`), it also prints a memory table; a peer that could not
+finish (its line has "seconds": null, e.g. a dense Jacobian that ran out of time or memory) is listed with its
+note and counts as no time.
 
 It installs nothing and needs only Python 3 itself. The peers' Python is the first that exists of:
 --peers-python, $AUTOGRAD_PEERS_PYTHON, .peers/bin/python at the repository root.
@@ -34,7 +37,11 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKLOADS = ["logistic-vjp", "logistic-jvp", "logistic-jacobian", "mlp-grad", "mlp-hvp", "jac-256", "chain-500",
-             "gemm-1024", "cnn-grad"]
+             "gemm-1024", "cnn-grad", "cholesky-logdet-grad", "sparse-jacobian"]
+# sparse-jacobian's peers: the dense Jacobians (the target is 100× faster than the faster of them) and the
+# hand-coloured references (the target is no slower than jax.jit's).
+SPARSE_DENSE_PEERS = ("jax.jit(jacfwd)", "torch.func.jacfwd")
+SPARSE_COLORED_REFERENCE = "jax.jit-colored(5)"
 INSTALL_HINT = """The peers (PyTorch, JAX, NumPy) were not found. Install them into a virtual environment outside git:
     python3 -m venv .peers && .peers/bin/pip install torch jax numpy
 and run this script again, or point it at an existing one:
@@ -144,6 +151,21 @@ def target(workload, times, gflops):
         if jacrev is None:
             return "≤ torch.func.jacrev (peer missing)", None, None
         return f"≤ {fmt(jacrev)} (torch.func.jacrev)", jacrev, None if ours is None else ours <= jacrev
+    if workload == "sparse-jacobian":
+        dense = [(times[p], p) for p in SPARSE_DENSE_PEERS if times.get(p) is not None]
+        colored = times.get(SPARSE_COLORED_REFERENCE)
+        if not dense or colored is None:
+            missing = [p for p in SPARSE_DENSE_PEERS + (SPARSE_COLORED_REFERENCE,) if times.get(p) is None]
+            if not dense and colored is None:
+                return f"≥100× faster than dense jacfwd, ≤ {SPARSE_COLORED_REFERENCE} (no time from {', '.join(missing)})", \
+                    None, None
+            limit = min([d[0] / 100 for d in dense] + ([colored] if colored is not None else []))
+            return f"≤ {fmt(limit)} (partial: no time from {', '.join(missing)})", limit, \
+                None if ours is None else ours <= limit
+        best = min(dense)
+        limit = min(best[0] / 100, colored)
+        return f"≤ {fmt(limit)} ({best[1]}/100 = {fmt(best[0] / 100)}, {SPARSE_COLORED_REFERENCE} = {fmt(colored)})", \
+            limit, None if ours is None else ours <= limit
     if workload == "gemm-1024":
         peers = {s: g for s, g in gflops.items() if not s.startswith("autograd")}
         if not peers:
@@ -167,6 +189,12 @@ def fmt(seconds):
     if seconds < 1:
         return f"{seconds * 1e3:.2f} ms"
     return f"{seconds:.2f} s"
+
+
+def ratio(ours, theirs):
+    """ours / theirs, e.g. 1.72×; under 0.01 with how many times faster ours is (sparse against dense Jacobians)."""
+    r = ours / theirs
+    return f"{r:.2f}×" if r >= 0.01 else f"{r:.1e}× ({theirs / ours:,.0f}× faster)"
 
 
 def status(met):
@@ -272,20 +300,27 @@ def main():
     rounds = len(loads)
 
     # Medians over rounds, per workload and system.
-    times, gflops, errors = {}, {}, {}
+    # A line with "seconds": null (a peer that could not finish) counts as no time; its note is printed.
+    times, gflops, errors, notes, resident = {}, {}, {}, {}, {}
     for w in workloads:
-        samples, rates = {}, {}
+        samples, rates, growth = {}, {}, {}
         for r in raw:
             if r.get("workload") != w:
                 continue
             if "error" in r:
                 errors[(w, r["system"])] = r["error"]
-            if "seconds" in r:
+            if r.get("seconds") is None and "note" in r:
+                notes.setdefault((w, r["system"]), []).append(r["note"])
+            if r.get("seconds") is not None:
                 samples.setdefault(r["system"], []).append(r["seconds"])
-            if "gflops" in r:
+            if r.get("gflops") is not None:
                 rates.setdefault(r["system"], []).append(r["gflops"])
+            for key in ("rss_growth_bytes", "max_rss_seen_bytes"):
+                if r.get(key) is not None:
+                    growth.setdefault((r["system"], key), []).append(r[key])
         times[w] = {s: statistics.median(v) for s, v in samples.items()}
         gflops[w] = {s: statistics.median(v) for s, v in rates.items()}
+        resident[w] = {k: max(v) for k, v in growth.items()}
 
     render = markdown if args.markdown else table
     out = []
@@ -312,13 +347,13 @@ def main():
         ours_text = fmt(ours) if ours is not None else ("FAILED" if (w, "autograd") in errors else "—")
         if w == "gemm-1024" and "autograd" in gflops[w]:
             ours_text += f" ({gflops[w]['autograd']:.1f} GFLOP/s)"
-        ratio = f"{ours / best[0]:.2f}×" if ours is not None and best else "—"
+        versus_best = ratio(ours, best[0]) if ours is not None and best else "—"
         needed = f"{ours / limit:.1f}×" if ours is not None and limit and not met else ""
-        summary.append([w, ours_text, f"{fmt(best[0])} {best[1]}" if best else "—", ratio, description,
+        summary.append([w, ours_text, f"{fmt(best[0])} {best[1]}" if best else "—", versus_best, description,
                         status(met), needed])
         for s, system in peers:
             rate = f" ({gflops[w][system]:.0f} GFLOP/s)" if system in gflops[w] else ""
-            detail.append([w, system, fmt(s) + rate, f"{ours / s:.2f}×" if ours is not None else "—"])
+            detail.append([w, system, fmt(s) + rate, ratio(ours, s) if ours is not None else "—"])
 
     out.append(render(summary, ["workload", "autograd", "best peer", "autograd / best", "target",
                                 "status", "speed-up needed"]))
@@ -331,6 +366,20 @@ def main():
         out.append(render(versus, ["workload", "baseline", "autograd", "autograd / baseline"]))
     for (w, system), message in errors.items():
         out.append(f"\n{w} ({system}): {message}")
+    if notes:
+        out += ["", "Systems that did not finish (\"seconds\": null), with their notes:", ""]
+        out.append(render([[w, system, "; ".join(sorted(set(n)))] for (w, system), n in notes.items()],
+                          ["workload", "system", "note"]))
+
+    for w in workloads:
+        if not resident.get(w):
+            continue
+        systems = sorted({system for system, _ in resident[w]}, key=lambda s: (not s.startswith("autograd"), s))
+        rows = [[system, fmt(times[w].get(system)), mib(resident[w].get((system, "rss_growth_bytes"))),
+                 mib(resident[w].get((system, "max_rss_seen_bytes")))] for system in systems]
+        out += ["", f"{w}: time and peak resident-set growth over the first call and the timing (largest over "
+                "rounds; each peer in a child process of its own):", ""]
+        out.append(render(rows, ["system", "time", "RSS growth", "max RSS seen (not finished)"]))
 
     if memory:
         rows = []

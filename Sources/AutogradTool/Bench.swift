@@ -19,6 +19,10 @@ struct Bench: ParsableCommand {
 
             --memory measures the peak memory of one mlp-grad call instead (run it in a fresh process): the peak \
             of live tensor bytes (StorageStatistics) and the growth of the process's maximum resident set.
+
+            sparse-jacobian also reports its memory as the peers do: rss_growth_bytes, the peak resident set over \
+            the check (the first call) and the timing minus the resident set before them (Linux: VmHWM of \
+            /proc/self/status, reset first through /proc/self/clear_refs), and rss_before_bytes.
             """
     )
 
@@ -81,6 +85,7 @@ struct Bench: ParsableCommand {
 
     /// Verifies a workload, then times it (or loops over it for `--loop` seconds).
     private func measure(_ workload: BenchWorkload) -> Outcome {
+        let memoryBefore = workload.reportsMemory && ResidentSet.resetPeak() ? ResidentSet.read() : nil
         var verification = BenchVerification(passed: true, detail: "not checked (--no-verify)")
         if !noVerify {
             do { verification = try workload.verify() } catch {
@@ -101,22 +106,33 @@ struct Bench: ParsableCommand {
         } else {
             seconds = Timing.median(repeats: repeats, minimum: minimumTime, call)
         }
-        return .timed(seconds: seconds, gflops: workload.flops.map { $0 / seconds / 1e9 }, check: verification.detail)
+        let memory = memoryBefore.flatMap { before in
+            ResidentSet.read().map { ResidentGrowth(growth: $0.peak - before.current, before: before.current) }
+        }
+        return .timed(seconds: seconds, gflops: workload.flops.map { $0 / seconds / 1e9 }, check: verification.detail,
+                      memory: memory)
     }
+}
+
+/// Peak resident-set growth over a workload's check and timing, and the resident set before them, in bytes.
+struct ResidentGrowth {
+    var growth: Int
+    var before: Int
 }
 
 /// The result of one workload: a median time, or why there is none.
 enum Outcome {
-    case timed(seconds: Double, gflops: Double?, check: String)
+    case timed(seconds: Double, gflops: Double?, check: String, memory: ResidentGrowth? = nil)
     case failed(String)
 
     /// The JSON line of WORKLOADS.md.
     func jsonLine(_ workload: String) -> String {
         var fields: [(String, Any)] = [("workload", workload), ("system", "autograd")]
         switch self {
-        case let .timed(seconds, gflops, _):
+        case let .timed(seconds, gflops, _, memory):
             fields.append(("seconds", seconds))
             if let gflops { fields.append(("gflops", gflops)) }
+            if let memory { fields += [("rss_growth_bytes", memory.growth), ("rss_before_bytes", memory.before)] }
         case let .failed(message):
             fields.append(("error", message))
         }
@@ -126,8 +142,9 @@ enum Outcome {
     /// A row of the human-readable table.
     func tableRow(_ workload: String) -> String {
         switch self {
-        case let .timed(seconds, gflops, check):
-            let rate = gflops.map { String(format: "%.1f GFLOP/s", $0) } ?? ""
+        case let .timed(seconds, gflops, check, memory):
+            let rate = gflops.map { String(format: "%.1f GFLOP/s", $0) }
+                ?? memory.map { String(format: "+%.1f MiB RSS", Double($0.growth) / 1_048_576) } ?? ""
             return pad(workload, 18) + pad(Timing.format(seconds), 12) + pad(rate, 16) + "ok: " + check
         case let .failed(message):
             return pad(workload, 18) + pad("—", 12) + pad("", 16) + "FAILED: " + message

@@ -32,6 +32,8 @@ public struct BenchSizes: Sendable, Equatable {
     public var choleskySize: Int
     /// Right-hand sides k of cholesky-logdet-grad (B: [n, k]).
     public var choleskyColumns: Int
+    /// Grid side n of sparse-jacobian (n² unknowns, an n² × n² Jacobian).
+    public var sparseGridSize: Int = 100
 
     /// The shapes of WORKLOADS.md.
     public static let full = BenchSizes(logisticExamples: 100, mlpBatch: 128, mlpInput: 784, mlpHidden: 512,
@@ -42,7 +44,7 @@ public struct BenchSizes: Sendable, Equatable {
     public static let small = BenchSizes(logisticExamples: 20, mlpBatch: 8, mlpInput: 12, mlpHidden: 16,
                                          mlpClasses: 5, jacobianWidth: 16, chainSteps: 40, chainWidth: 4,
                                          gemmSize: 48, cnnBatch: 2, cnnImage: 12,
-                                         choleskySize: 24, choleskyColumns: 3)
+                                         choleskySize: 24, choleskyColumns: 3, sparseGridSize: 8)
 }
 
 /// The outcome of checking one call's result against an independent computation.
@@ -68,13 +70,16 @@ public struct BenchWorkload {
     public let call: () throws -> Void
     /// Runs the call once and checks its result.
     public let verify: () throws -> BenchVerification
+    /// Whether `autograd bench --json` adds the peak resident-set growth over the check and the timing
+    /// (`rss_growth_bytes`), as the peers do for sparse-jacobian.
+    public var reportsMemory = false
 }
 
 /// The workloads of WORKLOADS.md, by name.
 public enum BenchWorkloads {
     /// Every workload, in the order of WORKLOADS.md.
     public static let names = ["logistic-vjp", "logistic-jvp", "logistic-jacobian", "mlp-grad", "mlp-hvp", "jac-256",
-                               "chain-500", "gemm-1024", "cnn-grad", "cholesky-logdet-grad"]
+                               "chain-500", "gemm-1024", "cnn-grad", "cholesky-logdet-grad", "sparse-jacobian"]
 
     /// Workloads beyond WORKLOADS.md, run only when named: `mlp-hvp-rev` is mlp-hvp's H·v computed reverse over
     /// reverse (the gradient of ⟨∇L, v⟩), the measurement behind `hvp` being forward over reverse.
@@ -94,6 +99,7 @@ public enum BenchWorkloads {
         case "gemm-1024": gemm1024(sizes)
         case "cnn-grad": CNNProblem(sizes).gradientWorkload()
         case "cholesky-logdet-grad": choleskyLogdetGradient(sizes)
+        case "sparse-jacobian": BratuJacobianProblem.workload(sizes)
         default: nil
         }
     }

@@ -29,6 +29,12 @@ public struct BratuResults: Sendable {
     public let direction: String
     /// Non-zeros of the detected pattern (49 600 for n = 100).
     public let nonzeros: Int
+    /// Colours the other direction needed (the direction is chosen by the number of colours).
+    public let otherDirectionColors: Int?
+    /// Tangents per Jacobian a dense forward pass would carry (n²).
+    public let denseVectors: Int
+    /// The prepared plan's explanation (``SparseJacobianPlan/description``): non-zeros, colours, vectors saved.
+    public let planDescription: String
     /// ‖F(u)‖₂ at the last iterate.
     public let residualNorm: Double
     /// ‖F(u)‖₂ after each Newton step, starting with u = 0.
@@ -38,16 +44,17 @@ public struct BratuResults: Sendable {
     /// Median seconds of one sparse Jacobian at the solution (nil unless measured).
     public let jacobianSeconds: Double?
 
-    /// The residual F(u) for u of shape [n, n], from slices and concatenations (zero boundary), shape [n, n].
-    public static func residual(_ u: Tensor<Double>, lambda: Double) -> Tensor<Double> {
+    /// The residual F(u) for u of shape [n, n], from slices and concatenations (zero boundary), shape [n, n]:
+    /// each neighbour is u shifted by one step, with a row or column of zeros where it leaves the grid.
+    public static func residual<Scalar: TensorScalar>(_ u: Tensor<Scalar>, lambda: Double) -> Tensor<Scalar> {
         let n = u.shape[0]
-        let row = Tensor<Double>(zeros: [1, n]), column = Tensor<Double>(zeros: [n, 1])
+        let row = Tensor<Scalar>(zeros: [1, n]), column = Tensor<Scalar>(zeros: [n, 1])
         let north = Tensor(concatenating: [row, u[0..<(n - 1), .all]], alongAxis: 0)
         let south = Tensor(concatenating: [u[1..<n, .all], row], alongAxis: 0)
         let west = Tensor(concatenating: [column, u[.all, 0..<(n - 1)]], alongAxis: 1)
         let east = Tensor(concatenating: [u[.all, 1..<n], column], alongAxis: 1)
-        let scale = Double((n + 1) * (n + 1))
-        return (u * 4 - (north + south + west + east)) * scale - exp(u) * lambda
+        let scale = Scalar((n + 1) * (n + 1))
+        return (u * 4 - (north + south + west + east)) * scale - exp(u) * Scalar(lambda)
     }
 
     /// Solves F(u) = 0 from u = 0: Newton steps J·δ = −F (conjugate gradients to a relative residual of 10⁻¹⁰)
@@ -79,6 +86,9 @@ public struct BratuResults: Sendable {
         colors = plan.coloring.colorCount
         direction = plan.coloring.direction.rawValue
         nonzeros = plan.pattern.nonzeroCount
+        otherDirectionColors = plan.otherDirectionColorCount
+        denseVectors = plan.denseVectorCount
+        planDescription = plan.description
         residualNorm = history.last!
         residualHistory = history
         maximum = u.scalars.max() ?? 0
@@ -92,7 +102,9 @@ public struct BratuResults: Sendable {
             "converged": converged, "newton_iterations": newtonIterations, "cg_iterations": cgIterations,
             "colors": colors, "direction": direction, "nonzeros": nonzeros, "residual_norm": residualNorm,
             "residual_history": residualHistory, "grid_size": gridSize, "lambda": lambda, "max_u": maximum,
+            "dense_vectors": denseVectors, "vectors_saved": denseVectors - colors,
         ]
+        if let otherDirectionColors { object["other_direction_colors"] = otherDirectionColors }
         if let jacobianSeconds { object["jacobian_seconds"] = jacobianSeconds }
         return object
     }
@@ -160,8 +172,7 @@ struct Example: ParsableCommand {
             let n = r.gridSize
             print("""
             2-D Bratu problem, \(n) × \(n) grid, λ = \(r.lambda)
-            Jacobian pattern: \(n * n) × \(n * n), \(r.nonzeros) non-zeros, \(r.colors) colours (\(r.direction)): \
-            \(r.colors) tangents per Jacobian instead of \(n * n)
+            \(r.planDescription)
             Newton from u = 0: \(r.newtonIterations) iterations (\(r.cgIterations) conjugate-gradient steps), \
             \(r.converged ? "converged" : "NOT converged")
             ‖F(u)‖₂ per iteration: \(r.residualHistory.map { String(format: "%.3e", $0) }.joined(separator: ", "))

@@ -134,6 +134,61 @@ private let sparseFunctions: [(name: String, x: Tensor<Double>, f: @Sendable (Te
         #expect(rows.allSatisfy { $0.mode == "sparsity" })
     }
 
+    /// Local patterns: at a point, relu below its kink, the unselected side of `where`, the smaller side of
+    /// `maximum` and the non-maximal elements of `max` drop out; the result holds exactly the dense Jacobian's
+    /// non-zeros at that point, and is inside the global pattern.
+    @Test func localPatternsPickTheActiveSideAtThePoint() throws {
+        let x = Tensor<Double>([0.5, -1.5, 2.0, -0.25, 1.0, 3.0])
+        let functions: [(String, (Tensor<Double>) -> Tensor<Double>)] = [
+            ("relu", { relu($0) * 2 }),
+            ("where", { x in Tensor.where(x .> 0, x.squared(), exp(x[0..<1]).broadcasted(to: [6])) }),
+            ("maximum", { x in maximum(x[0..<3], x[3..<6]) }),
+            ("max reduction", { x in x.reshaped(to: [2, 3]).max(alongAxes: [1]) }),
+            ("abs and minimum", { x in minimum(abs(x), x.sum().broadcasted(to: [6]) * 0 + 1) }),
+        ]
+        for (name, f) in functions {
+            let global = try jacobianSparsity(of: f, at: x)
+            let local = try jacobianSparsity(of: f, at: x, kind: .local)
+            let m = f(x).count, n = x.count
+            let dense = try jacobian(of: f, at: x).reshaped(to: [m, n]).scalars
+            let nonzeros = SparsityPattern(rowCount: m, columnCount: n, positions: (0..<(m * n))
+                .filter { dense[$0] != 0 }.map { (row: $0 / n, column: $0 % n) })
+            #expect(local == nonzeros, "\(name): local \(local), dense non-zeros \(nonzeros)")
+            #expect(local.nonzeroCount < global.nonzeroCount, "\(name)")
+            for i in 0..<m { for j in local.columns(inRow: i) { #expect(global.contains(row: i, column: j), "\(name)") } }
+        }
+        // Valid only at its point: at another point the relu's active set differs and the local pattern misses it.
+        let local = try jacobianSparsity(of: { relu($0) }, at: x, kind: .local)
+        let elsewhere = try jacobian(of: { relu($0) }, at: -x)
+        #expect(!local.contains(row: 1, column: 1) && elsewhere.scalars[1 * 6 + 1] != 0)
+        // A smooth function's local pattern is its global one.
+        let smooth: (Tensor<Double>) -> Tensor<Double> = { exp($0) * $0.sum() }
+        #expect(try jacobianSparsity(of: smooth, at: x, kind: .local) == jacobianSparsity(of: smooth, at: x))
+    }
+
+    /// The plan reports its direction, how it was chosen, and the vectors saved; automatic picks the fewer colours.
+    @Test func planExplainsItsColoursAndDirection() throws {
+        // An arrow: y₀ = Σ x, yᵢ = xᵢ². Forward needs n colours (row 0 meets every column), reverse needs 2.
+        let n = 8
+        let f: (Tensor<Double>) -> Tensor<Double> = { x in
+            Tensor(concatenating: [x.sum().reshaped(to: [1]), x[1..<n].squared()])
+        }
+        let x = Tensor<Double>(shape: [n], scalars: (0..<n).map { Double($0) / 3 })
+        let plan = try prepareSparseJacobian(of: f, at: x)
+        #expect(plan.coloring.direction == .reverse && plan.coloring.colorCount == 2)
+        #expect(plan.requestedDirection == .automatic && plan.otherDirectionColorCount == n)
+        #expect(plan.denseVectorCount == n && plan.vectorsSaved == n - 2)
+        let text = plan.description
+        for piece in ["J is 8 × 8", "15 non-zeros", "2 colours of the rows (reverse mode",
+                      "chosen automatically: the column colouring for forward mode needs 8",
+                      "ONE reverse pass of 2 cotangents instead of 8", "6 saved, 4× fewer"] {
+            #expect(text.contains(piece), "missing \"\(piece)\" in \(text)")
+        }
+        let forced = try prepareSparseJacobian(of: f, at: x, direction: .forward)
+        #expect(forced.otherDirectionColorCount == nil && forced.description.contains("direction as requested"))
+        expectClose(try plan.jacobian(of: f, at: x).jacobian.dense.scalars, try jacobian(of: f, at: x).scalars)
+    }
+
     @Test func stencilPatternIsExact() throws {
         let n = 6
         let x = Tensor<Double>(shape: [n, n], scalars: (0..<(n * n)).map { sin(Double($0)) })

@@ -16,7 +16,8 @@ import Autograd
 
     @Test func namesAreThoseOfWorkloadsMarkdown() {
         #expect(BenchWorkloads.names == ["logistic-vjp", "logistic-jvp", "logistic-jacobian", "mlp-grad", "mlp-hvp",
-                                         "jac-256", "chain-500", "gemm-1024", "cnn-grad", "cholesky-logdet-grad"])
+                                         "jac-256", "chain-500", "gemm-1024", "cnn-grad", "cholesky-logdet-grad",
+                                         "sparse-jacobian"])
         #expect(BenchWorkloads.make("no-such-workload") == nil)
     }
 
@@ -65,9 +66,61 @@ import Autograd
         #expect(failure["seconds"] == nil)
     }
 
+    @Test func memoryFieldsAreThoseOfThePeers() throws {
+        let line = Outcome.timed(seconds: 8.7e-05, gflops: nil, check: "ok",
+                                 memory: ResidentGrowth(growth: 1_048_576, before: 9_000_000)).jsonLine("sparse-jacobian")
+        let object = try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["rss_growth_bytes"] as? Int == 1_048_576)
+        #expect(object["rss_before_bytes"] as? Int == 9_000_000)
+        #expect(try #require(BenchWorkloads.make("sparse-jacobian", sizes: .small)).reportsMemory)
+        #expect(try !#require(BenchWorkloads.make("mlp-grad", sizes: .small)).reportsMemory)
+    }
+
+    /// The peak resident set can be reset and read on Linux, and an allocation touched page by page raises it.
+    @Test func residentSetPeakResetsAndGrows() throws {
+        #if os(Linux)
+        #expect(ResidentSet.resetPeak())
+        let before = try #require(ResidentSet.read())
+        #else
+        guard ResidentSet.resetPeak(), let before = ResidentSet.read() else { return }
+        #endif
+        #expect(before.peak - before.current < 8 << 20)
+        var buffer = [UInt8](repeating: 1, count: 64 << 20)
+        buffer[buffer.count - 1] = 2
+        let after = try #require(ResidentSet.read())
+        #expect(after.peak - before.current >= 48 << 20)
+        blackHole(buffer)
+    }
+
+    /// sparse-jacobian's check on the small grid: the plan's result passes; a result with one entry changed, or
+    /// with the pattern of another grid, fails.
+    @Test func sparseJacobianCheckCatchesWrongResults() throws {
+        let problem = try BratuJacobianProblem(.small)
+        #expect(problem.plan.coloring.colorCount == 5)
+        #expect(problem.plan.pattern.nonzeroCount == 5 * 64 - 4 * 8)
+        let good = try problem.plan.jacobian(of: problem.residual, at: problem.u)
+        let passed = problem.check(value: good.value, jacobian: good.jacobian)
+        #expect(passed.passed, "\(passed.detail)")
+        var j = good.jacobian
+        j.values[17] *= 1.001
+        #expect(!problem.check(value: good.value, jacobian: j).passed)
+        #expect(!problem.check(value: good.value * 1.001, jacobian: good.jacobian).passed)
+        let other = try BratuJacobianProblem(BenchSizes.small.withSparseGrid(7))
+        let smaller = try other.plan.jacobian(of: other.residual, at: other.u)
+        #expect(!problem.check(value: good.value, jacobian: smaller.jacobian).passed)
+    }
+
     @Test func commandRejectsUnknownWorkloads() throws {
         #expect(throws: (any Error).self) { try Bench.parse(["mlp-grad", "resnet"]) }
         let bench = try Bench.parse(["--json", "chain-500"])
         #expect(bench.json && bench.workloads == ["chain-500"])
+    }
+}
+
+extension BenchSizes {
+    func withSparseGrid(_ n: Int) -> BenchSizes {
+        var sizes = self
+        sizes.sparseGridSize = n
+        return sizes
     }
 }

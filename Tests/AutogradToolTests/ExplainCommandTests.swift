@@ -37,4 +37,13 @@ private func says(_ text: String, _ piece: String) -> Bool {
         #expect(dot.hasPrefix("digraph computation {") && dot.hasSuffix("}\n"))
         #expect(says(dot, "n4 -> n5") && says(dot, "binaryCrossEntropy") && says(dot, "#0 w"))
     }
+
+    @Test func sparseJacobianReportsNonzerosColoursAndSavings() throws {
+        let text = try Explain.text(call: .sparseJacobian, dot: false, gridSize: 10)
+        for piece in ["J is 100 × 100", "460 non-zeros", "at most 5 in a row and 5 in a column",
+                      "5 colours of the columns (forward mode", "chosen automatically",
+                      "ONE forward pass of 5 tangents instead of 100 for the dense Jacobian: 95 saved, 20× fewer"] {
+            #expect(says(text, piece), "missing \"\(piece)\" in \(text)")
+        }
+    }
 }

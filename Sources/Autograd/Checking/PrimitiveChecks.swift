@@ -160,10 +160,11 @@ extension PrimitiveChecks {
 }
 
 extension PrimitiveChecks {
-    /// The `"sparsity"` rows: for every check case, in Double, the pattern ``jacobianSparsity(of:at:)`` detects
-    /// (by the primitives' sparsity rules) against the non-zeros of dense Jacobians at three random points. A
-    /// row's error is the number of non-zero entries found outside the detected pattern (a pattern must hold every
-    /// one: tolerance 0); a pattern may be larger than a point's non-zeros (it is valid for every input).
+    /// The `"sparsity"` rows: for every check case, in Double, the pattern ``jacobianSparsity(of:at:kind:)`` detects
+    /// (by the primitives' sparsity rules) against the non-zeros of dense Jacobians at three random points, and
+    /// the local pattern (`kind: .local`) at the first point against that point's non-zeros. A row's error is the
+    /// number of non-zero entries found outside the detected patterns, plus the entries of the local pattern outside
+    /// the global one (tolerance 0); a pattern may be larger than a point's non-zeros.
     /// - Complexity: per case, one detection and three dense Jacobians of its inputs joined into one vector.
     public static func sparsityRows(seed: UInt64 = 2026) throws -> [DerivativeCheckResult] {
         try cases.map { c in
@@ -173,13 +174,18 @@ extension PrimitiveChecks {
             let x = point()
             let pattern = try jacobianSparsity(of: f, at: x)
             let m = try withoutRecording { try f(x) }.count, n = x.count
+            let local = try jacobianSparsity(of: f, at: x, kind: .local)
             var outside = 0
-            for p in [x, point(), point()] {
+            for (k, p) in [x, point(), point()].enumerated() {
                 let dense = try jacobian(of: f, at: p).reshaped(to: [m, n]).scalars
                 for i in 0..<m {
-                    for j in 0..<n where dense[i * n + j] != 0 && !pattern.contains(row: i, column: j) { outside += 1 }
+                    for j in 0..<n where dense[i * n + j] != 0 {
+                        if !pattern.contains(row: i, column: j) { outside += 1 }
+                        if k == 0 && !local.contains(row: i, column: j) { outside += 1 }
+                    }
                 }
             }
+            for i in 0..<m { for j in local.columns(inRow: i) where !pattern.contains(row: i, column: j) { outside += 1 } }
             return DerivativeCheckResult(operation: c.name, mode: "sparsity", scalarType: "Double",
                                          maxError: Double(outside), tolerance: 0)
         }

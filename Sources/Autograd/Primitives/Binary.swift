@@ -7,6 +7,7 @@ import CAutogradKernels
 /// y = a + b. Linear: ẏ = ȧ + ḃ;  ā = unbroadcast(ȳ), b̄ = unbroadcast(ȳ).
 struct Add: LinearPrimitive {
     var name: String { "add" }
+    var sparsity: SparsityRule { .broadcast(operands: nil) }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         let r = ctx.outputShape.count
         switch (t[0], t[1]) {
@@ -24,6 +25,7 @@ struct Add: LinearPrimitive {
 /// y = a − b. Linear: ẏ = ȧ − ḃ;  ā = unbroadcast(ȳ), b̄ = −unbroadcast(ȳ).
 struct Subtract: LinearPrimitive {
     var name: String { "subtract" }
+    var sparsity: SparsityRule { .broadcast(operands: nil) }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         let r = ctx.outputShape.count
         switch (t[0], t[1]) {
@@ -49,6 +51,7 @@ private func sumTerms(_ terms: [AnyTensor?], _ ctx: RuleContext) -> AnyTensor? {
 /// y = a ⊙ b.  ẏ = ȧ ⊙ b + a ⊙ ḃ;  ā = unbroadcast(ȳ ⊙ b), b̄ = unbroadcast(ȳ ⊙ a).
 struct Multiply: Primitive {
     var name: String { "multiply" }
+    var sparsity: SparsityRule { .broadcast(operands: nil) }
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         [ctx.needs(0) ? ctx.unbroadcast(g * ctx.input(1), toInput: 0) : nil,
          ctx.needs(1) ? ctx.unbroadcast(g * ctx.input(0), toInput: 1) : nil]
@@ -63,6 +66,7 @@ struct Multiply: Primitive {
 /// y = a / b.  ẏ = (ȧ − y ⊙ ḃ) / b;  ā = unbroadcast(ȳ / b), b̄ = unbroadcast(−ȳ ⊙ a / b²).
 struct Divide: Primitive {
     var name: String { "divide" }
+    var sparsity: SparsityRule { .broadcast(operands: nil) }
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         let a = ctx.input(0), b = ctx.input(1)
         return [ctx.needs(0) ? ctx.unbroadcast(g / b, toInput: 0) : nil,
@@ -81,6 +85,7 @@ struct Divide: Primitive {
 ///     ẏ = ȧ ⊙ b aᵇ⁻¹ + ḃ ⊙ y ln a;   ā = unbroadcast(ȳ ⊙ b aᵇ⁻¹),  b̄ = unbroadcast(ȳ ⊙ y ln a).
 struct Pow: Primitive {
     var name: String { "pow" }
+    var sparsity: SparsityRule { .broadcast(operands: nil) }
     var savesOutput: Bool { true }
     private func da(_ ctx: RuleContext) -> AnyTensor { ctx.input(1) * power(ctx.input(0), ctx.input(1) - 1) }
     private func db(_ ctx: RuleContext) -> AnyTensor {
@@ -107,6 +112,7 @@ struct Pow: Primitive {
 struct Extremum: Primitive {
     let isMaximum: Bool
     var name: String { isMaximum ? "maximum" : "minimum" }
+    var sparsity: SparsityRule { .broadcast(operands: nil) }
     private func weights(_ ctx: RuleContext) -> (AnyTensor, AnyTensor) {
         let a = ctx.input(0).value, b = ctx.input(1).value
         let wins = Kernel.convert(Kernel.compare(isMaximum ? AG_COMPARE_GT : AG_COMPARE_LT, a, b, name, at: nil),
@@ -135,6 +141,7 @@ struct Extremum: Primitive {
 /// like any saved tensor (a property would keep it as long as the graph).
 struct Select: LinearPrimitive {
     var name: String { "where" }
+    var sparsity: SparsityRule { .broadcast(operands: [1, 2]) }  // the condition has no derivative
     func savedInputs(_ inputs: [AnyTensor]) -> [AnyTensor] { [inputs[0]] }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         let r = ctx.outputShape.count

@@ -14,6 +14,7 @@ import CAutogradKernels
 /// 0 < p < 10⁻¹² only p / 10⁻¹² of the true derivative, although the loss is not clamped there.)
 struct BinaryCrossEntropy: Primitive {
     var name: String { "binaryCrossEntropy" }
+    var sparsity: SparsityRule { .broadcast(operands: nil) }
 
     /// p, t, and where ln p and ln(1 − p) are not clamped (constant masks, from the values).
     private func parts(_ ctx: RuleContext) -> (p: AnyTensor, t: AnyTensor, inP: AnyTensor, inQ: AnyTensor) {

@@ -15,6 +15,7 @@
 struct Unfold: LinearPrimitive {
     let window: Window2d
     var name: String { "unfold" }
+    var sparsity: SparsityRule { .sources }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? { t[0].map { $0.unfolded(window) } }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.folded(window)] }
 }
@@ -24,6 +25,7 @@ struct Unfold: LinearPrimitive {
 struct Fold: LinearPrimitive {
     let window: Window2d
     var name: String { "fold" }
+    var sparsity: SparsityRule { .targets }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? { t[0].map { $0.folded(window) } }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.unfolded(window)] }
 }
@@ -39,6 +41,7 @@ struct MaxPoolGather: LinearPrimitive {
     let positions: [Int]
     let inputShape: [Int], outputShape: [Int]
     var name: String { "max-pool" }
+    var sparsity: SparsityRule { .window(self, scatter: false) }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? { t[0].map { $0.maxPoolGathered(self) } }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.maxPoolScattered(self)] }
 }
@@ -48,6 +51,7 @@ struct MaxPoolGather: LinearPrimitive {
 struct MaxPoolScatter: LinearPrimitive {
     let gather: MaxPoolGather
     var name: String { "max-pool-scatter" }
+    var sparsity: SparsityRule { .window(gather, scatter: true) }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? { t[0].map { $0.maxPoolScattered(gather) } }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.maxPoolGathered(gather)] }
 }

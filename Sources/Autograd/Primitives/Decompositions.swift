@@ -25,6 +25,7 @@
 /// its adjoint, and sym because the function reads sym(A).) Each rule is three n×n matrix products (6n³ flops).
 struct Eigh: Primitive {
     var name: String { "eigh" }
+    var sparsity: SparsityRule { .perMatrix }
     var savesInputs: Bool { false }
     var savesOutput: Bool { true }
 
@@ -60,6 +61,7 @@ struct SingularValueDecomposition: Primitive {
     /// A's number of rows (the packed output does not say where U ends).
     let rows: Int
     var name: String { "svd" }
+    var sparsity: SparsityRule { .perMatrix }
     var savesInputs: Bool { false }
     var savesOutput: Bool { true }
 
@@ -107,6 +109,7 @@ struct QRDecomposition: Primitive {
     /// A's number of rows.
     let rows: Int
     var name: String { "qr" }
+    var sparsity: SparsityRule { .perMatrix }
     var savesInputs: Bool { false }
     var savesOutput: Bool { true }
 

@@ -18,6 +18,7 @@ struct DerivativeProduct: Primitive {
     let function: any ElementwisePrimitive
     var kind: FusedDerivative { function.fused! }
     var name: String { "derivative(\(kind))" }
+    var sparsity: SparsityRule { .broadcast(operands: nil) }
 
     /// f″(s) ⊙ w for w shaped `batch + s.shape`: the tangent of `function.derivative(s)` along w, on a forward
     /// level of its own (so it is differentiable in turn, by every outer derivative). Nil where f′ is piecewise

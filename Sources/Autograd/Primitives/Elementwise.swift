@@ -22,6 +22,7 @@ protocol ElementwisePrimitive: Primitive {
 
 extension ElementwisePrimitive {
     var fused: FusedDerivative? { nil }
+    var sparsity: SparsityRule { .elementwise }
 
     /// The value f′ reads: the output if the primitive saves it, else the input.
     func derivativeSource(_ ctx: RuleContext) -> AnyTensor { savesOutput ? ctx.output : ctx.input(0) }
@@ -165,6 +166,7 @@ struct Affine: Primitive {
     let scale: Double
     let shift: Double
     var name: String { scale == 1 ? "add(scalar)" : (shift == 0 ? "multiply(scalar)" : "affine") }
+    var sparsity: SparsityRule { .elementwise }
     var savesInputs: Bool { false }
     func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [cotangent * scale] }
     /// α ȳ, in ȳ's own buffer when nothing differentiates the result and the buffer is not shared.
@@ -179,6 +181,7 @@ struct Affine: Primitive {
 /// y = −x. Linear: JVP ẏ = −ẋ, VJP x̄ = −ȳ.
 struct Negate: LinearPrimitive {
     var name: String { "negate" }
+    var sparsity: SparsityRule { .elementwise }
     func apply(_ ctx: RuleContext, _ arguments: [AnyTensor?]) -> AnyTensor? { arguments[0].map { -$0 } }
     func transpose(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [-cotangent] }
 }
@@ -188,6 +191,7 @@ struct Convert: LinearPrimitive {
     let from: ScalarType
     let to: ScalarType
     var name: String { "convert(\(from)→\(to))" }
+    var sparsity: SparsityRule { .elementwise }
     func apply(_ ctx: RuleContext, _ arguments: [AnyTensor?]) -> AnyTensor? { arguments[0].map { $0.converted(to: to) } }
     func transpose(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [cotangent.converted(to: from)] }
 }
@@ -195,6 +199,7 @@ struct Convert: LinearPrimitive {
 /// y = x as a new recorded value (used to give a function's input its own node). Linear: ẏ = ẋ, x̄ = ȳ.
 struct Identity: LinearPrimitive {
     var name: String { "identity" }
+    var sparsity: SparsityRule { .elementwise }
     func apply(_ ctx: RuleContext, _ arguments: [AnyTensor?]) -> AnyTensor? { arguments[0] }
     func transpose(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [cotangent] }
 }

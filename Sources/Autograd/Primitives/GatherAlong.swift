@@ -19,6 +19,7 @@ struct GatherAlong: LinearPrimitive {
     /// and the sparsity rule lets each output depend on its whole line.
     let fromValues: Bool
     var name: String { "gatherAlong" }
+    var sparsity: SparsityRule { fromValues ? .wholeLine(axis: axis) : .sources }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         t[0].map { $0.gatheredAlong(axis: axis + ctx.batchShape.count, indices: indices, fromValues: fromValues) }
     }
@@ -36,6 +37,8 @@ struct ScatterAddAlong: LinearPrimitive {
     let size: Int
     let fromValues: Bool
     var name: String { "scatterAddAlong" }
+    /// A sort order's positions move with the values: then every output may take any element of its line.
+    var sparsity: SparsityRule { fromValues ? .wholeLine(axis: axis) : .targets }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         t[0].map {
             $0.scatterAddedAlong(axis: axis + ctx.batchShape.count, indices: indices, size: size, fromValues: fromValues)

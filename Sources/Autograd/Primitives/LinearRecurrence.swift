@@ -15,6 +15,7 @@ struct LinearRecurrence: Primitive {
     let axisFromEnd: Int
     let reverse: Bool
     var name: String { "linearRecurrence" }
+    var sparsity: SparsityRule { .scan(axisFromEnd: axisFromEnd, reverse: reverse) }
 
     /// S t: t moved one step along the axis in the recurrence's direction (toward the end unless `reverse`),
     /// a zero entering at the start; `backward` moves it the other way (Sᵀ).

@@ -12,6 +12,7 @@ import CAutogradKernels
 /// with no kept element.
 struct MaskedSoftmax: Primitive {
     var name: String { "softmax(where:)" }
+    var sparsity: SparsityRule { .wholeLine(axis: -1) }
     var savesInputs: Bool { false }
     var savesOutput: Bool { true }
 

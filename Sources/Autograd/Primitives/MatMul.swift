@@ -12,6 +12,7 @@ struct MatMul: Primitive {
     let transposeA: Bool
     let transposeB: Bool
     var name: String { "matmul" }
+    var sparsity: SparsityRule { .matmul(transposeA: transposeA, transposeB: transposeB) }
 
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         let a = ctx.input(0), b = ctx.input(1)

@@ -8,6 +8,7 @@
 struct Reshape: LinearPrimitive {
     let shape: [Int]
     var name: String { "reshape" }
+    var sparsity: SparsityRule { .sources }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? { t[0].map { $0.reshaped(ctx.batched(shape)) } }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.reshaped(ctx.batched(ctx.inputShape(0)))] }
     func plainJVP(_ x: AnyTensor, _ t: AnyTensor, _ y: AnyTensor, batchShape: [Int]) -> AnyTensor? {
@@ -21,6 +22,7 @@ struct Reshape: LinearPrimitive {
 struct Permute: LinearPrimitive {
     let permutation: [Int]
     var name: String { "permute" }
+    var sparsity: SparsityRule { .sources }
     private func shifted(_ p: [Int], _ b: Int) -> [Int] { b == 0 ? p : Array(0..<b) + p.map { $0 + b } }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         t[0].map { $0.permuted(shifted(permutation, ctx.batchShape.count)) }
@@ -47,6 +49,7 @@ struct Permute: LinearPrimitive {
 struct Expand: LinearPrimitive {
     let shape: [Int]
     var name: String { "expand" }
+    var sparsity: SparsityRule { .sources }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         t[0].map { ctx.aligned($0, input: 0, rank: shape.count).expanded(to: ctx.batchShape + shape) }
     }
@@ -66,6 +69,7 @@ struct SliceAxis: Sendable, Equatable {
 struct Slice: LinearPrimitive {
     let axes: [SliceAxis]
     var name: String { "slice" }
+    var sparsity: SparsityRule { .sources }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         t[0].map { $0.sliced(ctx.batchShape.map(SliceAxis.all) + axes) }
     }
@@ -80,6 +84,7 @@ struct Embed: LinearPrimitive {
     let shape: [Int]
     let axes: [SliceAxis]
     var name: String { "embed" }
+    var sparsity: SparsityRule { .sources }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         t[0].map { $0.embedded(into: ctx.batchShape + shape, at: ctx.batchShape.map(SliceAxis.all) + axes) }
     }
@@ -94,6 +99,7 @@ struct Gather: LinearPrimitive {
     let axis: Int
     let indices: [Int]
     var name: String { "gather" }
+    var sparsity: SparsityRule { .sources }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         t[0].map { $0.gathered(axis: axis + ctx.batchShape.count, indices: indices) }
     }
@@ -109,6 +115,7 @@ struct ScatterAdd: LinearPrimitive {
     let indices: [Int]
     let size: Int
     var name: String { "scatter-add" }
+    var sparsity: SparsityRule { .targets }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         t[0].map { $0.scatterAdded(axis: axis + ctx.batchShape.count, indices: indices, size: size) }
     }
@@ -122,6 +129,7 @@ struct ScatterAdd: LinearPrimitive {
 struct Concatenate: LinearPrimitive {
     let axis: Int
     var name: String { "concatenate" }
+    var sparsity: SparsityRule { .targets }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         guard let some = t.first(where: { $0 != nil }) ?? nil else { return nil }
         let parts = t.enumerated().map { i, ti in

@@ -50,9 +50,14 @@ protocol Primitive: Sendable {
     /// reshapes; nil for zero. Saves wrapping each buffer in a tensor (a shape reference to take and drop per
     /// operation). The default does the wrapping and calls `plainJVP` (see `plainJVPOnTensors`).
     func plainJVP(_ x: AnyTensor, tangentBuffer: Storage, _ y: AnyTensor) -> Storage?
+    /// Which operand elements each output element may depend on: the family of the primitive's sparsity rule
+    /// (see `SparsityRule`), stated once beside the VJP and JVP rules. The default, `.dense`, is always safe
+    /// (every output element may depend on everything); every `ElementwisePrimitive` is `.elementwise`.
+    var sparsity: SparsityRule { get }
 }
 
 extension Primitive {
+    var sparsity: SparsityRule { .dense }
     var savesInputs: Bool { true }
     var savesOutput: Bool { false }
     func savedInputs(_ inputs: [AnyTensor]) -> [AnyTensor] { savesInputs ? inputs : [] }

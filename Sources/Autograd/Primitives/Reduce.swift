@@ -9,6 +9,7 @@ struct Sum: LinearPrimitive {
     let axes: [Int]
     let keep: Bool
     var name: String { "sum" }
+    var sparsity: SparsityRule { .targets }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
         let b = ctx.batchShape.count
         return t[0].map { $0.sum(axes: axes.map { $0 + b }, keep: keep) }
@@ -33,6 +34,7 @@ struct ReduceExtremum: Primitive {
     let keep: Bool
     let isMaximum: Bool
     var name: String { isMaximum ? "max" : "min" }
+    var sparsity: SparsityRule { .reduction(axes: axes, keep: keep) }
     var savesOutput: Bool { true }
     private func weights(_ ctx: RuleContext) -> AnyTensor {
         let x = ctx.input(0).value

@@ -1,7 +1,7 @@
 /// Which output elements of a function may depend on which input elements: the structure of its Jacobian, an
 /// m × n boolean matrix (m output elements, n input elements, each flattened row-major) stored row by row.
 ///
-/// Made by ``jacobianSparsity(of:at:)`` or ``hessianSparsity(of:at:)`` from the function itself, or given by hand
+/// Made by ``jacobianSparsity(of:at:kind:)`` or ``hessianSparsity(of:at:kind:)`` from the function itself, or given by hand
 /// (from `(row, column)` pairs). A pattern may hold positions whose derivative happens to be zero at some point
 /// (a superset is always safe); a missing position is a derivative that ``sparseJacobian(of:at:pattern:)`` will
 /// not compute.
