@@ -24,6 +24,10 @@ public struct BenchSizes: Sendable, Equatable {
     public var chainWidth: Int
     /// Size n of gemm-1024 ([n, n] · [n, n]).
     public var gemmSize: Int
+    /// Batch size of cnn-grad (x: [batch, 1, image, image]).
+    public var cnnBatch: Int = 64
+    /// Height and width of cnn-grad's images (a multiple of 4; the linear layer has 32·(image/4)² inputs).
+    public var cnnImage: Int = 28
 
     /// The shapes of WORKLOADS.md.
     public static let full = BenchSizes(logisticExamples: 100, mlpBatch: 128, mlpInput: 784, mlpHidden: 512,
@@ -32,7 +36,7 @@ public struct BenchSizes: Sendable, Equatable {
     /// Small shapes with the same structure, for tests.
     public static let small = BenchSizes(logisticExamples: 20, mlpBatch: 8, mlpInput: 12, mlpHidden: 16,
                                          mlpClasses: 5, jacobianWidth: 16, chainSteps: 40, chainWidth: 4,
-                                         gemmSize: 48)
+                                         gemmSize: 48, cnnBatch: 2, cnnImage: 12)
 }
 
 /// The outcome of checking one call's result against an independent computation.
@@ -64,7 +68,7 @@ public struct BenchWorkload {
 public enum BenchWorkloads {
     /// Every workload, in the order of WORKLOADS.md.
     public static let names = ["logistic-vjp", "logistic-jvp", "logistic-jacobian", "mlp-grad", "mlp-hvp", "jac-256",
-                               "chain-500", "gemm-1024"]
+                               "chain-500", "gemm-1024", "cnn-grad"]
 
     /// Workloads beyond WORKLOADS.md, run only when named: `mlp-hvp-rev` is mlp-hvp's H·v computed reverse over
     /// reverse (the gradient of ⟨∇L, v⟩), the measurement behind `hvp` being forward over reverse.
@@ -82,6 +86,7 @@ public enum BenchWorkloads {
         case "jac-256": jacobian256(sizes)
         case "chain-500": chain500(sizes)
         case "gemm-1024": gemm1024(sizes)
+        case "cnn-grad": CNNProblem(sizes).gradientWorkload()
         default: nil
         }
     }

@@ -135,6 +135,28 @@ let primitiveRegistry: [PrimitiveEntry] = [
     PrimitiveEntry(Concatenate.self, checks: [
         CheckCase("concatenating", [n([2, 3]), n([2, 2])]) { AnyTensor.concatenated($0, axis: 1) },
     ]),
+    // Convolution and pooling (Convolution.swift): unfold and fold, each the other's transpose. The convolutions
+    // are composites of unfold (or fold) and matmul; their rows check the whole composite.
+    PrimitiveEntry(Unfold.self, checks: convolutionChecks),
+    PrimitiveEntry(Fold.self, checks: transposedConvolutionChecks),
+    PrimitiveEntry(MaxPoolGather.self, checks: [
+        CheckCase("maxPool2d 2×2", [n([2, 2, 4, 5])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { maxPool2d(x[0], kernelSize: 2) }
+            return typed(x, f, f)
+        },
+        CheckCase("maxPool2d 3×3, stride 2, padding 1", [n([1, 2, 5, 6])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+                maxPool2d(x[0], kernelSize: 3, stride: 2, padding: 1)
+            }
+            return typed(x, f, f)
+        },
+        .secondOrder("second order: maxPool2d, squared", [n([1, 1, 4, 4])]) { x in
+            func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { maxPool2d(x[0], kernelSize: 2).squared().sum() }
+            return typed([x], f, f)
+        },
+    ]),
+    // Reached by the transpose of `MaxPoolGather` (second order: maxPool2d).
+    PrimitiveEntry(MaxPoolScatter.self, checks: []),
     // Matrix products (MatMul.swift).
     PrimitiveEntry(MatMul.self, routes: [.twoInputJVP, .tangentHVP], checks: [
         CheckCase("matmul [3,4]·[4,5]", [n(s34), n([4, 5])]) { matmulChecked($0) },
@@ -280,6 +302,76 @@ let primitiveRegistry: [PrimitiveEntry] = [
     ]),
 ]
 
+/// The check rows of `unfold`: convolutions (with each option), average pooling and unfold itself, in Double and
+/// Float, small shapes.
+private let convolutionChecks: [CheckCase] = [
+    CheckCase("conv2d [2,3,5,5]·[4,3,3,3] + bias", [n([2, 3, 5, 5]), n([4, 3, 3, 3]), n([4])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { conv2d(x[0], weight: x[1], bias: x[2]) }
+        return typed(x, f, f)
+    },
+    CheckCase("conv2d stride 2, padding 1", [n([1, 2, 5, 6]), n([3, 2, 3, 3])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { conv2d(x[0], weight: x[1], stride: 2, padding: 1) }
+        return typed(x, f, f)
+    },
+    CheckCase("conv2d dilation 2, padding [2, 1]", [n([1, 2, 6, 5]), n([2, 2, 3, 2])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            conv2d(x[0], weight: x[1], padding: [2, 1], dilation: 2)
+        }
+        return typed(x, f, f)
+    },
+    CheckCase("conv2d groups 2", [n([2, 4, 4, 4]), n([6, 2, 3, 3]), n([6])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            conv2d(x[0], weight: x[1], bias: x[2], padding: 1, groups: 2)
+        }
+        return typed(x, f, f)
+    },
+    CheckCase("conv2d padding same, even kernel [2,4]", [n([1, 2, 4, 5]), n([2, 2, 2, 4])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { conv2d(x[0], weight: x[1], padding: .same) }
+        return typed(x, f, f)
+    },
+    CheckCase("conv1d stride 2, padding 1, dilation 2", [n([2, 3, 9]), n([2, 3, 3]), n([2])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            conv1d(x[0], weight: x[1], bias: x[2], stride: 2, padding: 1, dilation: 2)
+        }
+        return typed(x, f, f)
+    },
+    CheckCase("avgPool2d 3×3, stride 2, padding 1", [n([2, 2, 5, 6])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { avgPool2d(x[0], kernelSize: 3, stride: 2, padding: 1) }
+        return typed(x, f, f)
+    },
+    .secondOrder("second order: conv2d, tanh", [n([1, 2, 4, 4])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            let w = Tensor<S>(shape: [2, 2, 2, 2], scalars: (0..<16).map { S(($0 * 5) % 7) / 4 - 0.7 })
+            return tanh(conv2d(x[0], weight: w, padding: 1)).squared().sum()
+        }
+        return typed([x], f, f)
+    },
+    .secondOrder("second order: conv2d in its weight", [n([2, 1, 3, 3])]) { w in
+        func f<S: TensorScalar>(_ w: [Tensor<S>]) -> Tensor<S> {
+            let x = Tensor<S>(shape: [1, 1, 4, 4], scalars: (0..<16).map { S(($0 * 3) % 5) / 2 - 1 })
+            return sin(conv2d(x, weight: w[0], stride: [1, 2])).sum()
+        }
+        return typed([w], f, f)
+    },
+]
+
+/// The check rows of `fold`: transposed convolutions.
+private let transposedConvolutionChecks: [CheckCase] = [
+    CheckCase("conv2dTransposed stride 2, padding 1, output padding 1", [n([2, 3, 3, 3]), n([3, 2, 3, 3]), n([2])]) {
+        x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            conv2dTransposed(x[0], weight: x[1], bias: x[2], stride: 2, padding: 1, outputPadding: 1)
+        }
+        return typed(x, f, f)
+    },
+    CheckCase("conv2dTransposed groups 2, dilation 2", [n([1, 4, 3, 2]), n([4, 1, 2, 2])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
+            conv2dTransposed(x[0], weight: x[1], dilation: 2, groups: 2)
+        }
+        return typed(x, f, f)
+    },
+]
+
 /// Checks of composites (built from primitives, no rule of their own) and of second derivatives through movement
 /// primitives, written with the typed public API.
 let compositeChecks: [CheckCase] = [
@@ -323,5 +415,13 @@ let compositeChecks: [CheckCase] = [
     },
     .secondOrder("second order: gathering", [n([3, 2])]) { x in
         x.gathered(axis: 0, indices: [0, 2, 2]).pow(2).sum()
+    },
+    CheckCase("adaptiveAvgPool2d (to 1×1)", [n([2, 3, 3, 4])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { adaptiveAvgPool2d(x[0]) }
+        return typed(x, f, f)
+    },
+    CheckCase("padded (value 1.5)", [n([2, 3])]) { x in
+        func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> { x[0].padded([(1, 0), (2, 1)], value: 1.5) * x[0].sum() }
+        return typed(x, f, f)
     },
 ]

@@ -11,9 +11,10 @@
 //         minimum, where, binaryCrossEntropy, derivative products)         yᵢ ← ∪ₖ operand k at i, broadcast
 //     reductions (sum, max, min over axes)                                 yᵢ ← ∪ over the reduced axes
 //     movement, one source per output (reshape, permute, expand, slice,
-//         embed, gather)                                                   yᵢ ← x at the source of i
-//     movement, one target per input (scatter-add, concatenate)            y at the target of j ← ∪ xⱼ
+//         embed, gather, unfold)                                           yᵢ ← x at the source of i
+//     movement, one target per input (scatter-add, concatenate, fold)      y at the target of j ← ∪ xⱼ
 //     matmul (either operand transposed, batch dimensions broadcast)       yᵢⱼ ← ∪ₖ Aᵢₖ ∪ ∪ₖ Bₖⱼ
+//     max-pool (and its transpose)                                         yᵢ ← ∪ over the window of i
 //     anything else (custom operations)                                    every yᵢ ← ∪ of everything
 //
 // The movement rules are the operations themselves applied to the index structure: the primitive's own forward
@@ -58,14 +59,18 @@ enum SparsityRules {
             return targetUnion(s, operands: operands, shapes: shapes, output: output)
         case let r as ReduceExtremum:
             return targetUnion(Sum(axes: r.axes, keep: r.keep), operands: operands, shapes: shapes, output: output)
-        case is ScatterAdd, is Concatenate:
+        case is ScatterAdd, is Concatenate, is Fold:
             return targetUnion(p as! any LinearPrimitive, operands: operands, shapes: shapes, output: output)
-        case is Reshape, is Permute, is Expand, is Slice, is Embed, is Gather:
+        case is Reshape, is Permute, is Expand, is Slice, is Embed, is Gather, is Unfold:
             let source = positions(shapes[0]) { (p as! any LinearPrimitive).apply(context(shapes, output), [$0])! }
             let x = sets(0)
             return source.map { $0 < 0 ? [] : x[$0] }
         case let m as MatMul:
             return matmul(m, sets(0), sets(1), shapes: shapes, output: output)
+        case let m as MaxPoolGather:  // any element of the window may be its maximum at another point
+            return maxPool(m, sets(0), inputShape: shapes[0], scatter: false)
+        case let m as MaxPoolScatter:
+            return maxPool(m.gather, sets(0), inputShape: output, scatter: true)
         default:
             // Unknown to this table (a custom operation): every output element may depend on every operand element.
             var all: [Int] = []
@@ -118,6 +123,29 @@ enum SparsityRules {
             guard let operand = operands[i] else { continue }
             for (e, source) in Shape.broadcastOffsets(shapes[i], to: output).enumerated() {
                 result[e] = indexUnion(result[e], operand[source])
+            }
+        }
+        return result
+    }
+
+    /// Max pooling's gather (`scatter` false: each window's set is the union of its elements') or its transpose
+    /// (true: each element's set is the union of the windows' that hold it), over every pooled plane of
+    /// `inputShape` (leading axes included).
+    private static func maxPool(_ m: MaxPoolGather, _ operand: IndexSets, inputShape: [Int],
+                                scatter: Bool) -> IndexSets {
+        let w = m.window, planes = Shape.count(inputShape) / Swift.max(w.height * w.width, 1)
+        let source = positions([planes, 1, w.height, w.width]) {
+            Unfold(window: w).apply(context([[planes, 1, w.height, w.width]], []), [$0])!
+        }
+        var result = IndexSets(repeating: [], count: scatter ? Shape.count(inputShape) : planes * w.positions)
+        for p in 0..<planes {
+            for t in 0..<w.taps {
+                for l in 0..<w.positions {
+                    let s = source[(p * w.taps + t) * w.positions + l], o = p * w.positions + l
+                    guard s >= 0 else { continue }
+                    if scatter { result[s] = indexUnion(result[s], operand[o]) }
+                    else { result[o] = indexUnion(result[o], operand[s]) }
+                }
             }
         }
         return result
