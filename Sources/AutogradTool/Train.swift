@@ -3,10 +3,21 @@ import Autograd
 import AutogradNN
 import Foundation
 
-/// `autograd train`: logistic regression and a small MLP on the Breast Cancer Wisconsin data, then per-example
-/// losses, J·u and a reweighted loss on the trained logistic regression.
+/// `autograd train`: real training runs. With no subcommand, `tabular` (the Breast Cancer data); `cnn` trains a
+/// convolutional network on the handwritten digits.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
+        abstract: "Train models on real data shipped with the library.",
+        subcommands: [TrainTabular.self, TrainCNN.self],
+        defaultSubcommand: TrainTabular.self
+    )
+}
+
+/// `autograd train tabular` (the default of `autograd train`): logistic regression and a small MLP on the Breast
+/// Cancer Wisconsin data, then per-example losses, J·u and a reweighted loss on the trained logistic regression.
+struct TrainTabular: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tabular",
         abstract: "Train logistic regression and a small MLP on real data, then compute J·u of the per-example "
             + "losses and a reweighted loss.",
         discussion: """
@@ -19,7 +30,7 @@ struct Train: ParsableCommand {
             Then, on the trained logistic regression and the training set: the per-example losses ℓ (reduction \
             .none), their Jacobian-vector product J·u along a seeded unit direction u in parameter space (one \
             forward pass), and a reweighted loss Σ wᵢ ℓᵢ / N with wᵢ = ℓᵢ / mean(ℓ), whose derivative along u is \
-            Σ wᵢ (J·u)ᵢ / N.
+            Σ wᵢ (J·u)ᵢ / N. This is what `autograd train` runs; `autograd train cnn` trains a convolutional             network on handwritten digits instead.
             """
     )
 
