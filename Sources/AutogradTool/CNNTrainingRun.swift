@@ -90,7 +90,8 @@ public struct CNNTrainingRun: Sendable {
         }
         var optimizer = Adam<Float>(learningRate: Float(options.learningRate))
         let batchesPerEpoch = (training.count + options.batchSize - 1) / options.batchSize
-        let schedule = CosineDecay(initialRate: options.learningRate, totalSteps: Swift.max(1, options.epochs * batchesPerEpoch))
+        let schedule = CosineDecay(initial: Float(options.learningRate),
+                                   totalSteps: Swift.max(1, options.epochs * batchesPerEpoch))
 
         let start = Timing.now()
         var history: [CNNEpoch] = []
@@ -102,7 +103,7 @@ public struct CNNTrainingRun: Sendable {
                 let images = Self.shifted(Digits.images(batch.features), by: options.maximumShift, using: &rng)
                 let labels = batch.labels.scalars.map { Int($0) }
                 let (loss, g) = try valueWithGradients(at: model) { m in crossEntropy(logits: m(images), labels: labels) }
-                optimizer.learningRate = Float(schedule.rate(atStep: step))
+                optimizer.learningRate = schedule(step)
                 optimizer.update(&model, along: g)
                 step += 1
                 total += Double(loss.scalar) * Double(batch.count)
