@@ -28,6 +28,8 @@ public struct BenchSizes: Sendable, Equatable {
     public var cnnBatch: Int = 64
     /// Height and width of cnn-grad's images (a multiple of 4; the linear layer has 32·(image/4)² inputs).
     public var cnnImage: Int = 28
+    /// Batch, sequence length and width of attention-grad (x: [batch, length, width]; 4 heads).
+    public var attentionBatch: Int = 8, attentionLength: Int = 128, attentionWidth: Int = 128
     /// Size n of cholesky-logdet-grad (A: [n, n]).
     public var choleskySize: Int
     /// Right-hand sides k of cholesky-logdet-grad (B: [n, k]).
@@ -44,6 +46,7 @@ public struct BenchSizes: Sendable, Equatable {
     public static let small = BenchSizes(logisticExamples: 20, mlpBatch: 8, mlpInput: 12, mlpHidden: 16,
                                          mlpClasses: 5, jacobianWidth: 16, chainSteps: 40, chainWidth: 4,
                                          gemmSize: 48, cnnBatch: 2, cnnImage: 12,
+                                         attentionBatch: 2, attentionLength: 6, attentionWidth: 8,
                                          choleskySize: 24, choleskyColumns: 3, sparseGridSize: 8)
 }
 
@@ -79,7 +82,8 @@ public struct BenchWorkload {
 public enum BenchWorkloads {
     /// Every workload, in the order of WORKLOADS.md.
     public static let names = ["logistic-vjp", "logistic-jvp", "logistic-jacobian", "mlp-grad", "mlp-hvp", "jac-256",
-                               "chain-500", "gemm-1024", "cnn-grad", "cholesky-logdet-grad", "sparse-jacobian"]
+                               "chain-500", "gemm-1024", "cnn-grad", "attention-grad", "cholesky-logdet-grad",
+                               "sparse-jacobian"]
 
     /// Workloads beyond WORKLOADS.md, run only when named: `mlp-hvp-rev` is mlp-hvp's H·v computed reverse over
     /// reverse (the gradient of ⟨∇L, v⟩), the measurement behind `hvp` being forward over reverse.
@@ -98,6 +102,7 @@ public enum BenchWorkloads {
         case "chain-500": chain500(sizes)
         case "gemm-1024": gemm1024(sizes)
         case "cnn-grad": CNNProblem(sizes).gradientWorkload()
+        case "attention-grad": AttentionProblem(sizes).gradientWorkload()
         case "cholesky-logdet-grad": choleskyLogdetGradient(sizes)
         case "sparse-jacobian": BratuJacobianProblem.workload(sizes)
         default: nil
