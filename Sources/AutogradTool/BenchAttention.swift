@@ -73,12 +73,8 @@ struct AttentionProblem {
                     1e-6 * (1 + Swift.abs(i < 12 ? Self.listedInputSums[i] : Self.listedXSum))
                 }
                 cmp.check("loss vs WORKLOADS.md", Double(value.scalar), Self.listedLoss, tolerance: 1e-5 * Self.listedLoss)
-                let norms = g.map { Reference.dot($0, $0).squareRoot() }
-                cmp.check("‖∂loss/∂p‖ vs WORKLOADS.md", norms, Self.listedNorms) { 1e-4 * Self.listedNorms[$0] }
-                let probes = g.enumerated().map { PortableInputs.probe($1, seed: UInt64(251 + $0)) }
-                cmp.check("probes ⟨∂loss/∂p, N(s)⟩ vs WORKLOADS.md", probes, Self.listedProbes) {
-                    1e-3 * Self.listedNorms[$0]
-                }
+                cmp.checkListedGradients(g, norms: Self.listedNorms, probes: Self.listedProbes, firstSeed: 251,
+                                         probeTolerance: 1e-3)
                 return cmp.result
             }
             // Smaller sizes: ⟨∇ₖL, dₖ⟩ against a central difference of the loss computed in Double.

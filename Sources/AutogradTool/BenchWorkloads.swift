@@ -149,6 +149,16 @@ struct Comparison {
         check(what, item: item, [computed], [reference]) { _ in tolerance }
     }
 
+    /// Each result tensor g_k against the values WORKLOADS.md lists for it: its norm ‖g_k‖₂ to 1e-4 relative, and
+    /// its probe ⟨g_k, N(firstSeed + k)⟩ (the Double normals) to within probeTolerance·‖g_k‖₂ as listed.
+    mutating func checkListedGradients(_ g: [[Double]], norms listedNorms: [Double], probes listedProbes: [Double],
+                                       firstSeed: UInt64, probeTolerance: Double) {
+        let norms = g.map { Reference.dot($0, $0).squareRoot() }
+        check("‖∂loss/∂p‖ vs WORKLOADS.md", norms, listedNorms) { 1e-4 * listedNorms[$0] }
+        let probes = g.enumerated().map { PortableInputs.probe($1, seed: firstSeed + UInt64($0)) }
+        check("probes ⟨∂loss/∂p, N(s)⟩ vs WORKLOADS.md", probes, listedProbes) { probeTolerance * listedNorms[$0] }
+    }
+
     private mutating func fail(_ message: String) {
         if passed { failure = message }
         passed = false

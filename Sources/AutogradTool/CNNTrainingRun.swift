@@ -112,7 +112,7 @@ public struct CNNTrainingRun: Sendable {
             }
             let (accuracy, testLoss) = withoutRecording { () -> (Double, Double) in
                 let logits = model(testImages)
-                let predicted = logits.scalars.chunked(10).map { row in row.indices.max { row[$0] < row[$1] }! - row.startIndex }
+                let predicted = logits.argmax(alongAxis: 1).scalars.map(Int.init)
                 let correct = zip(predicted, testLabels).filter { $0 == $1 }.count
                 return (Double(correct) / Double(testLabels.count),
                         Double(crossEntropy(logits: logits, labels: testLabels).scalar))
@@ -160,12 +160,5 @@ public struct CNNTrainingRun: Sendable {
                 .init(name: "test", points: Array(zip(epochs, history.map(\.testAccuracy))), color: "#2ca02c"),
             ]),
         ]).svg
-    }
-}
-
-extension Array {
-    /// Consecutive pieces of `size` elements (the last may be shorter).
-    func chunked(_ size: Int) -> [ArraySlice<Element>] {
-        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

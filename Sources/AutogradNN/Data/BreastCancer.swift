@@ -28,10 +28,18 @@ public enum BreastCancer {
     /// Reads and validates the shipped file (see ``LabeledDataset/init(csv:source:expectedFeatureCount:classCount:)``).
     /// - Throws: ``DataFileError`` if the file is missing or malformed (which a test rules out).
     public static func load<Scalar: TensorScalar>(as type: Scalar.Type = Scalar.self) throws -> LabeledDataset<Scalar> {
-        guard let url = fileURL else {
-            throw DataFileError.unreadable(path: "Resources/breast_cancer.csv",
+        try LabeledDataset(shippedFile: fileURL, named: "breast_cancer.csv", featureCount: featureCount, classCount: 2)
+    }
+}
+
+extension LabeledDataset {
+    /// A data set shipped in this module's `Resources/` (its URL from the bundle, nil if missing), read with
+    /// ``init(contentsOf:expectedFeatureCount:classCount:)``.
+    init(shippedFile url: URL?, named name: String, featureCount: Int, classCount: Int) throws {
+        guard let url else {
+            throw DataFileError.unreadable(path: "Resources/\(name)",
                                            reason: "the file is missing from the AutogradNN resource bundle")
         }
-        return try LabeledDataset(contentsOf: url, expectedFeatureCount: featureCount)
+        try self.init(contentsOf: url, expectedFeatureCount: featureCount, classCount: classCount)
     }
 }

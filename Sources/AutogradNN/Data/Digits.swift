@@ -34,11 +34,8 @@ public enum Digits {
     /// labels [1797] (the digits), ``LabeledDataset/classCount`` 10.
     /// - Throws: ``DataFileError`` if the file is missing or malformed (which a test rules out).
     public static func load<Scalar: TensorScalar>(as type: Scalar.Type = Scalar.self) throws -> LabeledDataset<Scalar> {
-        guard let url = fileURL else {
-            throw DataFileError.unreadable(path: "Resources/digits.csv",
-                                           reason: "the file is missing from the AutogradNN resource bundle")
-        }
-        return try LabeledDataset(contentsOf: url, expectedFeatureCount: featureCount, classCount: classCount)
+        try LabeledDataset(shippedFile: fileURL, named: "digits.csv", featureCount: featureCount,
+                           classCount: classCount)
     }
 
     /// Rows of 64 pixels as images for a convolutional network: [N, 64] → [N, 1, 8, 8] (one channel, NCHW),
