@@ -37,13 +37,13 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKLOADS = ["logistic-vjp", "logistic-jvp", "logistic-jacobian", "mlp-grad", "mlp-hvp", "jac-256", "chain-500",
-             "gemm-1024", "cnn-grad", "attention-grad", "cholesky-logdet-grad",
+             "gemm-1024", "cnn-grad", "attention-grad", "per-example-grad", "cholesky-logdet-grad",
              "sparse-jacobian"]
 # sparse-jacobian's peers: the dense Jacobians (the target is 100× faster than the faster of them) and the
 # hand-coloured references (the target is no slower than jax.jit's).
 SPARSE_DENSE_PEERS = ("jax.jit(jacfwd)", "torch.func.jacfwd")
 # Workloads whose target is a factor of the fastest peer, whatever it is.
-BEST_PEER_FACTORS = {"cnn-grad": 1.2, "attention-grad": 1.2, "cholesky-logdet-grad": 1.5}
+BEST_PEER_FACTORS = {"cnn-grad": 1.2, "attention-grad": 1.2, "per-example-grad": 1.0, "cholesky-logdet-grad": 1.5}
 SPARSE_COLORED_REFERENCE = "jax.jit-colored(5)"
 INSTALL_HINT = """The peers (PyTorch, JAX, NumPy) were not found. Install them into a virtual environment outside git:
     python3 -m venv .peers && .peers/bin/pip install torch jax numpy

@@ -30,6 +30,8 @@ public struct BenchSizes: Sendable, Equatable {
     public var cnnImage: Int = 28
     /// Batch, sequence length and width of attention-grad (x: [batch, length, width]; 4 heads).
     public var attentionBatch: Int = 8, attentionLength: Int = 128, attentionWidth: Int = 128
+    /// Batch, input width and hidden width of per-example-grad (x: [batch, input]; 10 classes).
+    public var perExampleBatch: Int = 256, perExampleInput: Int = 100, perExampleHidden: Int = 64
     /// Size n of cholesky-logdet-grad (A: [n, n]).
     public var choleskySize: Int
     /// Right-hand sides k of cholesky-logdet-grad (B: [n, k]).
@@ -47,6 +49,7 @@ public struct BenchSizes: Sendable, Equatable {
                                          mlpClasses: 5, jacobianWidth: 16, chainSteps: 40, chainWidth: 4,
                                          gemmSize: 48, cnnBatch: 2, cnnImage: 12,
                                          attentionBatch: 2, attentionLength: 6, attentionWidth: 8,
+                                         perExampleBatch: 6, perExampleInput: 7, perExampleHidden: 5,
                                          choleskySize: 24, choleskyColumns: 3, sparseGridSize: 8)
 }
 
@@ -82,8 +85,8 @@ public struct BenchWorkload {
 public enum BenchWorkloads {
     /// Every workload, in the order of WORKLOADS.md.
     public static let names = ["logistic-vjp", "logistic-jvp", "logistic-jacobian", "mlp-grad", "mlp-hvp", "jac-256",
-                               "chain-500", "gemm-1024", "cnn-grad", "attention-grad", "cholesky-logdet-grad",
-                               "sparse-jacobian"]
+                               "chain-500", "gemm-1024", "cnn-grad", "attention-grad", "per-example-grad",
+                               "cholesky-logdet-grad", "sparse-jacobian"]
 
     /// Workloads beyond WORKLOADS.md, run only when named: `mlp-hvp-rev` is mlp-hvp's H·v computed reverse over
     /// reverse (the gradient of ⟨∇L, v⟩), the measurement behind `hvp` being forward over reverse.
@@ -103,6 +106,7 @@ public enum BenchWorkloads {
         case "gemm-1024": gemm1024(sizes)
         case "cnn-grad": CNNProblem(sizes).gradientWorkload()
         case "attention-grad": AttentionProblem(sizes).gradientWorkload()
+        case "per-example-grad": PerExampleProblem(sizes).workload()
         case "cholesky-logdet-grad": choleskyLogdetGradient(sizes)
         case "sparse-jacobian": BratuJacobianProblem.workload(sizes)
         default: nil

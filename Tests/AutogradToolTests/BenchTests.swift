@@ -16,7 +16,7 @@ import Autograd
 
     @Test func namesAreThoseOfWorkloadsMarkdown() {
         #expect(BenchWorkloads.names == ["logistic-vjp", "logistic-jvp", "logistic-jacobian", "mlp-grad", "mlp-hvp",
-                                         "jac-256", "chain-500", "gemm-1024", "cnn-grad", "attention-grad", "cholesky-logdet-grad",
+                                         "jac-256", "chain-500", "gemm-1024", "cnn-grad", "attention-grad", "per-example-grad", "cholesky-logdet-grad",
                                          "sparse-jacobian"])
         #expect(BenchWorkloads.make("no-such-workload") == nil)
     }
