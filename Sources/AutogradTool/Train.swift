@@ -8,7 +8,7 @@ import Foundation
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train models on real data shipped with the library.",
-        subcommands: [TrainTabular.self, TrainCNN.self, TrainTransformer.self],
+        subcommands: [TrainTabular.self, TrainCNN.self, TrainTransformer.self, TrainDPSGD.self],
         defaultSubcommand: TrainTabular.self
     )
 }
