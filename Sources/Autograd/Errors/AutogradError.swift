@@ -36,6 +36,9 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
     case batchShapeMismatch(what: String, expected: [Int], actual: [Int])
     /// A function whose output does not have the shape a call needs.
     case outputShapeMismatch(call: String, expected: String, actual: [Int])
+    /// A `vmap` (or per-example call) whose axes, mapped sizes or outputs do not fit; `reason` says which and how
+    /// to fix it.
+    case vmapMisuse(reason: String)
 
     /// The same error with `call` named instead of `inner` (a call made inside the one the user made, such as the
     /// `gradient(at:of:)` a Hessian is built on); a missing cotangent becomes an output of the wrong shape, since
@@ -164,6 +167,8 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(what) has batch dimensions \(describe(actual)) but \(describe(expected)) was expected: every "
                 + "batched cotangent (or tangent) needs the same leading dimensions in front of its own shape. See the "
                 + "article \"Vector-Jacobian or Jacobian-vector product?\"."
+        case let .vmapMisuse(reason):
+            return "vmap: \(reason). See the article \"Vectorizing with vmap\"."
         }
     }
 }

@@ -54,10 +54,16 @@ protocol Primitive: Sendable {
     /// (see `SparsityRule`), stated once beside the VJP and JVP rules. The default, `.dense`, is always safe
     /// (every output element may depend on everything); every `ElementwisePrimitive` is `.elementwise`.
     var sparsity: SparsityRule { get }
+    /// Vectorization (`vmap`): the primitive applied to a batch of examples at once, the example axis first in
+    /// every mapped input and in the result (shape `[N] + outputShape`), written with differentiable operations so
+    /// that derivatives see through it; nil if it has none (then `vmap` loops over the examples). Stated once
+    /// beside the rules, mostly as a family's shared rule (see `BatchingContext`). The default is nil.
+    func batched(_ ctx: BatchingContext) -> AnyTensor?
 }
 
 extension Primitive {
     var sparsity: SparsityRule { .dense }
+    func batched(_ ctx: BatchingContext) -> AnyTensor? { nil }
     var savesInputs: Bool { true }
     var savesOutput: Bool { false }
     func savedInputs(_ inputs: [AnyTensor]) -> [AnyTensor] { savesInputs ? inputs : [] }

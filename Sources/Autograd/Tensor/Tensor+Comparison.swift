@@ -5,7 +5,9 @@ import CAutogradKernels
 
 extension Tensor where Scalar: TensorScalar {
     private static func compare(_ op: ag_compare_op, _ a: Tensor, _ b: Tensor, _ name: String) -> Tensor<Bool> {
-        Tensor<Bool>(unchecked: Kernel.compare(op, a.base, b.base, name, at: nil))
+        VMapTracing.noteValueDependence(a.base, "the comparison \(name)")
+        VMapTracing.noteValueDependence(b.base, "the comparison \(name)")
+        return Tensor<Bool>(unchecked: Kernel.compare(op, a.base, b.base, name, at: nil))
     }
     /// a == b elementwise, broadcasting; a Bool mask.
     public static func .== (a: Tensor, b: Tensor) -> Tensor<Bool> { compare(AG_COMPARE_EQ, a, b, ".==") }

@@ -37,6 +37,7 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
 
     /// All elements in row-major order (the last axis varies fastest). O(count) copy.
     public var scalars: [Scalar] {
+        VMapTracing.checkRead(base, ".scalars")
         let p = base.storage.base.assumingMemoryBound(to: Scalar.self)
         return Array(UnsafeBufferPointer(start: p, count: count))
     }
@@ -49,12 +50,14 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
             operationFailure("scalar", "the tensor has shape \(describe(shape)) (\(count) elements), but .scalar "
                 + "needs exactly one element; use .scalars for all of them, or reduce first (sum(), mean())", at: nil)
         }
+        VMapTracing.checkRead(base, ".scalar")
         return base.storage.base.assumingMemoryBound(to: Scalar.self)[0]
     }
 
     /// Calls `body` with the elements in row-major order, without copying.
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
-        try body(UnsafeBufferPointer(start: base.storage.base.assumingMemoryBound(to: Scalar.self), count: count))
+        VMapTracing.checkRead(base, "withUnsafeBufferPointer")
+        return try body(UnsafeBufferPointer(start: base.storage.base.assumingMemoryBound(to: Scalar.self), count: count))
     }
 
     /// The element at a full multi-index (one index per axis, each in `0 ..< shape[axis]`).
@@ -64,7 +67,8 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     /// An index out of range stops the program with a message naming the caller's file and line.
     public subscript(scalarAt indices: Int..., file file: StaticString = #fileID, line line: UInt = #line) -> Scalar {
         get {
-            base.storage.base.assumingMemoryBound(to: Scalar.self)[flatIndex(indices, CallSite(file: file, line: line))]
+            VMapTracing.checkRead(base, "subscript(scalarAt:)")
+            return base.storage.base.assumingMemoryBound(to: Scalar.self)[flatIndex(indices, CallSite(file: file, line: line))]
         }
         set {
             let loc = CallSite(file: file, line: line)

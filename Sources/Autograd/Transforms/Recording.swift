@@ -12,7 +12,10 @@ extension Tensor where Scalar: TensorScalar {
 
     /// The same value with no derivative state: a constant. Derivatives do not flow through it (PyTorch's
     /// `detach()`, JAX's `stop_gradient`). Shares the buffer (no copy).
-    public func detached() -> Tensor { Tensor(unchecked: base.value) }
+    public func detached() -> Tensor {
+        VMapTracing.noteValueDependence(base, "detached()")
+        return Tensor(unchecked: base.value)
+    }
 
     /// Whether derivatives can be taken with respect to this tensor directly: it is a leaf made by
     /// ``requiringGradient(file:line:)``.
