@@ -8,8 +8,8 @@ struct Bench: ParsableCommand {
         abstract: "Time the benchmark workloads and print median seconds per call.",
         discussion: """
             Workloads: \(BenchWorkloads.names.joined(separator: ", ")) (all of them if none is named), and, only \
-            when named, \(BenchWorkloads.extraNames.joined(separator: ", ")) (mlp-hvp reverse over reverse, for \
-            comparison). \
+            when named, \(BenchWorkloads.extraNames.joined(separator: ", ")) (mlp-hvp reverse over reverse and \
+            per-example-grad in forward mode, for comparison). \
             Shapes and data are those of Benchmarks/WORKLOADS.md, in Float. Each workload's inputs are made once; \
             its call is first checked against an independent computation (closed forms, finite differences of a \
             plain Double implementation, or naive dot products); a failed check is reported instead of a time.

@@ -7,6 +7,11 @@ import Foundation
 /// 256 at the full size), zᵢ = tanh(xᵢ·W1 + b1)·W2 + b2 and ℓᵢ = logsumexp(zᵢ) − zᵢ[labelᵢ]; one call is the B
 /// per-example gradients, for each parameter P a tensor [B] + P.shape with G_P[i] = ∂ℓᵢ/∂P.
 ///
+/// The call is `perExampleGradients(of:at:over:mode:)` in reverse mode, the loss written for one example
+/// (`vmap` of the gradient: one batched forward and reverse pass). `per-example-grad-forward`, run only when named,
+/// times the forward-mode `perExampleGradients(of:at:)` instead (one tangent per parameter
+/// element, 7 114 of them at the full size).
+///
 /// Inputs come from the portable generator, so at the full size the call is checked against the values
 /// WORKLOADS.md lists (the inputs' sums, the mean loss, each result's norm and probe); at every size it is also
 /// checked against the per-example gradients computed one example at a time with ``gradients(at:of:)``.
@@ -16,6 +21,9 @@ struct PerExampleProblem {
     let labels: [Int]
     /// Row-major indices of the label entries in the flattened [B, 10] logits: i·10 + labels[i].
     let labelIndices: [Int]
+    /// The labels as one-hot rows, [B, 10]: the loss written for one example reads its label through tensor
+    /// operations only, as `vmap` requires.
+    let oneHot: Tensor<Float>
     /// W1 [D, H], b1 [H], W2 [H, 10], b2 [10].
     let parameters: [Tensor<Float>]
 
@@ -32,6 +40,7 @@ struct PerExampleProblem {
         x = PortableInputs.tensor([batch, inputs], seed: 301)
         labels = PortableInputs.labels(seed: 302, count: batch)
         labelIndices = labels.enumerated().map { $0.offset * 10 + $0.element }
+        oneHot = Autograd.oneHot(Tensor<Int32>(labels.map { Int32($0) }), classes: 10)
         parameters = [PortableInputs.tensor([inputs, hidden], seed: 303, scale: 1 / Double(inputs).squareRoot()),
                       PortableInputs.tensor([hidden], seed: 304, scale: 0.1),
                       PortableInputs.tensor([hidden, 10], seed: 305, scale: 1 / Double(hidden).squareRoot()),
@@ -48,9 +57,17 @@ struct PerExampleProblem {
     /// The whole batch's per-example losses, [B].
     func losses(_ p: [Tensor<Float>]) -> Tensor<Float> { Self.losses(x, labelIndices, p) }
 
-    /// One call: G_P for each parameter, [B] + P.shape.
-    func perExample() throws -> [Tensor<Float>] {
-        try perExampleGradients(of: losses, at: parameters)
+    /// Example i's loss, written for one example: x [D] and its one-hot label y [10].
+    static func exampleLoss(_ p: [Tensor<Float>], _ example: [Tensor<Float>]) -> Tensor<Float> {
+        let z = matmul(tanh(matmul(example[0].reshaped(to: [1, -1]), p[0]) + p[1]), p[2]) + p[3]     // [1, 10]
+        return -(z.logSoftmax(alongAxes: 1) * example[1].reshaped(to: [1, 10])).sum()
+    }
+
+    /// One call: G_P for each parameter, [B] + P.shape, in reverse mode (or forward mode for `forward`).
+    func perExample(forward: Bool = false) throws -> [Tensor<Float>] {
+        if forward { return try perExampleGradients(of: losses, at: parameters) }
+        return try perExampleGradients(of: Self.exampleLoss, at: parameters, over: [x, oneHot],
+                                       mode: .reverse).gradients
     }
 
     /// The reference: B separate calls of ``gradients(at:of:)``, example i's loss alone, stacked per parameter
@@ -65,11 +82,11 @@ struct PerExampleProblem {
         return stacked
     }
 
-    func workload() -> BenchWorkload {
-        BenchWorkload(name: "per-example-grad", flops: nil, call: {
-            blackHole(try perExample())
+    func workload(forward: Bool = false) -> BenchWorkload {
+        BenchWorkload(name: forward ? "per-example-grad-forward" : "per-example-grad", flops: nil, call: {
+            blackHole(try perExample(forward: forward))
         }, verify: {
-            let results = try perExample()
+            let results = try perExample(forward: forward)
             var cmp = Comparison()
             let shapes = parameters.map { [batch] + $0.shape }
             if results.map(\.shape) != shapes {

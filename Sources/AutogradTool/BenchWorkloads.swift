@@ -89,8 +89,9 @@ public enum BenchWorkloads {
                                "cholesky-logdet-grad", "sparse-jacobian"]
 
     /// Workloads beyond WORKLOADS.md, run only when named: `mlp-hvp-rev` is mlp-hvp's H·v computed reverse over
-    /// reverse (the gradient of ⟨∇L, v⟩), the measurement behind `hvp` being forward over reverse.
-    public static let extraNames = ["mlp-hvp-rev"]
+    /// reverse (the gradient of ⟨∇L, v⟩), the measurement behind `hvp` being forward over reverse;
+    /// `per-example-grad-forward` is per-example-grad in forward mode (one tangent per parameter element).
+    public static let extraNames = ["mlp-hvp-rev", "per-example-grad-forward"]
 
     /// The workload called `name` with inputs of the given sizes drawn from a fixed seed, or nil for an unknown name.
     public static func make(_ name: String, sizes: BenchSizes = .full) -> BenchWorkload? {
@@ -107,6 +108,7 @@ public enum BenchWorkloads {
         case "cnn-grad": CNNProblem(sizes).gradientWorkload()
         case "attention-grad": AttentionProblem(sizes).gradientWorkload()
         case "per-example-grad": PerExampleProblem(sizes).workload()
+        case "per-example-grad-forward": PerExampleProblem(sizes).workload(forward: true)
         case "cholesky-logdet-grad": choleskyLogdetGradient(sizes)
         case "sparse-jacobian": BratuJacobianProblem.workload(sizes)
         default: nil
