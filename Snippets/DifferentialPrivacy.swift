@@ -21,16 +21,19 @@ var model = MLP(hidden: Linear(inputSize: 64, outputSize: 32, using: &rng),
 // snippet.end
 
 // snippet.perExample
-// A batch of B = 32 images: pixels [32, 64] in [0, 1] and their digits.
+// A batch of B = 32 images: pixels [32, 64] in [0, 1], their digits, and
+// the digits as one-hot rows [32, 10].
 let batch = training.selecting(Array(0..<32))
 let x = batch.features / 16
 let labels = batch.labels.scalars.map { Int($0) }
+let y: Tensor<Float> = oneHot(Tensor<Int32>(labels.map { Int32($0) }), classes: 10)
 
-// One loss per example (no reduction), then each example's gradient:
-// g[k] has shape [32] + θₖ.shape, row i is ∂ℓᵢ/∂θₖ.
-let g = try perExampleGradients(of: { m in
-    crossEntropy(logits: m(x), labels: labels, reduction: .none)
-}, at: model)
+// The loss of ONE example (pixels [64], one-hot label [10]); the call maps
+// it over the batch. g[k] has shape [32] + θₖ.shape.
+let g = try perExampleGradients(of: { m, example in
+    let logits = m(example[0].reshaped(to: [1, 64]))                // [1, 10]
+    return -(logits.logSoftmax(alongAxes: 1) * example[1].reshaped(to: [1, 10])).sum()
+}, at: model, over: [x, y], mode: .reverse).gradients
 // snippet.end
 precondition(g.map(\.shape) == [[32, 32, 64], [32, 32], [32, 10, 32], [32, 10]])
 

@@ -59,9 +59,13 @@ public struct DigitsMLP: Layer, Sendable {
 }
 
 /// How a DP-SGD step gets the per-example gradients.
-public enum PerExampleRoute: String, Sendable {
-    /// One call of ``perExampleGradients(of:at:)`` for the whole batch.
-    case vectorized
+public enum PerExampleRoute: String, Sendable, CaseIterable {
+    /// One call of `perExampleGradients(of:at:over:mode:)` in reverse mode for the whole batch, the loss written
+    /// for one example: one batched forward and reverse pass (`vmap` of the gradient).
+    case reverse
+    /// One call of `perExampleGradients(of:at:)` with the batch's N losses: forward mode, one tangent per
+    /// parameter element.
+    case forward
     /// One ``gradients(at:of:)`` call per example.
     case loop
 }
@@ -101,7 +105,7 @@ public struct DPSGDRun: Sendable {
 
     /// The settings used.
     public let options: DPSGDOptions
-    /// The training with ``PerExampleRoute/vectorized``.
+    /// The training with ``PerExampleRoute/reverse``.
     public let vectorized: Result
     /// The training with ``PerExampleRoute/loop`` (nil unless ``DPSGDOptions/compareWithLoop``).
     public let loop: Result?
@@ -147,14 +151,14 @@ public struct DPSGDRun: Sendable {
         testCount = test.count
 
         var statistics: [Double] = []
-        vectorized = try Self.train(options, training, test, route: .vectorized, steps: steps, norms: &statistics)
+        vectorized = try Self.train(options, training, test, route: .reverse, steps: steps, norms: &statistics)
         var ignored: [Double] = []
         loop = options.compareWithLoop
             ? try Self.train(options, training, test, route: .loop, steps: steps, norms: &ignored) : nil
         var plain = options
         plain.noiseMultiplier = 0
         plain.clipNorm = .infinity
-        nonPrivateAccuracy = try Self.train(plain, training, test, route: .vectorized, steps: steps,
+        nonPrivateAccuracy = try Self.train(plain, training, test, route: .reverse, steps: steps,
                                             norms: &ignored).testAccuracy
         statistics.sort()
         medianNorm = statistics.isEmpty ? 0 : statistics[statistics.count / 2]
@@ -208,10 +212,17 @@ public struct DPSGDRun: Sendable {
         let b = labels.count
         guard b > 0 else { return ClippedSum(sum: model.parameters.map { Tensor(zerosLike: $0) }, norms: []) }
         switch route {
-        case .vectorized:
+        case .reverse, .forward:
             // G_k [B] + θₖ.shape for each parameter; ‖gᵢ‖² = Σₖ Σ G_k[i, …]².
-            let g = try perExampleGradients(of: { m in crossEntropy(logits: m(x), labels: labels, reduction: .none) },
-                                            at: model)
+            let g = route == .reverse
+                ? try perExampleGradients(of: { m, example in
+                    // one example: pixels [64], one-hot label [10]
+                    -(m(example[0].reshaped(to: [1, 64])).logSoftmax(alongAxes: 1)
+                        * example[1].reshaped(to: [1, 10])).sum()
+                }, at: model, over: [x, oneHot(Tensor<Int32>(labels.map { Int32($0) }), classes: 10)],
+                mode: .reverse).gradients
+                : try perExampleGradients(of: { m in crossEntropy(logits: m(x), labels: labels, reduction: .none) },
+                                          at: model)
             let flat = g.map { $0.reshaped(to: [b, -1]) }
             let squares = flat.map { $0.squared().sum(alongAxes: 1) }.reduce(Tensor<Float>(zeros: [b]), +)
             let norms = squares.scalars.map { Double($0).squareRoot() }

@@ -17,7 +17,8 @@ struct TrainDPSGD: ParsableCommand {
             clipping norm), sums, adds Gaussian noise of standard deviation σ·C (σ the noise multiplier) from a \
             seeded generator, divides by B and takes a step of SGD with momentum 0.9.
 
-            The per-example gradients come from one perExampleGradients(of:at:) call per batch; the same training \
+            The per-example gradients come from one perExampleGradients(of:at:over:mode:) call per batch, in \
+            reverse mode (vmap of the gradient: one batched forward and reverse pass); the same training \
             is then repeated with one gradients(at:of:) call per example (the per-example loop), with the same \
             batches and noise, and the two are compared: test accuracy, time and the largest parameter difference. \
             A third run without clipping and noise gives the accuracy that privacy costs. The privacy spent is \
@@ -94,7 +95,7 @@ struct TrainDPSGD: ParsableCommand {
             Privacy: (ε, δ) = (\(String(format: "%.2f", run.epsilon)), \(delta)), Rényi order \(run.order)
 
             per-example gradients            training    of which per-example gradients and clipping
-              perExampleGradients(of:at:)   \(seconds(v.seconds))      \(seconds(v.perExampleSeconds))
+              perExampleGradients, reverse  \(seconds(v.seconds))      \(seconds(v.perExampleSeconds))
             """)
         if let loop = run.loop, let difference = run.parameterDifference {
             print("""

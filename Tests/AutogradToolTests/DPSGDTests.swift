@@ -12,13 +12,14 @@ import AutogradNN
         return (part.features / 16, part.labels.scalars.map { Int($0) })
     }
 
-    /// The vectorized route (one perExampleGradients call) and the per-example loop give the same norms and the
-    /// same clipped sum, with some examples clipped and some not.
-    @Test func bothRoutesClipAndSumTheSame() throws {
+    /// Reverse mode (vmap of the gradient), forward mode and the per-example loop give the same norms and the same
+    /// clipped sum, with some examples clipped and some not.
+    @Test(arguments: [PerExampleRoute.reverse, .forward])
+    func vectorizedRoutesClipAndSumAsTheLoop(route: PerExampleRoute) throws {
         let (x, labels) = try Self.batch(12)
         var rng = SeededGenerator(seed: 5)
         let model = DigitsMLP(hidden: 8, using: &rng)
-        let vectorized = try DPSGDRun.clippedSum(model, x, labels, clipNorm: 2.6, route: .vectorized)
+        let vectorized = try DPSGDRun.clippedSum(model, x, labels, clipNorm: 2.6, route: route)
         let loop = try DPSGDRun.clippedSum(model, x, labels, clipNorm: 2.6, route: .loop)
         #expect(vectorized.norms.count == 12)
         #expect(vectorized.norms.contains { $0 > 2.6 } && vectorized.norms.contains { $0 < 2.6 },
@@ -37,7 +38,7 @@ import AutogradNN
         let (x, labels) = try Self.batch(10)
         var rng = SeededGenerator(seed: 6)
         let model = DigitsMLP(hidden: 8, using: &rng)
-        let unclipped = try DPSGDRun.clippedSum(model, x, labels, clipNorm: .infinity, route: .vectorized)
+        let unclipped = try DPSGDRun.clippedSum(model, x, labels, clipNorm: .infinity, route: .reverse)
         let batchGradient = try gradients(at: model) { m in
             crossEntropy(logits: m(x), labels: labels, reduction: .sum)
         }
@@ -46,10 +47,10 @@ import AutogradNN
             for (u, v) in zip(a.scalars, b.scalars) { #expect(Swift.abs(u - v) <= 1e-5 * top) }
         }
         let c = 1e-3
-        let tiny = try DPSGDRun.clippedSum(model, x, labels, clipNorm: c, route: .vectorized)
+        let tiny = try DPSGDRun.clippedSum(model, x, labels, clipNorm: c, route: .reverse)
         let norm = tiny.sum.reduce(0.0) { $0 + Double($1.squared().sum().scalar) }.squareRoot()
         #expect(norm <= 10 * c * (1 + 1e-5) && norm > 0)
-        let empty = try DPSGDRun.clippedSum(model, x[0..<0], [], clipNorm: 1, route: .vectorized)
+        let empty = try DPSGDRun.clippedSum(model, x[0..<0], [], clipNorm: 1, route: .reverse)
         #expect(empty.norms.isEmpty && empty.sum.allSatisfy { $0.scalars.allSatisfy { $0 == 0 } })
     }
 
