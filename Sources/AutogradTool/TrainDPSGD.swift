@@ -84,7 +84,8 @@ struct TrainDPSGD: ParsableCommand {
             return
         }
         func percent(_ x: Double) -> String { String(format: "%.1f%%", 100 * x) }
-        func seconds(_ x: Double) -> String { String(format: "%.2f s", x) }
+        func seconds(_ x: Double) -> String { String(format: "%8.2f s", x) }
+        func pad(_ s: String) -> String { s + String(repeating: " ", count: Swift.max(1, 36 - s.count)) }
         let v = run.vectorized
         print("""
             \(run.steps) steps, sampling rate q = \(String(format: "%.4f", run.samplingRate)), \(run.parameterCount) \
@@ -94,12 +95,12 @@ struct TrainDPSGD: ParsableCommand {
             Test accuracy \(percent(v.testAccuracy)) (without privacy: \(percent(run.nonPrivateAccuracy)))
             Privacy: (ε, δ) = (\(String(format: "%.2f", run.epsilon)), \(delta)), Rényi order \(run.order)
 
-            per-example gradients            training    of which per-example gradients and clipping
-              perExampleGradients, reverse  \(seconds(v.seconds))      \(seconds(v.perExampleSeconds))
+            per-example gradients                   training  of which per-example gradients and clipping
+              \(pad("perExampleGradients, reverse mode"))\(seconds(v.seconds))  \(seconds(v.perExampleSeconds))
             """)
         if let loop = run.loop, let difference = run.parameterDifference {
             print("""
-                  one gradients call per example \(seconds(loop.seconds))      \(seconds(loop.perExampleSeconds))   \
+                  \(pad("one gradients call per example"))\(seconds(loop.seconds))  \(seconds(loop.perExampleSeconds))  \
                 (test accuracy \(percent(loop.testAccuracy)))
                 Largest parameter difference between the two: \(String(format: "%.1e", difference)) of the largest \
                 parameter.
