@@ -58,7 +58,8 @@ extension Tensor where Scalar: TensorScalar {
     /// A mask that is true where the element is neither NaN nor infinite. (Computed with kernels only, so anomaly
     /// detection does not report the infinities it looks for.)
     public var isFinite: Tensor<Bool> {
-        Tensor<Bool>(unchecked: Kernel.compare(AG_COMPARE_LT, Kernel.unary(AG_UNARY_ABS, base.value),
+        VMapTracing.noteValueDependence(base, "isFinite")
+        return Tensor<Bool>(unchecked: Kernel.compare(AG_COMPARE_LT, Kernel.unary(AG_UNARY_ABS, base.value),
                                                .filled(.infinity, like: base, shape: []), "isFinite", at: nil))
     }
 
