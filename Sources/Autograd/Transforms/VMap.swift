@@ -242,6 +242,23 @@ enum VMapTracing {
             + "over the examples yourself", at: nil)
     }
 
+    /// A value computed from the inputs' values without recording how (a comparison's mask, `detached()`, a mask
+    /// converted to numbers): while a trace is in progress and some input depends on a mapped input, it is recorded
+    /// as a `ValueFunction` with no derivative, so the batched program recomputes it for every example. Nil
+    /// otherwise: the caller then computes it as usual.
+    @inline(__always) static func traced(_ name: String, _ inputs: [AnyTensor],
+                                         _ compute: @escaping @Sendable ([AnyTensor], Int) -> AnyTensor) -> AnyTensor? {
+        guard active.load(ordering: .relaxed) > 0, inputs.contains(where: { $0.node != nil }) else { return nil }
+        return tracedSlow(name, inputs, compute)
+    }
+
+    @inline(never) private static func tracedSlow(_ name: String, _ inputs: [AnyTensor],
+                                                  _ compute: @escaping @Sendable ([AnyTensor], Int) -> AnyTensor)
+        -> AnyTensor? {
+        guard let trace = current, inputs.contains(where: { trace.dependsOnMapped($0) }) else { return nil }
+        return record(ValueFunction(name: name, compute: compute), inputs, compute(inputs.map(\.value), 0))
+    }
+
     /// An operation whose result depends on x's values without recording how (a comparison's mask, `detached()`):
     /// the trace is then evaluated by the loop, which gives each example its own values.
     @inline(__always) static func noteValueDependence(_ x: AnyTensor, _ operation: String) {
