@@ -40,6 +40,7 @@ struct Check: ParsableCommand {
         var rows = try PrimitiveChecks.run(types: types)
         rows += try TransformChecks.run(types: types)
         rows += try PrimitiveChecks.sparsityRows()
+        rows += try PrimitiveChecks.vmapRows()
         
         if json {
             let objects: [[String: Any]] = rows.map {

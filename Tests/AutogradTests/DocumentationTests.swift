@@ -218,6 +218,7 @@ import Testing
             .anomaly(operation: "log", pass: "p", value: .nan, index: [0], shape: [1], location: nil),
             .batchShapeMismatch(what: "w", expected: [2], actual: [3]),
             .outputShapeMismatch(call: "c", expected: "e", actual: [2, 2]),
+            .vmapMisuse(reason: "r"),
         ]
         let titles = Set(Self.articleTitles)
         for e in errors {

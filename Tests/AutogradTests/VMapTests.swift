@@ -62,4 +62,105 @@ import Autograd
         #expect(Self.maxDifference(reverse.losses, losses) < 1e-12)
         #expect(Self.maxDifference(forward.losses, losses) < 1e-12)
     }
+
+    // MARK: - Pairings with the derivative calls, against loops and closed forms
+
+    @Test func gradientOfVmapIsTheSumOfPerExampleGradients() throws {
+        let x = Self.random([4, 3], seed: 11), w = Self.random([3, 2], seed: 12)
+        let g = try gradient(at: w) { w in try vmap(over: x) { xi in sin(matmul(xi, w)).sum() }.sum() }
+        let expected = try (0..<4).map { i in try gradient(at: w) { w in sin(matmul(x[i], w)).sum() } }
+            .reduce(Tensor(zeros: [3, 2]), +)
+        #expect(Self.maxDifference(g, expected) < 1e-12)
+    }
+
+    @Test func jacobianThroughVmap() throws {
+        let x = Self.random([3, 2], seed: 13)
+        // f(w) = vmap over rows of x of (xᵢ · w)² : [3]; J[i, j] = 2 (xᵢ·w) xᵢⱼ.
+        let w = Self.random([2], seed: 14)
+        let j = try jacobian(of: { w in try vmap(over: x) { xi in (xi * w).sum().squared() } }, at: w)
+        let dots = (x * w).sum(alongAxes: 1)
+        let expected = 2 * dots.unsqueezed(at: 1) * x
+        #expect(Self.maxDifference(j, expected) < 1e-12)
+    }
+
+    @Test func vmapOfVmapCoversBothAxes() throws {
+        let x = Self.random([3, 4, 2], seed: 15)
+        let f: (Tensor<Double>) -> Tensor<Double> = { v in exp(v).sum() * v }
+        let nested = try vmap(over: x) { row in try vmap(over: row, of: f) }
+        var expected: [Tensor<Double>] = []
+        for i in 0..<3 { expected.append(Tensor(stacking: (0..<4).map { f(x[i, $0]) }, alongAxis: 0)) }
+        #expect(Self.maxDifference(nested, Tensor(stacking: expected, alongAxis: 0)) < 1e-12)
+        // Mapped along different axes: the inner map over axis 1 of each [4, 2] slice, its results placed last.
+        let swapped = try vmap(over: x) { row in try vmap(over: row, inAxis: 1, outAxis: -1) { c in c * c.sum() } }
+        let expectedSwapped = x * x.sum(alongAxes: 1).unsqueezed(at: 1)
+        #expect(Self.maxDifference(swapped, expectedSwapped) < 1e-12)
+    }
+
+    @Test func vmapOfJVPAndOfHVP() throws {
+        let x = Self.random([5, 3], seed: 16), u = Self.random([5, 3], seed: 17)
+        // jvp of f(x) = sin(x)·x along a per-example direction: (cos(x)·x + sin(x)) ⊙ u.
+        let t = try vmap(over: [x, u]) { a in
+            [try jvp(of: { sin($0) * $0 }, at: a[0], tangent: a[1]).tangent]
+        }[0]
+        #expect(Self.maxDifference(t, (cos(x) * x + sin(x)) * u) < 1e-12)
+        // hvp of Σ xᵢ³ at each example along u: 6 x ⊙ u.
+        let h = try vmap(over: [x, u]) { a in [try hvp(of: { ($0 * $0 * $0).sum() }, at: a[0], vector: a[1])] }[0]
+        #expect(Self.maxDifference(h, 6 * x * u) < 1e-12)
+    }
+
+    /// d/dx [x · d/dy (x·y)] at y₀ = 2x per example: the inner derivative depends on the mapped input.
+    @Test func innerDerivativeDependingOnTheMappedInput() throws {
+        let x = Self.random([4], seed: 18), y0 = Tensor<Double>(0.7)
+        let outer = try vmap(over: x) { xi in
+            try gradient(at: xi) { xv in xv * (try gradient(at: y0) { y in xv * y }) }
+        }
+        #expect(Self.maxDifference(outer, 2 * x) < 1e-12)
+        // The inner call with respect to the mapped input itself: d/dx (x · d/dx x²) = d/dx 2x² = 4x.
+        let second = try vmap(over: x) { xi in
+            try gradient(at: xi) { xv in xv * (try gradient(at: xv) { $0 * $0 }) }
+        }
+        #expect(Self.maxDifference(second, 4 * x) < 1e-12)
+        // And outside: the gradient of a vmap of gradients, d/dw Σᵢ d/dxᵢ (w xᵢ²) = d/dw Σᵢ 2 w xᵢ = 2 Σᵢ xᵢ.
+        let w = Tensor<Double>(1.3)
+        let g = try gradient(at: w) { w in
+            try vmap(over: x) { xi in try gradient(at: xi) { xv in w * xv * xv } }.sum()
+        }
+        #expect(Swift.abs(g.scalar - 2 * x.sum().scalar) < 1e-12)
+    }
+
+    @Test func reluAndMaxDerivativesArePerExample() throws {
+        // The masks of relu′ and of max's tie weights come from each example's values, not the first one's.
+        let x = Self.random([6, 5], seed: 19)
+        let g = try vmap(over: x) { xi in try gradient(at: xi) { (relu($0) * $0).sum() + $0.max() } }
+        let expected = try Self.loop(x) { xi in try gradient(at: xi) { (relu($0) * $0).sum() + $0.max() } }
+        #expect(Self.maxDifference(g, expected) < 1e-12)
+    }
+
+    @Test func customOperationsAndValueReadsLoop() throws {
+        let x = Self.random([4, 3], seed: 20)
+        let g = try vmap(over: x) { xi in try gradient(at: xi) { NestingSine()($0).sum() } }
+        #expect(Self.maxDifference(g, cos(x)) < 1e-12)
+        // A comparison on a mapped value: the loop gives each example its own mask.
+        let masked = try vmap(over: x) { xi in Tensor.where(xi .> 0, xi, xi * 0.5) }
+        #expect(Self.maxDifference(masked, Tensor.where(x .> 0, x, x * 0.5)) < 1e-12)
+    }
+
+    // MARK: - Errors
+
+    @Test func mismatchedSizesAndUnmappedOutputsThrow() throws {
+        let a = Self.random([4, 2], seed: 21), b = Self.random([3, 2], seed: 22)
+        #expect(throws: AutogradError.self) { try vmap(over: [a, b]) { [$0[0] + $0[1]] } }
+        #expect(throws: AutogradError.self) { try vmap(over: [a], inAxes: [2]) { $0 } }
+        #expect(throws: AutogradError.self) { try vmap(over: [a], inAxes: [nil]) { $0 } }
+        // An output that does not depend on the mapped input, with an out-axis: an error; with nil: returned once.
+        #expect(throws: AutogradError.self) { try vmap(over: [a, b], inAxes: [0, nil]) { [$0[1] * 2] } }
+        let once = try vmap(over: [a, b], inAxes: [0, nil], outAxes: [0, nil]) { [$0[0] * 2, $0[1] * 2] }
+        #expect(once[1].shape == [3, 2] && Self.maxDifference(once[1], b * 2) == 0)
+        do {
+            _ = try vmap(over: [a, b]) { [$0[0] + $0[1]] }
+        } catch let error as AutogradError {
+            #expect("\(error)".contains("4 examples") || "\(error)".contains("3 examples"))
+        }
+    }
 }
+

@@ -52,9 +52,12 @@ struct LeakyRelu: ElementwisePrimitive {
     var name: String { "leakyRelu" }
     /// Piecewise constant: kernels on x's value, so its own derivative (f″) is zero.
     func derivative(_ x: AnyTensor) -> AnyTensor {
-        let positive = Kernel.compare(AG_COMPARE_GT, x.value, .zero(like: x), name, at: nil)
-        return Kernel.select(positive, .filled(1, like: x, shape: []), .filled(slope, like: x, shape: []), name,
-                             at: nil)
+        let (name, slope) = (self.name, self.slope)
+        return valueFunction(name + "′", [x]) { v, _ in
+            let positive = Kernel.compare(AG_COMPARE_GT, v[0], .zero(like: v[0]), name, at: nil)
+            return Kernel.select(positive, .filled(1, like: v[0], shape: []), .filled(slope, like: v[0], shape: []),
+                                 name, at: nil)
+        }
     }
 }
 
@@ -65,7 +68,10 @@ struct Elu: ElementwisePrimitive {
     let alpha: Double
     var name: String { "elu" }
     func derivative(_ x: AnyTensor) -> AnyTensor {
-        let positive = Kernel.compare(AG_COMPARE_GT, x.value, .zero(like: x), name, at: nil)
+        let name = self.name
+        let positive = valueFunction("elu mask", [x]) { v, _ in
+            Kernel.compare(AG_COMPARE_GT, v[0], .zero(like: v[0]), name, at: nil)
+        }
         let negativePart = select(positive, .zero(like: x), x)
         return select(positive, .filled(1, like: x, shape: []), exp(negativePart) * alpha)
     }

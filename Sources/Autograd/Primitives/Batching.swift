@@ -185,3 +185,34 @@ extension MatMul {
         return y.shape == [n] + c.outputShape ? y : y.expanded(to: [n] + c.outputShape)
     }
 }
+
+// MARK: - Values read by rules
+
+/// A constant a rule computes from values with kernels (a mask, a sign, the weights of ties): it has no derivative,
+/// but it differs between examples. While a `vmap` trace is in progress it is recorded as this primitive, so the
+/// batched program recomputes it from every example's values instead of keeping example 0's; otherwise it is just
+/// the kernels' result.
+///     y = compute(inputs' values);  no derivative (VJP and JVP zero).
+struct ValueFunction: Primitive {
+    let name: String
+    /// The value from the inputs' values, each with `leading` example axes in front of its per-example shape.
+    let compute: @Sendable (_ values: [AnyTensor], _ leading: Int) -> AnyTensor
+    var savesInputs: Bool { false }
+    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] {
+        [AnyTensor?](repeating: nil, count: ctx.inputCount)
+    }
+    func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { nil }
+    func batched(_ c: BatchingContext) -> AnyTensor? {
+        let y = compute(c.inputs.indices.map { c.aligned($0).value }, 1)
+        return y.shape == [c.batchSize] + c.outputShape ? y : y.expanded(to: [c.batchSize] + c.outputShape)
+    }
+}
+
+/// `compute` applied to the inputs' values (no leading example axes), recorded as a `ValueFunction` while a vmap
+/// trace is in progress and some input has reverse history (see there).
+func valueFunction(_ name: String, _ inputs: [AnyTensor],
+                   _ compute: @escaping @Sendable (_ values: [AnyTensor], _ leading: Int) -> AnyTensor) -> AnyTensor {
+    let y = compute(inputs.map(\.value), 0)
+    guard VMapTracing.active.load(ordering: .relaxed) > 0, inputs.contains(where: { $0.node != nil }) else { return y }
+    return record(ValueFunction(name: name, compute: compute), inputs, y)
+}

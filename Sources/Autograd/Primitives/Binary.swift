@@ -90,8 +90,10 @@ struct Pow: Primitive {
     private func da(_ ctx: RuleContext) -> AnyTensor { ctx.input(1) * power(ctx.input(0), ctx.input(1) - 1) }
     private func db(_ ctx: RuleContext) -> AnyTensor {
         let a = ctx.input(0)
-        let safeLog = select(Kernel.compare(AG_COMPARE_EQ, a, .zero(like: a), "pow", at: nil),
-                             .zero(like: a), log(a))
+        let isZero = valueFunction("pow mask", [a]) { v, _ in
+            Kernel.compare(AG_COMPARE_EQ, v[0], .zero(like: v[0]), "pow", at: nil)
+        }
+        let safeLog = select(isZero, .zero(like: a), log(a))
         return ctx.output * safeLog
     }
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
@@ -114,12 +116,15 @@ struct Extremum: Primitive {
     var name: String { isMaximum ? "maximum" : "minimum" }
     var sparsity: SparsityRule { .broadcast(operands: nil) }
     private func weights(_ ctx: RuleContext) -> (AnyTensor, AnyTensor) {
-        let a = ctx.input(0).value, b = ctx.input(1).value
-        let wins = Kernel.convert(Kernel.compare(isMaximum ? AG_COMPARE_GT : AG_COMPARE_LT, a, b, name, at: nil),
-                                  to: a.scalarType)
-        let ties = Kernel.convert(Kernel.compare(AG_COMPARE_EQ, a, b, name, at: nil), to: a.scalarType)
-        let wa = Kernel.binary(AG_BINARY_ADD, wins, Kernel.affine(ties, 0.5, 0), name, at: nil)
-        return (wa, Kernel.affine(wa, -1, 1))
+        let (name, isMaximum) = (self.name, self.isMaximum)
+        let wa = valueFunction(name + " weights", [ctx.input(0), ctx.input(1)]) { v, _ in
+            let (a, b) = (v[0], v[1])
+            let wins = Kernel.convert(Kernel.compare(isMaximum ? AG_COMPARE_GT : AG_COMPARE_LT, a, b, name, at: nil),
+                                      to: a.scalarType)
+            let ties = Kernel.convert(Kernel.compare(AG_COMPARE_EQ, a, b, name, at: nil), to: a.scalarType)
+            return Kernel.binary(AG_BINARY_ADD, wins, Kernel.affine(ties, 0.5, 0), name, at: nil)
+        }
+        return (wa, valueFunction(name + " weights", [wa]) { v, _ in Kernel.affine(v[0], -1, 1) })
     }
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         let (wa, wb) = weights(ctx)
@@ -185,5 +190,7 @@ func minimum(_ a: AnyTensor, _ b: AnyTensor, at loc: CallSite? = nil) -> AnyTens
 }
 /// condition ? a : b; `condition` is a Bool tensor (constant).
 func select(_ condition: AnyTensor, _ a: AnyTensor, _ b: AnyTensor, at loc: CallSite? = nil) -> AnyTensor {
-    record(Select(), [condition.value, a, b], Kernel.select(condition, a, b, "where", at: loc), at: loc)
+    // The condition keeps reverse history only when it is a value a vmap trace recorded (see `ValueFunction`).
+    record(Select(), [condition.node != nil ? condition : condition.value, a, b],
+           Kernel.select(condition, a, b, "where", at: loc), at: loc)
 }

@@ -19,10 +19,15 @@ struct BinaryCrossEntropy: Primitive {
     /// p, t, and where ln p and ln(1 − p) are not clamped (constant masks, from the values).
     private func parts(_ ctx: RuleContext) -> (p: AnyTensor, t: AnyTensor, inP: AnyTensor, inQ: AnyTensor) {
         let p = ctx.input(0), floor = AnyTensor.filled(-100, like: p, shape: [])
-        let lp = Kernel.unary(AG_UNARY_LOG, p.value)
-        let lq = Kernel.unary(AG_UNARY_LOG1P, Kernel.unary(AG_UNARY_NEG, p.value))
-        return (p, ctx.input(1), Kernel.compare(AG_COMPARE_GE, lp, floor, name, at: nil),
-                Kernel.compare(AG_COMPARE_GE, lq, floor, name, at: nil))
+        let name = self.name
+        let inP = valueFunction(name + " mask", [p]) { v, _ in
+            Kernel.compare(AG_COMPARE_GE, Kernel.unary(AG_UNARY_LOG, v[0]), floor, name, at: nil)
+        }
+        let inQ = valueFunction(name + " mask", [p]) { v, _ in
+            Kernel.compare(AG_COMPARE_GE, Kernel.unary(AG_UNARY_LOG1P, Kernel.unary(AG_UNARY_NEG, v[0])), floor, name,
+                           at: nil)
+        }
+        return (p, ctx.input(1), inP, inQ)
     }
 
     /// p and 1 − p, each replaced by 1 where its logarithm is clamped: no branch below divides by zero (its NaN

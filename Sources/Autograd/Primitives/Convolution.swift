@@ -112,6 +112,7 @@ extension AnyTensor {
     /// Max pooling of x [..., H, W] over the windows of `g` (padding as −∞): x gathered at the positions of the
     /// window maxima, found on the value; every window must hold an element of x (checked by the public API).
     func maxPooled2d(_ g: Window2d, at loc: CallSite? = nil) -> AnyTensor {
+        VMapTracing.noteValueDependence(self, "max pooling")
         let (values, positions) = Kernel.maxPool(value, g)
         return record(MaxPoolGather(window: g, positions: positions, inputShape: shape, outputShape: values.shape),
                       self, values, at: loc)

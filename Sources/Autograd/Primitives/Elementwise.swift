@@ -128,7 +128,7 @@ struct Abs: ElementwisePrimitive {
     var name: String { "abs" }
     var fused: FusedDerivative? { .signOfInput }
     /// Piecewise constant: a kernel on x's value, so its own derivative (f″) is zero.
-    func derivative(_ x: AnyTensor) -> AnyTensor { Kernel.unary(AG_UNARY_SIGN, x.value) }
+    func derivative(_ x: AnyTensor) -> AnyTensor { valueFunction("sign", [x]) { v, _ in Kernel.unary(AG_UNARY_SIGN, v[0]) } }
 }
 
 /// y = max(x, 0).  f′(x) = 1 for x > 0, else 0; at x = 0 the derivative is taken as 0 (as in PyTorch and JAX),
@@ -138,7 +138,9 @@ struct Relu: ElementwisePrimitive {
     var fused: FusedDerivative? { .stepOfInput }
     /// Piecewise constant: kernels on x's value, so its own derivative (f″) is zero.
     func derivative(_ x: AnyTensor) -> AnyTensor {
-        Kernel.convert(Kernel.compare(AG_COMPARE_GT, x.value, .zero(like: x), "relu", at: nil), to: x.scalarType)
+        valueFunction("relu′", [x]) { v, _ in
+            Kernel.convert(Kernel.compare(AG_COMPARE_GT, v[0], .zero(like: v[0]), "relu", at: nil), to: v[0].scalarType)
+        }
     }
 }
 

@@ -18,10 +18,13 @@ struct Norm: Primitive {
     private func direction(_ ctx: RuleContext) -> AnyTensor {
         let x = ctx.input(0)
         let y = ctx.output.reshaped(keptShape(ctx.inputShape(0), axes))
-        let isZero = Kernel.compare(AG_COMPARE_EQ, y.value, .zero(like: y), name, at: nil)
+        let name = self.name
+        let isZero = valueFunction("norm mask", [y]) { v, _ in
+            Kernel.compare(AG_COMPARE_EQ, v[0], .zero(like: v[0]), name, at: nil)
+        }
         let safe = select(isZero, .filled(1, like: y, shape: []), y)
         if p == 2 { return x / safe }
-        return (abs(x) / safe).pow(p - 1) * Kernel.unary(AG_UNARY_SIGN, x.value)
+        return (abs(x) / safe).pow(p - 1) * valueFunction("sign", [x]) { v, _ in Kernel.unary(AG_UNARY_SIGN, v[0]) }
     }
 
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {

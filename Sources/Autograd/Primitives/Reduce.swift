@@ -37,11 +37,14 @@ struct ReduceExtremum: Primitive {
     var sparsity: SparsityRule { .reduction(axes: axes, keep: keep) }
     var savesOutput: Bool { true }
     private func weights(_ ctx: RuleContext) -> AnyTensor {
-        let x = ctx.input(0).value
-        let y = ctx.output.value.reshaped(keptShape(x.shape, axes))
-        let mask = Kernel.convert(Kernel.compare(AG_COMPARE_EQ, x, y, name, at: nil), to: x.scalarType)
-        let count = Kernel.reduce(AG_REDUCE_SUM, mask, axes: axes, keep: true)
-        return Kernel.binary(AG_BINARY_DIV, mask, count, name, at: nil)
+        let (axes, name) = (self.axes, self.name)
+        return valueFunction(name + " weights", [ctx.input(0), ctx.output]) { v, b in
+            let x = v[0]
+            let y = v[1].reshaped(Array(x.shape.prefix(b)) + keptShape(Array(x.shape.dropFirst(b)), axes))
+            let mask = Kernel.convert(Kernel.compare(AG_COMPARE_EQ, x, y, name, at: nil), to: x.scalarType)
+            let count = Kernel.reduce(AG_REDUCE_SUM, mask, axes: axes.map { $0 + b }, keep: true)
+            return Kernel.binary(AG_BINARY_DIV, mask, count, name, at: nil)
+        }
     }
     func vjp(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
         let kept = g.reshaped(ctx.batchShape + keptShape(ctx.inputShape(0), axes))

@@ -5,8 +5,9 @@ import CAutogradKernels
 
 extension Tensor where Scalar: TensorScalar {
     private static func compare(_ op: ag_compare_op, _ a: Tensor, _ b: Tensor, _ name: String) -> Tensor<Bool> {
-        VMapTracing.noteValueDependence(a.base, "the comparison \(name)")
-        VMapTracing.noteValueDependence(b.base, "the comparison \(name)")
+        if let mask = VMapTracing.traced(name, [a.base, b.base], { v, _ in Kernel.compare(op, v[0], v[1], name, at: nil) }) {
+            return Tensor<Bool>(unchecked: mask)
+        }
         return Tensor<Bool>(unchecked: Kernel.compare(op, a.base, b.base, name, at: nil))
     }
     /// a == b elementwise, broadcasting; a Bool mask.
@@ -58,7 +59,13 @@ extension Tensor where Scalar: TensorScalar {
     /// A mask that is true where the element is neither NaN nor infinite. (Computed with kernels only, so anomaly
     /// detection does not report the infinities it looks for.)
     public var isFinite: Tensor<Bool> {
-        Tensor<Bool>(unchecked: Kernel.compare(AG_COMPARE_LT, Kernel.unary(AG_UNARY_ABS, base.value),
+        if let mask = VMapTracing.traced("isFinite", [base], { v, _ in
+            Kernel.compare(AG_COMPARE_LT, Kernel.unary(AG_UNARY_ABS, v[0]), .filled(.infinity, like: v[0], shape: []),
+                           "isFinite", at: nil)
+        }) {
+            return Tensor<Bool>(unchecked: mask)
+        }
+        return Tensor<Bool>(unchecked: Kernel.compare(AG_COMPARE_LT, Kernel.unary(AG_UNARY_ABS, base.value),
                                                .filled(.infinity, like: base, shape: []), "isFinite", at: nil))
     }
 
@@ -66,13 +73,21 @@ extension Tensor where Scalar: TensorScalar {
     public var isNaN: Tensor<Bool> { self.detached() .!= self.detached() }
 
     /// The mask converted to numbers: 1 where true, 0 where false.
-    public init(_ mask: Tensor<Bool>) { self.init(unchecked: Kernel.convert(mask.base, to: Scalar.scalarType)) }
+    public init(_ mask: Tensor<Bool>) {
+        let type = Scalar.scalarType
+        self.init(unchecked: VMapTracing.traced("mask to numbers", [mask.base]) { v, _ in Kernel.convert(v[0], to: type) }
+            ?? Kernel.convert(mask.base, to: type))
+    }
 }
 
 extension Tensor where Scalar == Bool {
     /// Elementwise logical not: a mask of the same shape.
     public static prefix func ! (mask: Tensor) -> Tensor {
-        Tensor(shape: mask.shape, scalars: mask.scalars.map { !$0 })
+        let not: @Sendable ([AnyTensor], Int) -> AnyTensor = { v, _ in
+            Tensor(shape: v[0].shape, scalars: Tensor<Bool>(unchecked: v[0]).scalars.map { !$0 }).base
+        }
+        if let t = VMapTracing.traced("not", [mask.base], not) { return Tensor(unchecked: t) }
+        return Tensor(unchecked: not([mask.base.value], 0))
     }
     /// Elementwise logical and, broadcasting: a mask of the broadcast shape.
     public static func .& (a: Tensor, b: Tensor) -> Tensor {

@@ -98,6 +98,7 @@ extension Tensor where Scalar: TensorScalar {
 
     private func argExtremum(_ axis: Int, _ keep: Bool, largest: Bool, _ name: String,
                              _ loc: CallSite) -> Tensor<Int32> {
+        VMapTracing.noteValueDependence(base, name)
         let a = Shape.axis(axis, rank: rank, name, at: loc)
         let n = shape[a]
         if n == 0 {

@@ -79,7 +79,8 @@ extension Tensor where Scalar: TensorScalar {
     private func runningMaximum(_ x: AnyTensor, axis: Int, reverse: Bool) -> AnyTensor {
         let n = shape[axis], inner = Shape.count(Array(shape[(axis + 1)...]))
         let outer = n * inner == 0 ? 0 : count / (n * inner)
-        var out = scalars
+        VMapTracing.noteValueDependence(base, "a running maximum")
+        var out = Tensor(unchecked: base.value).scalars
         for o in 0..<outer {
             for step in 1..<Swift.max(n, 1) {
                 let i = reverse ? n - 1 - step : step, previous = reverse ? i + 1 : i - 1

@@ -51,6 +51,7 @@ extension Tensor where Scalar: TensorScalar {
 
     /// The stable sorting permutation of each line along a normalized axis, as an Int32 tensor of this shape.
     private func sortOrder(axis: Int, descending: Bool) -> AnyTensor {
+        VMapTracing.noteValueDependence(base, "a sort")
         let n = shape[axis], inner = Shape.count(Array(shape[(axis + 1)...]))
         let outer = n * inner == 0 ? 0 : count / (n * inner)
         var result = [Int32](repeating: 0, count: count)

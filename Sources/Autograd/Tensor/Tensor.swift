@@ -56,7 +56,7 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
 
     /// Calls `body` with the elements in row-major order, without copying.
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
-        VMapTracing.checkRead(base, "withUnsafeBufferPointer")
+        VMapTracing.noteValueDependence(base, "withUnsafeBufferPointer")
         return try body(UnsafeBufferPointer(start: base.storage.base.assumingMemoryBound(to: Scalar.self), count: count))
     }
 

@@ -11,8 +11,8 @@
 ///
 /// Cost: about P forward evaluations' worth of arithmetic (P = number of parameters), vectorized into one pass —
 /// ideal when P is small next to N (a few weights, many examples, as in the motivating problem). For models with
-/// very many parameters, per-example gradients of a batch are better obtained by evaluating the gradient once per
-/// example, or batch by batch with ``gradients(at:of:)``.
+/// very many parameters, write the loss for one example and use ``perExampleGradients(of:at:over:mode:)``, which
+/// works in reverse mode (`vmap` of the gradient) and knows the example axis, which this batch form cannot.
 /// - Throws: ``AutogradError/outputShapeMismatch(call:expected:actual:)`` if f's output is not one-dimensional.
 public func perExampleGradients<Scalar: TensorScalar>(
     of f: (Tensor<Scalar>) throws -> Tensor<Scalar>, at w: Tensor<Scalar>

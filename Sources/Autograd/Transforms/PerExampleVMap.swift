@@ -35,7 +35,7 @@ public struct PerExampleGradients<Scalar: TensorScalar>: Sendable {
 /// which ran. Reverse mode is `vmap` of `valueWithGradients`: one trace of the loss at one example's size, then one
 /// batched forward and reverse pass. Forward mode is the forward-mode Jacobian of the vectorized losses.
 ///
-/// Use this form when the loss is naturally written per example; ``perExampleGradients(of:at:)-([Tensor<Scalar>],_)``
+/// Use this form when the loss is naturally written per example; ``perExampleGradients(of:at:)-(_,[Tensor<Scalar>])``
 /// takes a function of the whole batch returning N losses and always works in forward mode.
 ///
 /// ```swift

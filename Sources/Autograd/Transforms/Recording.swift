@@ -13,7 +13,7 @@ extension Tensor where Scalar: TensorScalar {
     /// The same value with no derivative state: a constant. Derivatives do not flow through it (PyTorch's
     /// `detach()`, JAX's `stop_gradient`). Shares the buffer (no copy).
     public func detached() -> Tensor {
-        VMapTracing.noteValueDependence(base, "detached()")
+        if let t = VMapTracing.traced("detached", [base], { v, _ in v[0] }) { return Tensor(unchecked: t) }
         return Tensor(unchecked: base.value)
     }
 

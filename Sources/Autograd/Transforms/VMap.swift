@@ -125,6 +125,9 @@ enum VMap {
             throw AutogradError.vmapMisuse(reason: "got \(outAxes.count) out-axes for the \(trace.outputs.count) outputs "
                 + "of the function; give one per output (nil for an output that is not mapped)")
         }
+        // Where the course of f depends on the mapped values (the loop runs then), an output may differ between
+        // examples without recording how: every output with an out-axis is then taken per example.
+        let valueDependent = trace.loopReason != nil
         let dependent = trace.outputs.map { trace.dependsOnMapped($0) }
         for (k, axis) in outAxes.enumerated() {
             let rank = trace.outputs[k].rank + 1
@@ -136,7 +139,7 @@ enum VMap {
                 throw AutogradError.vmapMisuse(reason: "output \(k) (shape \(describe(trace.outputs[k].shape)) per "
                     + "example) depends on a mapped input, so it differs between examples; give it an out-axis")
             }
-            if axis != nil && !dependent[k] && unmappedOutputs == .reject {
+            if axis != nil && !dependent[k] && !valueDependent && unmappedOutputs == .reject {
                 throw AutogradError.vmapMisuse(reason: "output \(k) (shape \(describe(trace.outputs[k].shape))) does "
                     + "not depend on any mapped input, so it is the same for every example; give it the out-axis nil "
                     + "to get it once, or repeat it yourself (expand) if you want it per example")
@@ -156,13 +159,16 @@ enum VMap {
         if let batched {
             results = batched
         } else {
-            results = try loop(front, mapped: mapped, batchSize: n, dependent: dependent, f)
+            results = try loop(front, mapped: mapped, batchSize: n,
+                               dependent: valueDependent ? outAxes.map { $0 != nil } : dependent, f)
         }
         var outputs: [AnyTensor] = []
         for (k, y) in results.enumerated() {
             guard let axis = outAxes[k] else { outputs.append(trace.outputs[k]); continue }
             var yb = y
-            if !dependent[k] { yb = y.reshaped([1] + y.shape).expanded(to: [n] + y.shape) }
+            if !dependent[k] && (batched != nil || !valueDependent) {
+                yb = y.reshaped([1] + y.shape).expanded(to: [n] + y.shape)
+            }
             let a = axis < 0 ? axis + yb.rank : axis
             outputs.append(moveAxis(yb, from: 0, to: a))
         }
@@ -234,6 +240,23 @@ enum VMapTracing {
             + "(with \(operation)); inside vmap such a tensor stands for every example at once, so it has no values "
             + "to read. Compute with tensor operations only (where(_:_:_:) instead of an if on a value), or loop "
             + "over the examples yourself", at: nil)
+    }
+
+    /// A value computed from the inputs' values without recording how (a comparison's mask, `detached()`, a mask
+    /// converted to numbers): while a trace is in progress and some input depends on a mapped input, it is recorded
+    /// as a `ValueFunction` with no derivative, so the batched program recomputes it for every example. Nil
+    /// otherwise: the caller then computes it as usual.
+    @inline(__always) static func traced(_ name: String, _ inputs: [AnyTensor],
+                                         _ compute: @escaping @Sendable ([AnyTensor], Int) -> AnyTensor) -> AnyTensor? {
+        guard active.load(ordering: .relaxed) > 0, inputs.contains(where: { $0.node != nil }) else { return nil }
+        return tracedSlow(name, inputs, compute)
+    }
+
+    @inline(never) private static func tracedSlow(_ name: String, _ inputs: [AnyTensor],
+                                                  _ compute: @escaping @Sendable ([AnyTensor], Int) -> AnyTensor)
+        -> AnyTensor? {
+        guard let trace = current, inputs.contains(where: { trace.dependsOnMapped($0) }) else { return nil }
+        return record(ValueFunction(name: name, compute: compute), inputs, compute(inputs.map(\.value), 0))
     }
 
     /// An operation whose result depends on x's values without recording how (a comparison's mask, `detached()`):
