@@ -37,6 +37,7 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
 
     /// All elements in row-major order (the last axis varies fastest). O(count) copy.
     public var scalars: [Scalar] {
+        Trace.valueRead(base.storage, ".scalars")
         let p = base.storage.base.assumingMemoryBound(to: Scalar.self)
         return Array(UnsafeBufferPointer(start: p, count: count))
     }
@@ -49,12 +50,14 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
             operationFailure("scalar", "the tensor has shape \(describe(shape)) (\(count) elements), but .scalar "
                 + "needs exactly one element; use .scalars for all of them, or reduce first (sum(), mean())", at: nil)
         }
+        Trace.valueRead(base.storage, ".scalar")
         return base.storage.base.assumingMemoryBound(to: Scalar.self)[0]
     }
 
     /// Calls `body` with the elements in row-major order, without copying.
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
-        try body(UnsafeBufferPointer(start: base.storage.base.assumingMemoryBound(to: Scalar.self), count: count))
+        Trace.valueRead(base.storage, "withUnsafeBufferPointer")
+        return try body(UnsafeBufferPointer(start: base.storage.base.assumingMemoryBound(to: Scalar.self), count: count))
     }
 
     /// The element at a full multi-index (one index per axis, each in `0 ..< shape[axis]`).
@@ -64,7 +67,8 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     /// An index out of range stops the program with a message naming the caller's file and line.
     public subscript(scalarAt indices: Int..., file file: StaticString = #fileID, line line: UInt = #line) -> Scalar {
         get {
-            base.storage.base.assumingMemoryBound(to: Scalar.self)[flatIndex(indices, CallSite(file: file, line: line))]
+            Trace.valueRead(base.storage, "subscript(scalarAt:)")
+            return base.storage.base.assumingMemoryBound(to: Scalar.self)[flatIndex(indices, CallSite(file: file, line: line))]
         }
         set {
             let loc = CallSite(file: file, line: line)
@@ -76,6 +80,8 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
             }
             let i = flatIndex(indices, loc)
             if !isKnownUniquelyReferenced(&base.storage) { base.storage = base.storage.copy() }
+            Trace.unsupported("assigning an element with subscript(scalarAt:)", advice: "build the tensor with "
+                + "operations (Tensor.where(_:_:_:), a mask, concatenation) or assign before calling the function")
             base.storage.base.assumingMemoryBound(to: Scalar.self)[i] = newValue
         }
     }
