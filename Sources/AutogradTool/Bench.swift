@@ -79,6 +79,11 @@ struct Bench: ParsableCommand {
             let outcome = measure(workload)
             if case .failed = outcome { failed = true }
             print(json ? outcome.jsonLine(name) : outcome.tableRow(name))
+            if let compiledWorkload = BenchWorkloads.makeCompiled(name) {
+                let outcome = measure(compiledWorkload)
+                if case .failed = outcome { failed = true }
+                print(json ? outcome.jsonLine(name, system: "autograd.compiled") : outcome.tableRow(name + " (compiled)"))
+            }
         }
         if failed { throw ExitCode.failure }
     }
@@ -126,8 +131,8 @@ enum Outcome {
     case failed(String)
 
     /// The JSON line of WORKLOADS.md.
-    func jsonLine(_ workload: String) -> String {
-        var fields: [(String, Any)] = [("workload", workload), ("system", "autograd")]
+    func jsonLine(_ workload: String, system: String = "autograd") -> String {
+        var fields: [(String, Any)] = [("workload", workload), ("system", system)]
         switch self {
         case let .timed(seconds, gflops, _, memory):
             fields.append(("seconds", seconds))

@@ -149,3 +149,28 @@ import Testing
         #expect(text.contains("program:") && text.contains("buffer plan:") && text.contains("unary"))
     }
 }
+
+/// The compiled route of the derivative checks, on every case of the registry: every case that can be traced
+/// passes (replayed at another point, bitwise equal to eager, within tolerance of the finite differences); the cases
+/// that cannot are only those of the operations the article lists as untraceable.
+@Suite struct CompiledRouteTests {
+    static let untraceableFamilies = ["conv", "Pool", "pool", "cholesky", "triangularSolve", "solve", "inverse",
+                                      "determinant", "logDeterminant", "cumulative", "Cumulative", "product", "eigh", "svd", "qr", "sort",
+                                      "gather", "scatter", "linearRecurrence", "norm", "top", "cummax", "cumprod",
+                                      "lstsq", "pinv", "matrixExp", "einsum", "second order"]
+
+    @Test func everyTraceableCheckCasePassesCompiled() throws {
+        var failures: [String] = [], untraced: [String] = []
+        for c in PrimitiveChecks.cases {
+            for type in [ScalarType.float32, .float64] {
+                let (rows, _) = try PrimitiveChecks.check(c, type, routes: [.compiled])
+                if rows.isEmpty { untraced.append(c.name); continue }
+                for row in rows where !row.passed { failures.append("\(c.name) \(type) \(row.mode): \(row.maxError)") }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+        let unexpected = Set(untraced).filter { name in !Self.untraceableFamilies.contains { name.contains($0) } }
+        #expect(unexpected.isEmpty, "cases that do not compile: \(unexpected.sorted())")
+        #expect(untraced.count < PrimitiveChecks.cases.count, "no case compiled at all")
+    }
+}

@@ -169,7 +169,7 @@ final class CompiledProgram: @unchecked Sendable {  // unchecked: immutable afte
                 case .output: table[id] = block  // replaced below
                 }
             }
-            for (k, o) in outputs.enumerated() { table[o.id] = results[k].storage.base }
+            for (k, o) in outputs.enumerated() where buffers[o.id].role == .output { table[o.id] = results[k].storage.base }
             flatOperands.withUnsafeBufferPointer { flat in
                 operandStarts.withUnsafeBufferPointer { starts in
                     for (i, inst) in instructions.enumerated() {
