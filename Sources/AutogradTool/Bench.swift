@@ -17,6 +17,8 @@ struct Bench: ParsableCommand {
             Timing follows peers.py: one warm-up call, a loop doubled until it takes more than 50 ms, then the \
             median of 7 repeats of that loop. Build with -c release; a debug build is many times slower.
 
+            \(BenchWorkloads.compiledNames.joined(separator: ", ")) are also timed compiled (traced once by             compiled(_:), replayed in every timed call; "system": "autograd.compiled" in JSON), after the eager             workload's check and a bitwise comparison of the compiled result with the eager one.
+
             --memory measures the peak memory of one mlp-grad call instead (run it in a fresh process): the peak \
             of live tensor bytes (StorageStatistics) and the growth of the process's maximum resident set.
 
