@@ -9,9 +9,9 @@ for row in rows where row.operation == "sin" {
 }
 // general reverse true, general forward true, general dot-product true,
 // tensor forward true, ..., buffer forward true, ..., fused reverse true, ...,
-// in-place reverse true, ..., batched reverse true, ...
+// in-place reverse true, ..., batched reverse true, ..., compiled reverse true, ...
 // snippet.end
 let routes = Set(rows.filter { $0.operation == "sin" }.map(\.route))
-precondition(routes == ["general", "tensor", "buffer", "fused", "in-place", "batched"], "\(routes)")
+precondition(routes == ["general", "tensor", "buffer", "fused", "in-place", "batched", "compiled"], "\(routes)")
 precondition(rows.allSatisfy(\.passed))
 precondition(rows.contains { $0.route == "tangent-only HVP" })

@@ -120,6 +120,39 @@ def save(path, raw, loads, memory):
 
 # MARK: - Targets
 
+# The compiled path's targets: a factor of jax.jit's time, or of the best peer's.
+COMPILED_JIT_FACTORS = {"chain-500": 0.5, "logistic-vjp": 0.5, "logistic-jvp": 0.5, "logistic-jacobian": 0.5,
+                        "attention-grad": 0.9}
+COMPILED_BEST_PEER_FACTORS = {"mlp-grad": 0.9, "mlp-hvp": 0.9}
+
+
+def compiled_summary(workloads, times):
+    """Rows comparing autograd.compiled with eager autograd and with its target, for workloads that have it."""
+    rows = []
+    for w in workloads:
+        t = times[w]
+        ours = t.get("autograd.compiled")
+        if ours is None:
+            continue
+        eager = t.get("autograd")
+        limit, description = None, "—"
+        if w in COMPILED_JIT_FACTORS:
+            jit = fastest(t, "jax.jit")
+            if jit:
+                limit = COMPILED_JIT_FACTORS[w] * jit[0]
+                description = f"≤ {fmt(limit)} ({COMPILED_JIT_FACTORS[w]}× {jit[1]})"
+        elif w in COMPILED_BEST_PEER_FACTORS:
+            peers = [(s, system) for system, s in t.items() if not system.startswith("autograd")]
+            if peers:
+                best = min(peers)
+                limit = COMPILED_BEST_PEER_FACTORS[w] * best[0]
+                description = f"≤ {fmt(limit)} ({COMPILED_BEST_PEER_FACTORS[w]}× {best[1]})"
+        rows.append([w, fmt(ours), fmt(eager) if eager is not None else "—",
+                     ratio(ours, eager) if eager is not None else "—", description,
+                     status(None if limit is None else ours <= limit)])
+    return rows
+
+
 def fastest(times, prefix):
     """(seconds, system) of the fastest peer system whose name starts with `prefix`, or None."""
     matches = [(s, system) for system, s in times.items() if system != "autograd" and system.startswith(prefix)]
@@ -364,6 +397,10 @@ def main():
     if detail:
         out += ["", "Every peer (ratio = autograd time / peer time; below 1 means autograd is faster):", ""]
         out.append(render(detail, ["workload", "peer", "time", "autograd / peer"]))
+    compiled_rows = compiled_summary(workloads, times)
+    if compiled_rows:
+        out += ["", "Compiled (autograd.compiled: traced once, replayed; ratio below 1 means faster):", ""]
+        out.append(render(compiled_rows, ["workload", "compiled", "eager", "compiled / eager", "target", "status"]))
     if versus:
         out += ["", "Against the baseline executable, run alternately with ours (below 1 means the new build is "
                 "faster):", ""]

@@ -17,6 +17,8 @@ struct Bench: ParsableCommand {
             Timing follows peers.py: one warm-up call, a loop doubled until it takes more than 50 ms, then the \
             median of 7 repeats of that loop. Build with -c release; a debug build is many times slower.
 
+            \(BenchWorkloads.compiledNames.joined(separator: ", ")) are also timed compiled (traced once by             compiled(_:), replayed in every timed call; "system": "autograd.compiled" in JSON), after the eager             workload's check and a bitwise comparison of the compiled result with the eager one.
+
             --memory measures the peak memory of one mlp-grad call instead (run it in a fresh process): the peak \
             of live tensor bytes (StorageStatistics) and the growth of the process's maximum resident set.
 
@@ -79,6 +81,11 @@ struct Bench: ParsableCommand {
             let outcome = measure(workload)
             if case .failed = outcome { failed = true }
             print(json ? outcome.jsonLine(name) : outcome.tableRow(name))
+            if let compiledWorkload = BenchWorkloads.makeCompiled(name) {
+                let outcome = measure(compiledWorkload)
+                if case .failed = outcome { failed = true }
+                print(json ? outcome.jsonLine(name, system: "autograd.compiled") : outcome.tableRow(name + " (compiled)"))
+            }
         }
         if failed { throw ExitCode.failure }
     }
@@ -126,8 +133,8 @@ enum Outcome {
     case failed(String)
 
     /// The JSON line of WORKLOADS.md.
-    func jsonLine(_ workload: String) -> String {
-        var fields: [(String, Any)] = [("workload", workload), ("system", "autograd")]
+    func jsonLine(_ workload: String, system: String = "autograd") -> String {
+        var fields: [(String, Any)] = [("workload", workload), ("system", system)]
         switch self {
         case let .timed(seconds, gflops, _, memory):
             fields.append(("seconds", seconds))

@@ -80,6 +80,14 @@ extension DerivativeChecker {
                     }
                 }
                 results += modes.compactMap { worst[$0.rawValue] }
+            case .compiled:
+                do {
+                    results += try compiledRows(ref, modes: modes, wantsReverse: wantsReverse, wantsForward: wantsForward)
+                } catch let error as AutogradError {
+                    // An operation that compiled functions cannot trace (the article "Compiled functions" lists
+                    // them): the function has no compiled form, so there is no compiled row.
+                    guard case .untraceable = error else { throw error }
+                }
             case .tangentHVP:
                 guard let hessianOf, wantsForward, ref.points.count == 1 else { continue }
                 let vectors = ref.u64[0].map { Tensor<Scalar>(converting: $0).base }

@@ -28,6 +28,10 @@ enum Route: String, CaseIterable, Sendable {
     /// The Hessian-vector product's tangent-only reverse step: `vjpTangent`, which forms a cotangent's tangent
     /// without its value.
     case tangentHVP = "tangent-only HVP"
+    /// The check's reverse and forward calls inside ``compiled(maximumTraces:_:)``: traced at other inputs, then
+    /// replayed at the check's point, where the result must equal the eager one bit for bit. Chosen by the
+    /// checker, not by the engine.
+    case compiled
 
     /// The route's bit in a `RouteSet`.
     var bit: RouteSet { RouteSet(rawValue: 1 << UInt16(Route.allCases.firstIndex(of: self)!)) }

@@ -39,6 +39,8 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A `vmap` (or per-example call) whose axes, mapped sizes or outputs do not fit; `reason` says which and how
     /// to fix it.
     case vmapMisuse(reason: String)
+    /// A compiled function that cannot be traced: `what` happened while tracing it, and `fix` says what to do.
+    case untraceable(what: String, fix: String)
 
     /// The same error with `call` named instead of `inner` (a call made inside the one the user made, such as the
     /// `gradient(at:of:)` a Hessian is built on); a missing cotangent becomes an output of the wrong shape, since
@@ -163,6 +165,8 @@ public enum AutogradError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(call) needs a function returning \(expected), but it returned shape \(describe(actual)). "
                 + "For the derivatives of a function of any output shape use jacobian(of:at:); for a one-element "
                 + "loss use gradient(at:of:). See the article \"What a derivative call computes\"."
+        case let .untraceable(what, fix):
+            return "compiled function: \(what). Instead, \(fix). See the article \"Compiled functions\"."
         case let .batchShapeMismatch(what, expected, actual):
             return "\(what) has batch dimensions \(describe(actual)) but \(describe(expected)) was expected: every "
                 + "batched cotangent (or tangent) needs the same leading dimensions in front of its own shape. See the "

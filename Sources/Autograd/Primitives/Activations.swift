@@ -86,16 +86,21 @@ struct LogSigmoid: ElementwisePrimitive {
 // MARK: - Values
 
 /// y = f(x) elementwise, one loop in x's element type (`f32` for Float, `f64` for Double).
-private func mapElements(_ x: AnyTensor, _ f32: (Float) -> Float, _ f64: (Double) -> Double) -> AnyTensor {
+private func mapElements(_ x: AnyTensor, _ f32: @escaping (Float) -> Float,
+                         _ f64: @escaping (Double) -> Double) -> AnyTensor {
     let y = AnyTensor(uninitialized: x.scalarType, shape: x.shape)
     let n = x.count
     switch x.scalarType {
     case .float32:
-        let s = x.storage.floats(), d = y.storage.floats()
-        for i in 0..<n { d[i] = f32(s[i]) }
+        Kernel.launch("activation", x.storage, y.storage, (n, f32)) { p, q in
+            let s = p.f32(0), d = p.f32(1)
+            for i in 0..<q.0 { d[i] = q.1(s[i]) }
+        }
     case .float64:
-        let s = x.storage.doubles(), d = y.storage.doubles()
-        for i in 0..<n { d[i] = f64(s[i]) }
+        Kernel.launch("activation", x.storage, y.storage, (n, f64)) { p, q in
+            let s = p.f64(0), d = p.f64(1)
+            for i in 0..<q.0 { d[i] = q.1(s[i]) }
+        }
     case .bool, .int32: Kernel.noKernel("an activation function", x.scalarType)
     }
     return y

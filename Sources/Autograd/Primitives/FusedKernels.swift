@@ -23,8 +23,14 @@ enum FusedDerivative: Sendable {
         let y = AnyTensor(uninitialized: g.scalarType, shape: g.shape)
         let n = s.count, batches = n == 0 ? 0 : g.count / n
         switch g.scalarType {
-        case .float32: run(g.storage.floats(), s.storage.floats(), y.storage.floats(), n, batches)
-        case .float64: run(g.storage.doubles(), s.storage.doubles(), y.storage.doubles(), n, batches)
+        case .float32:
+            Kernel.launch("derivative", g.storage, s.storage, y.storage, (self, n, batches)) { p, q in
+                q.0.run(p.f32(0), p.f32(1), p.f32(2), q.1, q.2)
+            }
+        case .float64:
+            Kernel.launch("derivative", g.storage, s.storage, y.storage, (self, n, batches)) { p, q in
+                q.0.run(p.f64(0), p.f64(1), p.f64(2), q.1, q.2)
+            }
         case .bool, .int32: Kernel.noKernel("derivative", g.scalarType)
         }
         return y
@@ -34,8 +40,14 @@ enum FusedDerivative: Sendable {
     func apply(_ g: Storage, _ s: AnyTensor) -> Storage {
         let y = Storage.make(type: s.scalarType, count: s.count)
         switch s.scalarType {
-        case .float32: run(g.floats(), s.storage.floats(), y.floats(), s.count, 1)
-        case .float64: run(g.doubles(), s.storage.doubles(), y.doubles(), s.count, 1)
+        case .float32:
+            Kernel.launch("derivative", g, s.storage, y, (self, s.count)) { p, q in
+                q.0.run(p.f32(0), p.f32(1), p.f32(2), q.1, 1)
+            }
+        case .float64:
+            Kernel.launch("derivative", g, s.storage, y, (self, s.count)) { p, q in
+                q.0.run(p.f64(0), p.f64(1), p.f64(2), q.1, 1)
+            }
         case .bool, .int32: Kernel.noKernel("derivative", s.scalarType)
         }
         return y
@@ -46,8 +58,14 @@ enum FusedDerivative: Sendable {
     func applyInPlace(_ g: inout AnyTensor, _ s: AnyTensor) -> Bool {
         guard g.count == s.count, !g.hasDerivativeState, isKnownUniquelyReferenced(&g.storage) else { return false }
         switch g.scalarType {
-        case .float32: runInPlace(g.storage.floats(), s.storage.floats(), g.count)
-        case .float64: runInPlace(g.storage.doubles(), s.storage.doubles(), g.count)
+        case .float32:
+            Kernel.launch("derivative in place", s.storage, g.storage, (self, g.count)) { p, q in
+                q.0.runInPlace(p.f32(1), p.f32(0), q.1)
+            }
+        case .float64:
+            Kernel.launch("derivative in place", s.storage, g.storage, (self, g.count)) { p, q in
+                q.0.runInPlace(p.f64(1), p.f64(0), q.1)
+            }
         case .bool, .int32: return false
         }
         return true
@@ -129,13 +147,25 @@ enum FusedBinaryCrossEntropy {
     static func apply(p: AnyTensor, t: AnyTensor, scaleP: AnyTensor?, scaleT: AnyTensor?) -> (AnyTensor?, AnyTensor?) {
         let dp = scaleP.map { AnyTensor(uninitialized: $0.scalarType, shape: $0.shape) }
         let dt = scaleT.map { AnyTensor(uninitialized: $0.scalarType, shape: $0.shape) }
+        // Operands: p, t, the scales given, then the results made (in the same order).
+        let reads = [p.storage, t.storage] + [scaleP, scaleT].compactMap { $0?.storage }
+        let writes = [dp, dt].compactMap { $0?.storage }
+        let parameters = (hasP: scaleP != nil, hasT: scaleT != nil, n: p.count, total: scaleP?.count ?? scaleT!.count)
         switch p.scalarType {
         case .float32:
-            run(p.storage.floats(), t.storage.floats(), scaleP?.storage.floats(), scaleT?.storage.floats(),
-                dp?.storage.floats(), dt?.storage.floats(), n: p.count, total: scaleP?.count ?? scaleT!.count)
+            Kernel.launch("binary cross-entropy derivative", reads + writes, writes: writes.count, parameters) { o, q in
+                let k = q.hasP && q.hasT ? 2 : 1   // operands per side: the scale and the result
+                let iP = q.hasP ? 2 : nil, iT = q.hasT ? (q.hasP ? 3 : 2) : nil
+                run(o.f32(0), o.f32(1), iP.map { o.f32($0) }, iT.map { o.f32($0) }, iP.map { o.f32($0 + k) },
+                    iT.map { o.f32($0 + k) }, n: q.n, total: q.total)
+            }
         case .float64:
-            run(p.storage.doubles(), t.storage.doubles(), scaleP?.storage.doubles(), scaleT?.storage.doubles(),
-                dp?.storage.doubles(), dt?.storage.doubles(), n: p.count, total: scaleP?.count ?? scaleT!.count)
+            Kernel.launch("binary cross-entropy derivative", reads + writes, writes: writes.count, parameters) { o, q in
+                let k = q.hasP && q.hasT ? 2 : 1
+                let iP = q.hasP ? 2 : nil, iT = q.hasT ? (q.hasP ? 3 : 2) : nil
+                run(o.f64(0), o.f64(1), iP.map { o.f64($0) }, iT.map { o.f64($0) }, iP.map { o.f64($0 + k) },
+                    iT.map { o.f64($0 + k) }, n: q.n, total: q.total)
+            }
         case .bool, .int32: Kernel.noKernel("binary cross-entropy", p.scalarType)
         }
         return (dp, dt)

@@ -31,12 +31,12 @@ func maskedSoftmax(_ x: AnyTensor, mask: AnyTensor, at loc: CallSite? = nil) -> 
     let n = x.shape[x.rank - 1], rows = n == 0 ? 0 : x.count / n
     switch x.scalarType {
     case .float32:
-        maskedSoftmaxRows(x.value.storage.floats(), keep.storage.bytes(), y.storage.floats(), rows: rows, n: n) {
-            ag_unary_f32(AG_UNARY_EXP, Int64($2), $0, $1)
+        Kernel.launch("masked softmax", x.storage, keep.storage, y.storage, (rows, n)) { p, q in
+            maskedSoftmaxRows(p.f32(0), p.u8(1), p.f32(2), rows: q.0, n: q.1) { ag_unary_f32(AG_UNARY_EXP, Int64($2), $0, $1) }
         }
     case .float64:
-        maskedSoftmaxRows(x.value.storage.doubles(), keep.storage.bytes(), y.storage.doubles(), rows: rows, n: n) {
-            ag_unary_f64(AG_UNARY_EXP, Int64($2), $0, $1)
+        Kernel.launch("masked softmax", x.storage, keep.storage, y.storage, (rows, n)) { p, q in
+            maskedSoftmaxRows(p.f64(0), p.u8(1), p.f64(2), rows: q.0, n: q.1) { ag_unary_f64(AG_UNARY_EXP, Int64($2), $0, $1) }
         }
     case .bool, .int32: Kernel.noKernel("softmax(where:)", x.scalarType)
     }

@@ -32,10 +32,12 @@ enum Kernel {
         let y = AnyTensor(uninitialized: type, shape: shape)
         let n = Int64(y.count)
         switch type {
-        case .float32: ag_fill_f32(n, Float(value), y.storage.floats())
-        case .float64: ag_fill_f64(n, value, y.storage.doubles())
-        case .bool: y.storage.bytes().initialize(repeating: value != 0 ? 1 : 0, count: y.count)
-        case .int32: y.storage.int32s().initialize(repeating: Int32(exactly: value) ?? 0, count: y.count)
+        case .float32: launch("fill", y.storage, (n, Float(value))) { ag_fill_f32($1.0, $1.1, $0.f32(0)) }
+        case .float64: launch("fill", y.storage, (n, value)) { ag_fill_f64($1.0, $1.1, $0.f64(0)) }
+        case .bool:
+            launch("fill", y.storage, (y.count, UInt8(value != 0 ? 1 : 0))) { $0.u8(0).initialize(repeating: $1.1, count: $1.0) }
+        case .int32:
+            launch("fill", y.storage, (y.count, Int32(exactly: value) ?? 0)) { $0.i32(0).initialize(repeating: $1.1, count: $1.0) }
         }
         return y
     }
@@ -45,8 +47,10 @@ enum Kernel {
     static func unary(_ op: ag_unary_op, _ x: AnyTensor) -> AnyTensor {
         let y = AnyTensor(uninitialized: x.scalarType, shape: x.shape)
         switch x.scalarType {
-        case .float32: ag_unary_f32(op, Int64(x.count), x.storage.floats(), y.storage.floats())
-        case .float64: ag_unary_f64(op, Int64(x.count), x.storage.doubles(), y.storage.doubles())
+        case .float32:
+            launch("unary", x.storage, y.storage, (op, Int64(x.count))) { ag_unary_f32($1.0, $1.1, $0.f32(0), $0.f32(1)) }
+        case .float64:
+            launch("unary", x.storage, y.storage, (op, Int64(x.count))) { ag_unary_f64($1.0, $1.1, $0.f64(0), $0.f64(1)) }
         case .bool, .int32: noKernel("unary arithmetic", x.scalarType)
         }
         return y
@@ -56,8 +60,14 @@ enum Kernel {
     static func affine(_ x: AnyTensor, _ alpha: Double, _ beta: Double) -> AnyTensor {
         let y = AnyTensor(uninitialized: x.scalarType, shape: x.shape)
         switch x.scalarType {
-        case .float32: ag_affine_f32(Int64(x.count), x.storage.floats(), Float(alpha), Float(beta), y.storage.floats())
-        case .float64: ag_affine_f64(Int64(x.count), x.storage.doubles(), alpha, beta, y.storage.doubles())
+        case .float32:
+            launch("affine", x.storage, y.storage, (Int64(x.count), Float(alpha), Float(beta))) {
+                ag_affine_f32($1.0, $0.f32(0), $1.1, $1.2, $0.f32(1))
+            }
+        case .float64:
+            launch("affine", x.storage, y.storage, (Int64(x.count), alpha, beta)) {
+                ag_affine_f64($1.0, $0.f64(0), $1.1, $1.2, $0.f64(1))
+            }
         case .bool, .int32: noKernel("arithmetic", x.scalarType)
         }
         return y
@@ -68,8 +78,14 @@ enum Kernel {
     static func affineInPlace(_ x: inout AnyTensor, _ alpha: Double, _ beta: Double) -> Bool {
         guard !x.hasDerivativeState, isKnownUniquelyReferenced(&x.storage) else { return false }
         switch x.scalarType {
-        case .float32: ag_affine_f32(Int64(x.count), x.storage.floats(), Float(alpha), Float(beta), x.storage.floats())
-        case .float64: ag_affine_f64(Int64(x.count), x.storage.doubles(), alpha, beta, x.storage.doubles())
+        case .float32:
+            launch("affine in place", x.storage, (Int64(x.count), Float(alpha), Float(beta))) {
+                ag_affine_f32($1.0, $0.f32(0), $1.1, $1.2, $0.f32(0))
+            }
+        case .float64:
+            launch("affine in place", x.storage, (Int64(x.count), alpha, beta)) {
+                ag_affine_f64($1.0, $0.f64(0), $1.1, $1.2, $0.f64(0))
+            }
         case .bool, .int32: return false
         }
         return true
@@ -85,14 +101,19 @@ enum Kernel {
         else if b.count == 1 && b.rank <= a.rank { fast = (a.shape, 1, 0) }
         else if a.count == 1 && a.rank <= b.rank { fast = (b.shape, 0, 1) }
         if let (shape, sa0, sb0) = fast {
-            var sa = sa0, sb = sb0
             let y = AnyTensor(uninitialized: a.scalarType, shape: shape)
-            var n = Int64(y.count)
+            let parameters = (op, Int64(y.count), sa0, sb0)
             switch a.scalarType {
             case .float32:
-                ag_binary_f32(op, 1, &n, a.storage.floats(), &sa, b.storage.floats(), &sb, y.storage.floats())
+                launch("binary", a.storage, b.storage, y.storage, parameters) { p, q in
+                    var (n, sa, sb) = (q.1, q.2, q.3)
+                    ag_binary_f32(q.0, 1, &n, p.f32(0), &sa, p.f32(1), &sb, p.f32(2))
+                }
             case .float64:
-                ag_binary_f64(op, 1, &n, a.storage.doubles(), &sa, b.storage.doubles(), &sb, y.storage.doubles())
+                launch("binary", a.storage, b.storage, y.storage, parameters) { p, q in
+                    var (n, sa, sb) = (q.1, q.2, q.3)
+                    ag_binary_f64(q.0, 1, &n, p.f64(0), &sa, p.f64(1), &sb, p.f64(2))
+                }
             case .bool, .int32: noKernel("arithmetic", a.scalarType)
             }
             return y
@@ -100,15 +121,21 @@ enum Kernel {
         let shape = Shape.broadcast(a.shape, b.shape, name, at: location)
         let y = AnyTensor(uninitialized: a.scalarType, shape: shape)
         let sa = Shape.broadcastStrides(a.shape, to: shape), sb = Shape.broadcastStrides(b.shape, to: shape)
-        withInt64(shape) { sh in withInt64(sa) { pa in withInt64(sb) { pb in
-            switch a.scalarType {
-            case .float32:
-                ag_binary_f32(op, Int32(shape.count), sh, a.storage.floats(), pa, b.storage.floats(), pb, y.storage.floats())
-            case .float64:
-                ag_binary_f64(op, Int32(shape.count), sh, a.storage.doubles(), pa, b.storage.doubles(), pb, y.storage.doubles())
-            case .bool, .int32: noKernel("arithmetic", a.scalarType)
+        switch a.scalarType {
+        case .float32:
+            launch("binary", a.storage, b.storage, y.storage, (op, shape, sa, sb)) { p, q in
+                withInt64(q.1) { sh in withInt64(q.2) { pa in withInt64(q.3) { pb in
+                    ag_binary_f32(q.0, Int32(q.1.count), sh, p.f32(0), pa, p.f32(1), pb, p.f32(2))
+                } } }
             }
-        } } }
+        case .float64:
+            launch("binary", a.storage, b.storage, y.storage, (op, shape, sa, sb)) { p, q in
+                withInt64(q.1) { sh in withInt64(q.2) { pa in withInt64(q.3) { pb in
+                    ag_binary_f64(q.0, Int32(q.1.count), sh, p.f64(0), pa, p.f64(1), pb, p.f64(2))
+                } } }
+            }
+        case .bool, .int32: noKernel("arithmetic", a.scalarType)
+        }
         return y
     }
 
@@ -118,18 +145,22 @@ enum Kernel {
         let shape = Shape.broadcast(a.shape, b.shape, name, at: location)
         let y = AnyTensor(uninitialized: .bool, shape: shape)
         let sa = Shape.broadcastStrides(a.shape, to: shape), sb = Shape.broadcastStrides(b.shape, to: shape)
-        withInt64(shape) { sh in withInt64(sa) { pa in withInt64(sb) { pb in
-            switch a.scalarType {
-            case .float32:
-                ag_compare_f32(op, Int32(shape.count), sh, a.storage.floats(), pa, b.storage.floats(), pb, y.storage.bytes())
-            case .float64:
-                ag_compare_f64(op, Int32(shape.count), sh, a.storage.doubles(), pa, b.storage.doubles(), pb, y.storage.bytes())
-            case .bool, .int32:
-                // Bool and Int32 comparison: compare as numbers (exact in Double for every Int32).
-                let fa = convert(a, to: .float64), fb = convert(b, to: .float64)
-                ag_compare_f64(op, Int32(shape.count), sh, fa.storage.doubles(), pa, fb.storage.doubles(), pb, y.storage.bytes())
+        // Bool and Int32 comparison: compare as numbers (exact in Double for every Int32).
+        let numeric = a.scalarType == .bool || a.scalarType == .int32
+        let (fa, fb) = numeric ? (convert(a, to: .float64), convert(b, to: .float64)) : (a, b)
+        if fa.scalarType == .float32 {
+            launch("compare", fa.storage, fb.storage, y.storage, (op, shape, sa, sb)) { p, q in
+                withInt64(q.1) { sh in withInt64(q.2) { pa in withInt64(q.3) { pb in
+                    ag_compare_f32(q.0, Int32(q.1.count), sh, p.f32(0), pa, p.f32(1), pb, p.u8(2))
+                } } }
             }
-        } } }
+        } else {
+            launch("compare", fa.storage, fb.storage, y.storage, (op, shape, sa, sb)) { p, q in
+                withInt64(q.1) { sh in withInt64(q.2) { pa in withInt64(q.3) { pb in
+                    ag_compare_f64(q.0, Int32(q.1.count), sh, p.f64(0), pa, p.f64(1), pb, p.u8(2))
+                } } }
+            }
+        }
         return y
     }
 
@@ -139,47 +170,50 @@ enum Kernel {
         sameType(a, b, name)
         let shape = Shape.broadcast(Shape.broadcast(condition.shape, a.shape, name, at: location), b.shape, name,
                                     at: location)
+        if a.scalarType == .bool || a.scalarType == .int32 {
+            // Chosen as numbers (exact in Double for every Int32), then converted back.
+            let chosen = select(condition, convert(a, to: .float64), convert(b, to: .float64), name, at: location)
+            return convert(chosen, to: a.scalarType)
+        }
         let y = AnyTensor(uninitialized: a.scalarType, shape: shape)
         let sc = Shape.broadcastStrides(condition.shape, to: shape)
         let sa = Shape.broadcastStrides(a.shape, to: shape), sb = Shape.broadcastStrides(b.shape, to: shape)
-        withInt64(shape) { sh in withInt64(sc) { pc in withInt64(sa) { pa in withInt64(sb) { pb in
-            let c = condition.storage.bytes()
-            switch a.scalarType {
-            case .float32:
-                ag_where_f32(Int32(shape.count), sh, c, pc, a.storage.floats(), pa, b.storage.floats(), pb, y.storage.floats())
-            case .float64:
-                ag_where_f64(Int32(shape.count), sh, c, pc, a.storage.doubles(), pa, b.storage.doubles(), pb, y.storage.doubles())
-            case .bool, .int32:
-                let ya = convert(a, to: .float64), yb = convert(b, to: .float64)
-                let tmp = AnyTensor(uninitialized: .float64, shape: shape)
-                ag_where_f64(Int32(shape.count), sh, c, pc, ya.storage.doubles(), pa, yb.storage.doubles(), pb, tmp.storage.doubles())
-                let converted = convert(tmp, to: a.scalarType)
-                y.storage.base.copyMemory(from: converted.storage.base, byteCount: y.count * a.scalarType.byteCount)
+        let parameters = (shape, sc, sa, sb)
+        if a.scalarType == .float32 {
+            launch("where", condition.storage, a.storage, b.storage, y.storage, parameters) { p, q in
+                withInt64(q.0) { sh in withInt64(q.1) { pc in withInt64(q.2) { pa in withInt64(q.3) { pb in
+                    ag_where_f32(Int32(q.0.count), sh, p.u8(0), pc, p.f32(1), pa, p.f32(2), pb, p.f32(3))
+                } } } }
             }
-        } } } }
+        } else {
+            launch("where", condition.storage, a.storage, b.storage, y.storage, parameters) { p, q in
+                withInt64(q.0) { sh in withInt64(q.1) { pc in withInt64(q.2) { pa in withInt64(q.3) { pb in
+                    ag_where_f64(Int32(q.0.count), sh, p.u8(0), pc, p.f64(1), pa, p.f64(2), pb, p.f64(3))
+                } } } }
+            }
+        }
         return y
     }
 
     static func convert(_ x: AnyTensor, to type: ScalarType) -> AnyTensor {
         if x.scalarType == type { return x.value }
         let y = AnyTensor(uninitialized: type, shape: x.shape)
-        let n = Int64(x.count)
+        let n = x.count
+        let (s, d) = (x.storage, y.storage)
         switch (x.scalarType, type) {
-        case (.float32, .float64): ag_convert_f32_to_f64(n, x.storage.floats(), y.storage.doubles())
-        case (.float64, .float32): ag_convert_f64_to_f32(n, x.storage.doubles(), y.storage.floats())
-        case (.bool, .float32): ag_convert_u8_to_f32(n, x.storage.bytes(), y.storage.floats())
-        case (.bool, .float64): ag_convert_u8_to_f64(n, x.storage.bytes(), y.storage.doubles())
-        case (.float32, .bool):
-            for i in 0..<x.count { y.storage.bytes()[i] = x.storage.floats()[i] != 0 ? 1 : 0 }
-        case (.float64, .bool):
-            for i in 0..<x.count { y.storage.bytes()[i] = x.storage.doubles()[i] != 0 ? 1 : 0 }
-        case (.int32, .float32): for i in 0..<x.count { y.storage.floats()[i] = Float(x.storage.int32s()[i]) }
-        case (.int32, .float64): for i in 0..<x.count { y.storage.doubles()[i] = Double(x.storage.int32s()[i]) }
-        case (.int32, .bool): for i in 0..<x.count { y.storage.bytes()[i] = x.storage.int32s()[i] != 0 ? 1 : 0 }
-        case (.bool, .int32): for i in 0..<x.count { y.storage.int32s()[i] = Int32(x.storage.bytes()[i]) }
+        case (.float32, .float64): launch("convert", s, d, Int64(n)) { ag_convert_f32_to_f64($1, $0.f32(0), $0.f64(1)) }
+        case (.float64, .float32): launch("convert", s, d, Int64(n)) { ag_convert_f64_to_f32($1, $0.f64(0), $0.f32(1)) }
+        case (.bool, .float32): launch("convert", s, d, Int64(n)) { ag_convert_u8_to_f32($1, $0.u8(0), $0.f32(1)) }
+        case (.bool, .float64): launch("convert", s, d, Int64(n)) { ag_convert_u8_to_f64($1, $0.u8(0), $0.f64(1)) }
+        case (.float32, .bool): launch("convert", s, d, n) { p, n in for i in 0..<n { p.u8(1)[i] = p.f32(0)[i] != 0 ? 1 : 0 } }
+        case (.float64, .bool): launch("convert", s, d, n) { p, n in for i in 0..<n { p.u8(1)[i] = p.f64(0)[i] != 0 ? 1 : 0 } }
+        case (.int32, .float32): launch("convert", s, d, n) { p, n in for i in 0..<n { p.f32(1)[i] = Float(p.i32(0)[i]) } }
+        case (.int32, .float64): launch("convert", s, d, n) { p, n in for i in 0..<n { p.f64(1)[i] = Double(p.i32(0)[i]) } }
+        case (.int32, .bool): launch("convert", s, d, n) { p, n in for i in 0..<n { p.u8(1)[i] = p.i32(0)[i] != 0 ? 1 : 0 } }
+        case (.bool, .int32): launch("convert", s, d, n) { p, n in for i in 0..<n { p.i32(1)[i] = Int32(p.u8(0)[i]) } }
         // Callers check that every value is finite and in Int32's range (see `Tensor<Int32>(truncating:)`).
-        case (.float32, .int32): for i in 0..<x.count { y.storage.int32s()[i] = Int32(x.storage.floats()[i]) }
-        case (.float64, .int32): for i in 0..<x.count { y.storage.int32s()[i] = Int32(x.storage.doubles()[i]) }
+        case (.float32, .int32): launch("convert", s, d, n) { p, n in for i in 0..<n { p.i32(1)[i] = Int32(p.f32(0)[i]) } }
+        case (.float64, .int32): launch("convert", s, d, n) { p, n in for i in 0..<n { p.i32(1)[i] = Int32(p.f64(0)[i]) } }
         default: break
         }
         return y
@@ -203,11 +237,12 @@ enum Kernel {
             var newShape = shape
             for a in first...last { newShape[a] = 1 }
             let y = AnyTensor(uninitialized: x.scalarType, shape: newShape)
+            let parameters = (op, Int64(outer), Int64(r), Int64(inner))
             switch x.scalarType {
             case .float32:
-                ag_reduce_f32(op, Int64(outer), Int64(r), Int64(inner), current.storage.floats(), y.storage.floats())
+                launch("reduce", current.storage, y.storage, parameters) { ag_reduce_f32($1.0, $1.1, $1.2, $1.3, $0.f32(0), $0.f32(1)) }
             case .float64:
-                ag_reduce_f64(op, Int64(outer), Int64(r), Int64(inner), current.storage.doubles(), y.storage.doubles())
+                launch("reduce", current.storage, y.storage, parameters) { ag_reduce_f64($1.0, $1.1, $1.2, $1.3, $0.f64(0), $0.f64(1)) }
             case .bool, .int32: noKernel("a reduction", x.scalarType)
             }
             current = y
@@ -273,30 +308,40 @@ enum Kernel {
         }
         let offsetsA = batchOffsets(batchA, matrix: m * k, to: batch)
         let offsetsB = batchOffsets(batchB, matrix: k * n, to: batch)
-        withInt64(offsetsA) { oa in withInt64(offsetsB) { ob in
-            switch a.scalarType {
-            case .float32:
-                ag_gemm_batched_f32(Int64(count), Int64(m), Int64(n), Int64(k), a.storage.floats(), oa, Int64(rsa),
-                                    Int64(csa), b.storage.floats(), ob, Int64(rsb), Int64(csb), y.storage.floats())
-            case .float64:
-                ag_gemm_batched_f64(Int64(count), Int64(m), Int64(n), Int64(k), a.storage.doubles(), oa, Int64(rsa),
-                                    Int64(csa), b.storage.doubles(), ob, Int64(rsb), Int64(csb), y.storage.doubles())
-            case .bool, .int32: noKernel("matmul", a.scalarType)
+        let sizes = (Int64(count), Int64(m), Int64(n), Int64(k)), strides = (Int64(rsa), Int64(csa), Int64(rsb), Int64(csb))
+        switch a.scalarType {
+        case .float32:
+            launch("batched matmul", a.storage, b.storage, y.storage, (sizes, strides, offsetsA, offsetsB)) { p, q in
+                withInt64(q.2) { oa in withInt64(q.3) { ob in
+                    ag_gemm_batched_f32(q.0.0, q.0.1, q.0.2, q.0.3, p.f32(0), oa, q.1.0, q.1.1, p.f32(1), ob, q.1.2,
+                                        q.1.3, p.f32(2))
+                } }
             }
-        } }
+        case .float64:
+            launch("batched matmul", a.storage, b.storage, y.storage, (sizes, strides, offsetsA, offsetsB)) { p, q in
+                withInt64(q.2) { oa in withInt64(q.3) { ob in
+                    ag_gemm_batched_f64(q.0.0, q.0.1, q.0.2, q.0.3, p.f64(0), oa, q.1.0, q.1.1, p.f64(1), ob, q.1.2,
+                                        q.1.3, p.f64(2))
+                } }
+            }
+        case .bool, .int32: noKernel("matmul", a.scalarType)
+        }
         return y
     }
 
     /// y = op(a)·op(b) for one m × k by k × n product, operands read through the given strides.
     private static func gemm(_ type: ScalarType, m: Int, n: Int, k: Int, _ a: AnyTensor, rsa: Int, csa: Int,
                              _ b: AnyTensor, rsb: Int, csb: Int, _ y: AnyTensor, ldc: Int) {
+        let sizes = (Int64(m), Int64(n), Int64(k), Int64(ldc)), strides = (Int64(rsa), Int64(csa), Int64(rsb), Int64(csb))
         switch type {
         case .float32:
-            ag_gemm_f32(Int64(m), Int64(n), Int64(k), 1, a.storage.floats(), Int64(rsa), Int64(csa),
-                        b.storage.floats(), Int64(rsb), Int64(csb), 0, y.storage.floats(), Int64(ldc))
+            launch("matmul", a.storage, b.storage, y.storage, (sizes, strides)) { p, q in
+                ag_gemm_f32(q.0.0, q.0.1, q.0.2, 1, p.f32(0), q.1.0, q.1.1, p.f32(1), q.1.2, q.1.3, 0, p.f32(2), q.0.3)
+            }
         case .float64:
-            ag_gemm_f64(Int64(m), Int64(n), Int64(k), 1, a.storage.doubles(), Int64(rsa), Int64(csa),
-                        b.storage.doubles(), Int64(rsb), Int64(csb), 0, y.storage.doubles(), Int64(ldc))
+            launch("matmul", a.storage, b.storage, y.storage, (sizes, strides)) { p, q in
+                ag_gemm_f64(q.0.0, q.0.1, q.0.2, 1, p.f64(0), q.1.0, q.1.1, p.f64(1), q.1.2, q.1.3, 0, p.f64(2), q.0.3)
+            }
         case .bool, .int32: noKernel("matmul", type)
         }
     }
@@ -312,20 +357,22 @@ enum Kernel {
     static func gatherStrided(_ x: AnyTensor, shape: [Int], strides: [Int], offset: Int = 0) -> AnyTensor {
         let y = AnyTensor(uninitialized: x.scalarType, shape: shape)
         if y.count == 0 { return y }
-        let es = x.scalarType.byteCount
-        withInt64(shape) { sh in withInt64(strides) { st in
-            ag_copy_strided(Int64(es), Int32(shape.count), sh, x.storage.base + offset * es, st, y.storage.base)
-        } }
+        launch("strided copy", x.storage, y.storage, (x.scalarType.byteCount, shape, strides, offset)) { p, q in
+            withInt64(q.1) { sh in withInt64(q.2) { st in
+                ag_copy_strided(Int64(q.0), Int32(q.1.count), sh, p[0] + q.3 * q.0, st, p[1])
+            } }
+        }
         return y
     }
 
     /// Writes `x` (contiguous, shape `shape`) into the strided view of `y` (which must be uniquely owned).
     static func scatterStrided(_ x: AnyTensor, into y: AnyTensor, shape: [Int], strides: [Int], offset: Int) {
         if x.count == 0 { return }
-        let es = x.scalarType.byteCount
-        withInt64(shape) { sh in withInt64(strides) { st in
-            ag_copy_into_strided(Int64(es), Int32(shape.count), sh, x.storage.base, y.storage.base + offset * es, st)
-        } }
+        launch("strided write", x.storage, y.storage, (x.scalarType.byteCount, shape, strides, offset)) { p, q in
+            withInt64(q.1) { sh in withInt64(q.2) { st in
+                ag_copy_into_strided(Int64(q.0), Int32(q.1.count), sh, p[0], p[1] + q.3 * q.0, st)
+            } }
+        }
     }
 
     /// `shape`, if given, is the result's shape (`permutation` applied to x's), passed by a caller that has it so
@@ -361,9 +408,9 @@ enum Kernel {
         shape[axis] = indices.count
         let y = AnyTensor(uninitialized: x.scalarType, shape: shape)
         let outer = Shape.count(Array(x.shape[..<axis])), inner = Shape.count(Array(x.shape[(axis + 1)...]))
-        withInt64(indices) { idx in
-            ag_gather(Int64(x.scalarType.byteCount), Int64(outer), Int64(n), Int64(inner), x.storage.base, idx,
-                      Int64(indices.count), y.storage.base)
+        let sizes = (Int64(x.scalarType.byteCount), Int64(outer), Int64(n), Int64(inner))
+        launch("gather", x.storage, y.storage, (sizes, indices)) { p, q in
+            withInt64(q.1) { idx in ag_gather(q.0.0, q.0.1, q.0.2, q.0.3, p[0], idx, Int64(q.1.count), p[1]) }
         }
         return y
     }
@@ -374,16 +421,17 @@ enum Kernel {
         shape[axis] = n
         let y = filled(x.scalarType, shape, 0)
         let outer = Shape.count(Array(x.shape[..<axis])), inner = Shape.count(Array(x.shape[(axis + 1)...]))
-        withInt64(indices) { idx in
-            switch x.scalarType {
-            case .float32:
-                ag_scatter_add_f32(Int64(outer), Int64(n), Int64(inner), x.storage.floats(), idx,
-                                   Int64(indices.count), y.storage.floats())
-            case .float64:
-                ag_scatter_add_f64(Int64(outer), Int64(n), Int64(inner), x.storage.doubles(), idx,
-                                   Int64(indices.count), y.storage.doubles())
-            case .bool, .int32: noKernel("scatter-add", x.scalarType)
+        let sizes = (Int64(outer), Int64(n), Int64(inner))
+        switch x.scalarType {
+        case .float32:
+            launch("scatter-add", x.storage, y.storage, (sizes, indices)) { p, q in
+                withInt64(q.1) { ag_scatter_add_f32(q.0.0, q.0.1, q.0.2, p.f32(0), $0, Int64(q.1.count), p.f32(1)) }
             }
+        case .float64:
+            launch("scatter-add", x.storage, y.storage, (sizes, indices)) { p, q in
+                withInt64(q.1) { ag_scatter_add_f64(q.0.0, q.0.1, q.0.2, p.f64(0), $0, Int64(q.1.count), p.f64(1)) }
+            }
+        case .bool, .int32: noKernel("scatter-add", x.scalarType)
         }
         return y
     }
@@ -396,15 +444,16 @@ enum Kernel {
         let es = y.scalarType.byteCount
         let outer = Shape.count(Array(shape[..<axis])), inner = Shape.count(Array(shape[(axis + 1)...]))
         let rowOut = shape[axis] * inner * es
-        var column = 0
-        for x in xs {
-            let rowIn = x.shape[axis] * inner * es
-            if rowIn > 0 {
-                for o in 0..<outer {
-                    (y.storage.base + o * rowOut + column).copyMemory(from: x.storage.base + o * rowIn, byteCount: rowIn)
+        let rowsIn = xs.map { $0.shape[axis] * inner * es }
+        launch("concatenate", xs.map(\.storage) + [y.storage], (outer, rowOut, rowsIn)) { p, q in
+            let (outer, rowOut, rowsIn) = q
+            var column = 0
+            for (k, rowIn) in rowsIn.enumerated() {
+                if rowIn > 0 {
+                    for o in 0..<outer { (p[rowsIn.count] + o * rowOut + column).copyMemory(from: p[k] + o * rowIn, byteCount: rowIn) }
                 }
+                column += rowIn
             }
-            column += rowIn
         }
         return y
     }
@@ -412,8 +461,14 @@ enum Kernel {
     static func binaryCrossEntropy(_ p: AnyTensor, _ t: AnyTensor) -> AnyTensor {
         let y = AnyTensor(uninitialized: p.scalarType, shape: p.shape)
         switch p.scalarType {
-        case .float32: ag_bce_f32(Int64(p.count), p.storage.floats(), t.storage.floats(), y.storage.floats())
-        case .float64: ag_bce_f64(Int64(p.count), p.storage.doubles(), t.storage.doubles(), y.storage.doubles())
+        case .float32:
+            launch("binary cross-entropy", p.storage, t.storage, y.storage, Int64(p.count)) {
+                ag_bce_f32($1, $0.f32(0), $0.f32(1), $0.f32(2))
+            }
+        case .float64:
+            launch("binary cross-entropy", p.storage, t.storage, y.storage, Int64(p.count)) {
+                ag_bce_f64($1, $0.f64(0), $0.f64(1), $0.f64(2))
+            }
         case .bool, .int32: noKernel("binary cross-entropy", p.scalarType)
         }
         return y
@@ -421,9 +476,11 @@ enum Kernel {
 
     /// Σ a·b over all elements, accumulated in Double.
     static func dot(_ a: AnyTensor, _ b: AnyTensor) -> Double {
+        Trace.valueRead(a.storage, "a dot product read as a Swift number")
+        Trace.valueRead(b.storage, "a dot product read as a Swift number")
         switch a.scalarType {
-        case .float32: ag_dot_f32(Int64(a.count), a.storage.floats(), b.storage.floats())
-        case .float64: ag_dot_f64(Int64(a.count), a.storage.doubles(), b.storage.doubles())
+        case .float32: return ag_dot_f32(Int64(a.count), a.storage.floats(), b.storage.floats())
+        case .float64: return ag_dot_f64(Int64(a.count), a.storage.doubles(), b.storage.doubles())
         case .bool, .int32: noKernel("dot", a.scalarType)
         }
     }

@@ -67,7 +67,9 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
             let live = liveBytes.add(bytes, ordering: .relaxed).newValue
             peakBytes.max(live, ordering: .relaxed)
         }
-        return unsafeDowncast(object, to: Storage.self)
+        let storage = unsafeDowncast(object, to: Storage.self)
+        if let trace = Trace.active { trace.noteBorn(storage) }
+        return storage
     }
 
     @inline(never)
@@ -104,7 +106,7 @@ final class Storage: ManagedBuffer<StorageHeader, UInt64> {
     /// A new buffer with the same contents.
     func copy() -> Storage {
         let result = Storage.make(type: type, count: count)
-        result.base.copyMemory(from: base, byteCount: count * type.byteCount)
+        Kernel.launch("copy", self, result, count * type.byteCount) { $0[1].copyMemory(from: $0[0], byteCount: $1) }
         return result
     }
 }

@@ -42,6 +42,7 @@ struct TensorFormatter {
     let edge = 3
 
     init(_ tensor: AnyTensor) {
+        Trace.valueRead(tensor.storage, "printing the tensor")
         self.tensor = tensor
         summarize = tensor.count > 1000
     }

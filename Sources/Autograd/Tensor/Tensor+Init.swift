@@ -15,6 +15,7 @@ extension Tensor {
         scalars.withUnsafeBufferPointer { src in
             if n > 0 { storage.base.copyMemory(from: src.baseAddress!, byteCount: n * Scalar.scalarType.byteCount) }
         }
+        Trace.constant(storage)
         self.init(unchecked: AnyTensor(storage: storage, shape: shape))
     }
 
@@ -92,6 +93,7 @@ extension Tensor where Scalar: TensorScalar {
         let storage = Storage.make(type: Scalar.scalarType, count: n, for: name, at: loc)
         let elements = storage.base.assumingMemoryBound(to: Scalar.self)
         for i in 0..<n { elements[i] = start + Scalar(i) * stride }
+        Trace.constant(storage)
         self.init(unchecked: AnyTensor(storage: storage, shape: [n]))
     }
 
@@ -123,6 +125,9 @@ extension Tensor where Scalar: TensorScalar {
                                           using generator: inout G, file: StaticString = #fileID, line: UInt = #line) {
         let loc = CallSite(file: file, line: line)
         let n = Shape.elementCount(shape, "Tensor(randomNormal:)", at: loc)
+        Trace.unsupported("drawing a random tensor (Tensor(randomNormal:using:)) inside the function, which a trace would "
+            + "freeze to the numbers drawn once", advice: "draw the random tensor outside the compiled function and "
+            + "pass it in as an input")
         if !(standardDeviation >= 0) || !standardDeviation.isFinite || !mean.isFinite {
             operationFailure("Tensor(randomNormal:)", "the standard deviation must be finite and 0 or more and the "
                 + "mean finite, got standardDeviation \(standardDeviation) and mean \(mean)", at: loc)
@@ -139,6 +144,9 @@ extension Tensor where Scalar: TensorScalar {
                                           using generator: inout G, file: StaticString = #fileID, line: UInt = #line) {
         let loc = CallSite(file: file, line: line)
         let n = Shape.elementCount(shape, "Tensor(randomUniform:)", at: loc)
+        Trace.unsupported("drawing a random tensor (Tensor(randomUniform:using:)) inside the function, which a trace would "
+            + "freeze to the numbers drawn once", advice: "draw the random tensor outside the compiled function and "
+            + "pass it in as an input")
         if range.isEmpty || !range.lowerBound.isFinite || !range.upperBound.isFinite {
             operationFailure("Tensor(randomUniform:)", "the range \(range.lowerBound)..<\(range.upperBound) "
                 + (range.isEmpty ? "is empty: it holds no number to draw" : "must have finite bounds"), at: loc)

@@ -38,6 +38,7 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     /// All elements in row-major order (the last axis varies fastest). O(count) copy.
     public var scalars: [Scalar] {
         VMapTracing.checkRead(base, ".scalars")
+        Trace.valueRead(base.storage, ".scalars")
         let p = base.storage.base.assumingMemoryBound(to: Scalar.self)
         return Array(UnsafeBufferPointer(start: p, count: count))
     }
@@ -51,12 +52,14 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
                 + "needs exactly one element; use .scalars for all of them, or reduce first (sum(), mean())", at: nil)
         }
         VMapTracing.checkRead(base, ".scalar")
+        Trace.valueRead(base.storage, ".scalar")
         return base.storage.base.assumingMemoryBound(to: Scalar.self)[0]
     }
 
     /// Calls `body` with the elements in row-major order, without copying.
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
         VMapTracing.noteValueDependence(base, "withUnsafeBufferPointer")
+        Trace.valueRead(base.storage, "withUnsafeBufferPointer")
         return try body(UnsafeBufferPointer(start: base.storage.base.assumingMemoryBound(to: Scalar.self), count: count))
     }
 
@@ -68,6 +71,7 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     public subscript(scalarAt indices: Int..., file file: StaticString = #fileID, line line: UInt = #line) -> Scalar {
         get {
             VMapTracing.checkRead(base, "subscript(scalarAt:)")
+            Trace.valueRead(base.storage, "subscript(scalarAt:)")
             return base.storage.base.assumingMemoryBound(to: Scalar.self)[flatIndex(indices, CallSite(file: file, line: line))]
         }
         set {
@@ -80,6 +84,8 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
             }
             let i = flatIndex(indices, loc)
             if !isKnownUniquelyReferenced(&base.storage) { base.storage = base.storage.copy() }
+            Trace.unsupported("assigning an element with subscript(scalarAt:)", advice: "build the tensor with "
+                + "operations (Tensor.where(_:_:_:), a mask, concatenation) or assign before calling the function")
             base.storage.base.assumingMemoryBound(to: Scalar.self)[i] = newValue
         }
     }

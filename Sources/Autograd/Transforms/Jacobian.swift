@@ -79,10 +79,9 @@ enum Jacobians {
     static func identity(_ type: ScalarType, _ shape: [Int]) -> AnyTensor {
         let n = Shape.count(shape)
         let eye = Kernel.filled(type, [n * n], 0)
-        let stride = n + 1
         switch type {
-        case .float32: for i in 0..<n { eye.storage.floats()[i * stride] = 1 }
-        case .float64: for i in 0..<n { eye.storage.doubles()[i * stride] = 1 }
+        case .float32: Kernel.launch("identity", eye.storage, n) { p, n in for i in 0..<n { p.f32(0)[i * (n + 1)] = 1 } }
+        case .float64: Kernel.launch("identity", eye.storage, n) { p, n in for i in 0..<n { p.f64(0)[i * (n + 1)] = 1 } }
         case .bool, .int32: break
         }
         return AnyTensor(storage: eye.storage, shape: [n] + shape)
