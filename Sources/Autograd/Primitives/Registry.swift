@@ -184,6 +184,9 @@ let primitiveRegistry: [PrimitiveEntry] = [
     PrimitiveEntry(MatMul.self, routes: [.twoInputJVP, .tangentHVP], checks: [
         CheckCase("matmul [3,4]·[4,5]", [n(s34), n([4, 5])]) { matmulChecked($0) },
         CheckCase("matmul batched [2,3,4]·[4,5]", [n([2, 3, 4]), n([4, 5])]) { matmulChecked($0) },
+        CheckCase("matmul batched·shared transposed [2,3,4]·[5,4]ᵀ", [n([2, 3, 4]), n([5, 4])]) {
+            matmul($0[0], $0[1], transposeB: true)
+        },
         CheckCase("matmul broadcast [2,1,3,4]·[3,4,2]", [n([2, 1, 3, 4]), n([3, 4, 2])]) { matmulChecked($0) },
         CheckCase("matmul vector·matrix [4]·[4,5]", [n([4]), n([4, 5])]) { matmulChecked($0) },
         CheckCase("matmul matrix·vector [3,4]·[4]", [n(s34), n([4])]) { matmulChecked($0) },
