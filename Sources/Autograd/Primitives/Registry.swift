@@ -65,7 +65,7 @@ let primitiveRegistry: [PrimitiveEntry] = [
             return (smooth + gates + logSigmoid(x) * x).sum()
         },
     ]),
-    PrimitiveEntry(Gelu.self, checks: [CheckCase("gelu", [n(s34)]) { gelu($0[0]) }]),
+    PrimitiveEntry(Gelu.self, routes: elementwise, checks: [CheckCase("gelu", [n(s34)]) { gelu($0[0]) }]),
     PrimitiveEntry(GeluTanh.self, checks: [CheckCase("gelu (tanh)", [n(s34)]) { geluTanh($0[0]) }]),
     PrimitiveEntry(Silu.self, checks: [CheckCase("silu", [n(s34)]) { silu($0[0]) }]),
     PrimitiveEntry(LeakyRelu.self, checks: [

@@ -87,6 +87,8 @@ typedef enum {
     AG_UNARY_SQUARE,       // x * x
     AG_UNARY_RECIPROCAL,   // 1 / x
     AG_UNARY_SOFTPLUS,     // ln(1 + e^x), computed as max(x, 0) + log1p(e^-|x|)
+    AG_UNARY_GELU,         // x Phi(x) = x erfc(-x / sqrt 2) / 2, the exact GELU (Phi: the normal distribution)
+    AG_UNARY_GELU_DERIVATIVE, // Phi(x) + x phi(x), the derivative of the exact GELU (phi: the normal density)
     AG_UNARY_COUNT
 } ag_unary_op;
 
