@@ -466,8 +466,16 @@ let primitiveRegistry: [PrimitiveEntry] = [
             return typed([x], f, f)
         },
     ]),
+    // Layer normalization's core (LayerNormalization.swift); the composite rows of layerNorm reach it too.
+    PrimitiveEntry(LayerNormalization.self, routes: [.fused], checks: [
+        CheckCase("layerNorm rows [3, 5]", [n([3, 5])]) { layerNormalized($0[0], epsilon: 1e-5) },
+        CheckCase("layerNorm rows of one [4, 1]", [n([4, 1])]) { layerNormalized($0[0], epsilon: 1e-5) },
+        .secondOrder("second order: layerNorm rows", [n([2, 4])]) { x in
+            (layerNormalized(x, epsilon: 1e-3) * x).sum()
+        },
+    ]),
     // Softmax over the last axis restricted to a mask (MaskedSoftmax.swift); attention's checks reach it too.
-    PrimitiveEntry(MaskedSoftmax.self, checks: [
+    PrimitiveEntry(MaskedSoftmax.self, routes: [.fused], checks: [
         CheckCase("softmax (where: mask, a fully masked row)", [n(s34)]) { x in
             func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
                 let mask = Tensor<Bool>(shape: [3, 4], scalars: [true, false, true, true, false, false, false, false,
