@@ -303,11 +303,13 @@ void ag_gemm_f64(int64_t m, int64_t n, int64_t k, double alpha, const double *a,
 void ag_gemm_batched_f32(int64_t batch, int64_t m, int64_t n, int64_t k, const float *a, const int64_t *a_offsets,
                          int64_t rsa, int64_t csa, const float *b, const int64_t *b_offsets, int64_t rsb,
                          int64_t csb, float *c) {
+    if (ag_gemm_small_batched_f32(batch, m, n, k, a, a_offsets, rsa, csa, b, b_offsets, rsb, csb, c)) return;
     batched_f32(batch, m, n, k, a, a_offsets, rsa, csa, b, b_offsets, rsb, csb, c);
 }
 
 void ag_gemm_batched_f64(int64_t batch, int64_t m, int64_t n, int64_t k, const double *a,
                          const int64_t *a_offsets, int64_t rsa, int64_t csa, const double *b,
                          const int64_t *b_offsets, int64_t rsb, int64_t csb, double *c) {
+    if (ag_gemm_small_batched_f64(batch, m, n, k, a, a_offsets, rsa, csa, b, b_offsets, rsb, csb, c)) return;
     batched_f64(batch, m, n, k, a, a_offsets, rsa, csa, b, b_offsets, rsb, csb, c);
 }

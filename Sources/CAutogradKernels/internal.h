@@ -72,6 +72,18 @@ static inline void ag_part_range(int64_t n, int part, int nparts, int64_t *begin
 void *ag_thread_scratch(int slot, size_t bytes);
 
 // ---------------------------------------------------------------------------------------------------------
+// Batches of small matrix products (gemm_batched.c): run the batch of ag_gemm_batched_* and return 1 if its items
+// are small enough for the unpacked kernels, else return 0 without doing anything.
+// ---------------------------------------------------------------------------------------------------------
+
+int ag_gemm_small_batched_f32(int64_t batch, int64_t m, int64_t n, int64_t k, const float *a,
+                              const int64_t *a_offsets, int64_t rsa, int64_t csa, const float *b,
+                              const int64_t *b_offsets, int64_t rsb, int64_t csb, float *c);
+int ag_gemm_small_batched_f64(int64_t batch, int64_t m, int64_t n, int64_t k, const double *a,
+                              const int64_t *a_offsets, int64_t rsa, int64_t csa, const double *b,
+                              const int64_t *b_offsets, int64_t rsb, int64_t csb, double *c);
+
+// ---------------------------------------------------------------------------------------------------------
 // Portable reference implementations (portable.c): level 0 of every kernel and the oracle of the tests.
 // ---------------------------------------------------------------------------------------------------------
 

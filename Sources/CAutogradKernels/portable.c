@@ -32,6 +32,13 @@ void NAME(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa, int
 GEMM(float, ag_ref_gemm_f32)
 GEMM(double, ag_ref_gemm_f64)
 
+// GELU in double, for float too: rounding x / sqrt2 to float would be amplified by x^2 in erfc's exponent. Float
+// results are the double ones rounded once; double ones are as accurate as the C library's erfc.
+static double ag_ref_gelu(double x) { return 0.5 * x * erfc(-x * 0.70710678118654752440); }
+static double ag_ref_gelu_derivative(double x) {
+    return 0.5 * erfc(-x * 0.70710678118654752440) + x * exp(-0.5 * x * x) * 0.39894228040143267794;
+}
+
 #define UNARY(T, NAME, SFX) \
 void NAME(ag_unary_op op, int64_t n, const T *x, T *y) { \
     for (int64_t i = 0; i < n; i++) { \
@@ -53,6 +60,8 @@ void NAME(ag_unary_op op, int64_t n, const T *x, T *y) { \
         case AG_UNARY_SQUARE: r = v * v; break; \
         case AG_UNARY_RECIPROCAL: r = 1 / v; break; \
         case AG_UNARY_SOFTPLUS: r = (v > 0 ? v : 0) + log1p##SFX(exp##SFX(-fabs##SFX(v))); break; \
+        case AG_UNARY_GELU: r = (T)ag_ref_gelu((double)v); break; \
+        case AG_UNARY_GELU_DERIVATIVE: r = (T)ag_ref_gelu_derivative((double)v); break; \
         default: ag_missing_case(#NAME, (int)op); \
         } \
         y[i] = r; \

@@ -197,6 +197,59 @@ AG_INLINE VTARGET vf VN(softplus)(vf x) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// GELU and its derivative, through the upper tail of the normal distribution Phi(-a) = erfc(a / sqrt2) / 2 for
+// a = |x|: erfc z = t P(t) e^(-z^2) with t = 1 / (1 + z/2) and P a degree-10 polynomial in u = t - 0.58, a
+// relative-error fit of erfcx(z) / t over z in [0, 10.5] (3.6e-9; Benchmarks/kernels/fit_gelu.py). The exponent
+// z^2 = a^2 / 2 is taken from a itself, as the exact sum hi + lo of the rounded square and its error (an FMA):
+// e^-(hi + lo)/2 = e^(-hi/2) (1 - lo/2). So the rounding of z = a / sqrt2, which enters only t (where P varies
+// slowly), is not amplified by z^2, and the tail keeps its relative accuracy far out (x = -13).
+// ---------------------------------------------------------------------------------------------------------
+
+/// Phi(-a) = q r g for a >= 0 (or NaN), returned as three factors: q = t P(t) / 2, r = 1 - lo/2 (the square's
+/// rounding error) and g = e^(-hi/2), which may be subnormal. e^(-a^2/2) = r g. Callers multiply by g last, so a
+/// result in the subnormal range is rounded once there.
+AG_INLINE VTARGET vf VN(normal_tail)(vf a, vf *r, vf *g) {
+    a = SEL(a > F(15.0f), F(15.0f), a);  // beyond, the results are 0 in float (and inf - inf cannot occur)
+    // t = 1 / d, d = 1 + a / (2 sqrt2). For large a, t P(t) ~ t, so t's rounding errors (d's and the
+    // division's) would pass straight into the result: both are recovered exactly with FMAs (d - 1 is exact for
+    // d >= 1) and applied at the end: t P = P t + P t (rr - dlo t), rounded once.
+    vf d = FMA(a, F(0x1.6a09e6p-2f), F(1.0f));
+    vf dlo = FMA(a, F(0x1.6a09e6p-2f), F(1.0f) - d);
+    vf t = F(1.0f) / d;
+    vf rr = FMA(-d, t, F(1.0f));
+    vf u = t - F(0.58f);
+    vf p = FMA(u, F(3.631764650e-02f), F(1.634592935e-02f));
+    p = FMA(u, p, F(-7.455581427e-02f));
+    p = FMA(u, p, F(4.159171600e-03f));
+    p = FMA(u, p, F(1.140642315e-01f));
+    p = FMA(u, p, F(-5.162632093e-02f));
+    p = FMA(u, p, F(-2.033517063e-01f));
+    p = FMA(u, p, F(8.514712751e-02f));
+    p = FMA(u, p, F(5.868539810e-01f));
+    p = FMA(u, p, F(7.790188193e-01f));
+    p = FMA(u, p, F(5.694087148e-01f));
+    vf hi = a * a, lo = FMA(a, a, -hi);
+    *g = VN(exp)(hi * F(-0.5f));
+    *r = FMA(lo, F(-0.5f), F(1.0f));
+    return F(0.5f) * FMA(p, t, p * (t * FMA(-dlo, t, rr)));
+}
+
+/// x Phi(x): Phi(x) = Phi(-|x|) for x < 0, 1 - Phi(-|x|) otherwise. gelu(-inf) is NaN (-inf * 0), as x Phi(x).
+AG_INLINE VTARGET vf VN(gelu)(vf x) {
+    vf r, g, q = VN(normal_tail)(VN(abs)(x), &r, &g);
+    q = q * r;
+    return SEL(x < F(0.0f), (x * q) * g, x * FMA(-q, g, F(1.0f)));
+}
+
+/// Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi) = r g / sqrt(2 pi): (q + x / sqrt(2 pi)) r g for x < 0,
+/// else 1 + (x / sqrt(2 pi) - q) r g.
+AG_INLINE VTARGET vf VN(gelu_derivative)(vf x) {
+    vf r, g, q = VN(normal_tail)(VN(abs)(x), &r, &g);
+    vf c = F(0.3989422804f);
+    return SEL(x < F(0.0f), (FMA(x, c, q) * r) * g, FMA(FMA(x, c, -q) * r, g, F(1.0f)));
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // sin, cos: x = q pi/2 + r with q = round(2x / pi), |r| <= pi/4 (Cody-Waite with pi/2 in three floats; with
 // FMA the first step is exact for |x| < 2^22 and the error stays far below an ulp of r for |x| <= 2^16).
 // Larger |x| (rare) go lane by lane through an exact reduction (Payne-Hanek) in sincosf_big.
@@ -279,6 +332,8 @@ static VTARGET void VN(unary_f32)(ag_unary_op op, int64_t n, const float *x, flo
     case AG_UNARY_SQUARE: VN_MAP(VN(square)); break;
     case AG_UNARY_RECIPROCAL: VN_MAP(VN(reciprocal)); break;
     case AG_UNARY_SOFTPLUS: VN_MAP(VN(softplus)); break;
+    case AG_UNARY_GELU: VN_MAP(VN(gelu)); break;
+    case AG_UNARY_GELU_DERIVATIVE: VN_MAP(VN(gelu_derivative)); break;
     default: ag_ref_unary_f32(op, n, x, y); break;
     }
 }

@@ -258,6 +258,13 @@ extension KernelTests {
                 (3, 130, 120, 110, .rowMajor, .transposed, true),
                 (0, 4, 4, 4, .rowMajor, .rowMajor, false),
                 (5, 6, 7, 0, .rowMajor, .rowMajor, false),
+                // Many small items (attention's heads): the unpacked batched kernels, every layout of A and B, edge
+                // tiles in both directions.
+                (12, 64, 64, 32, .rowMajor, .transposed, false),
+                (12, 64, 32, 64, .transposed, .rowMajor, false),
+                (8, 13, 21, 5, .strided, .strided, true),
+                (16, 7, 17, 3, .transposed, .transposed, false),
+                (16, 2, 2, 9, .rowMajor, .strided, false),
             ]
             forEachLevel { level in
                 var log = FailureLog("gemm batched level \(level)")

@@ -75,8 +75,8 @@ private func checkAffine<Scalar: TensorScalar>(_ t: Tensor<Scalar>?, _ what: Str
 /// Shapes: x [..., d₁, …, dₖ] (k = `trailingAxes`); `scale` γ and `offset` β, when given, [d₁, …, dₖ];
 /// the result is shaped like x. A row of one element normalizes to 0 (then β). Zero-size inputs give zero-size
 /// results. Stops if x has fewer than k axes or γ, β have other shapes.
-/// Composite (mean, subtract, square, mean, add, pow, multiply): about eight elementwise passes and two
-/// reductions, the same for the derivatives.
+/// The normalization is one primitive (`layerNorm`: three passes over each row forward, two for each rule), then
+/// `multiply` by γ and `add` β.
 public func layerNorm<Scalar: TensorScalar>(_ x: Tensor<Scalar>, scale: Tensor<Scalar>? = nil,
                                             offset: Tensor<Scalar>? = nil, trailingAxes: Int = 1,
                                             epsilon: Scalar = 1e-5, file: StaticString = #fileID,
@@ -91,7 +91,11 @@ public func layerNorm<Scalar: TensorScalar>(_ x: Tensor<Scalar>, scale: Tensor<S
     let features = Array(x.shape.suffix(trailingAxes))
     checkAffine(scale, "scale", expected: features, operation, input: x.shape, loc)
     checkAffine(offset, "offset", expected: features, operation, input: x.shape, loc)
-    var y = x.standardized(Array((x.rank - trailingAxes)..<x.rank), epsilon: epsilon, file: file, line: line)
+    // The primitive normalizes the last axis: the trailing axes flattened into one.
+    let rowShape = Array(x.shape.prefix(x.rank - trailingAxes)) + [features.reduce(1, *)]
+    var y = Tensor<Scalar>(unchecked: layerNormalized(x.base.reshaped(rowShape, at: loc), epsilon: epsilon.doubleValue,
+                                              at: loc))
+        .reshaped(to: x.shape, file: file, line: line)
     if let scale { y = y * scale }
     if let offset { y = y + offset }
     return y

@@ -17,6 +17,7 @@ enum FusedDerivative: Sendable {
     case signOfInput           // sign x       (abs)
     case stepOfInput           // x > 0 ? 1 : 0 (relu)
     case sigmoidOfInput        // σ(x)         (softplus)
+    case geluOfInput           // Φ(x) + x φ(x) (gelu)
 
     /// g ⊙ f′(s), where g may carry leading batch dimensions in front of s's shape.
     func apply(_ g: AnyTensor, _ s: AnyTensor) -> AnyTensor {
@@ -120,6 +121,7 @@ enum FusedDerivative: Sendable {
             Self.unary(AG_UNARY_SIN, s, into: d, n)
             for i in 0..<n { d[i] = -d[i] }
         case .sigmoidOfInput: Self.unary(AG_UNARY_SIGMOID, s, into: d, n)
+        case .geluOfInput: Self.unary(AG_UNARY_GELU_DERIVATIVE, s, into: d, n)
         case .signOfInput: for i in 0..<n { d[i] = s[i] > 0 ? 1 : (s[i] < 0 ? -1 : s[i]) }  // 0 at 0, NaN stays NaN
         }
     }

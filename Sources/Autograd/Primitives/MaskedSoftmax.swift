@@ -16,12 +16,32 @@ struct MaskedSoftmax: Primitive {
     var savesInputs: Bool { false }
     var savesOutput: Bool { true }
 
-    /// y ⊙ (v − Σ_row v ⊙ y), for v a tangent or cotangent with leading batch dimensions.
-    private func apply(_ y: AnyTensor, _ v: AnyTensor) -> AnyTensor {
-        y * (v - (v * y).sum(axes: [v.rank - 1], keep: true))
+    /// y ⊙ (v − Σ_row v ⊙ y), for v a tangent or cotangent with leading batch dimensions. When the rule's result
+    /// is not differentiated, one kernel computes it (`Route.fused`; the checks run both ways).
+    private func apply(_ ctx: RuleContext, _ v: AnyTensor) -> AnyTensor {
+        let y = ctx.output
+        if !ctx.isDifferentiable && Routes.take(.fused, self) { return fusedApply(y.value, v.value) }
+        return y * (v - (v * y).sum(axes: [v.rank - 1], keep: true))
     }
-    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [apply(ctx.output, cotangent)] }
-    func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { apply(ctx.output, $0) } }
+    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [apply(ctx, cotangent)] }
+    func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { apply(ctx, $0) } }
+
+    /// `apply` on values, one pass over each row of v.
+    private func fusedApply(_ y: AnyTensor, _ v: AnyTensor) -> AnyTensor {
+        let out = AnyTensor(uninitialized: v.scalarType, shape: v.shape)
+        let n = y.shape[y.rank - 1], rows = n == 0 ? 0 : y.count / n
+        let batch = y.count == 0 ? 0 : v.count / y.count
+        switch v.scalarType {
+        case .float32:
+            ag_softmax_map_f32(Int64(rows), Int64(n), Int64(batch), y.storage.floats(), v.storage.floats(),
+                               out.storage.floats())
+        case .float64:
+            ag_softmax_map_f64(Int64(rows), Int64(n), Int64(batch), y.storage.doubles(), v.storage.doubles(),
+                               out.storage.doubles())
+        case .bool, .int32: Kernel.noKernel("softmax(where:)", v.scalarType)
+        }
+        return out
+    }
 }
 
 /// The masked softmax of x's rows; `mask` (Bool) broadcasts to x's shape, which has at least one axis.

@@ -23,9 +23,13 @@ struct MatMul: Primitive {
             da = ctx.unbroadcast(da!, toInput: 0)
         }
         if ctx.needs(1) {
-            db = transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA)
-                            : matmul(a, g, transposeA: !transposeA, transposeB: false)
-            db = ctx.unbroadcast(db!, toInput: 1)
+            if let folded = sharedRightGradient(ctx, g) {
+                db = folded
+            } else {
+                db = transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA)
+                                : matmul(a, g, transposeA: !transposeA, transposeB: false)
+                db = ctx.unbroadcast(db!, toInput: 1)
+            }
         }
         return [da, db]
     }
@@ -48,6 +52,21 @@ struct MatMul: Primitive {
 }
 
 extension MatMul {
+    /// B̄ when a batch of matrices a [..., m, k] (not transposed) meets one shared matrix b (a layer's weight):
+    /// the sum over the batch of aᵢᵀ ȳᵢ (or ȳᵢᵀ aᵢ for a transposed b) is one product over the batch folded into
+    /// the inner dimension, (a as [N·m, k])ᵀ · (ȳ as [N·m, n]), instead of N products and a sum over them. Nil when
+    /// the shapes are not of that kind (or the cotangent carries batch dimensions); `vjp` then takes its general
+    /// form.
+    private func sharedRightGradient(_ ctx: RuleContext, _ g: AnyTensor) -> AnyTensor? {
+        let shapeA = ctx.inputShape(0)
+        guard !transposeA, ctx.batchShape.isEmpty, ctx.inputShape(1).count == 2, shapeA.count > 2,
+              g.shape.dropLast(2) == shapeA.dropLast(2) else { return nil }
+        let rows = shapeA.dropLast().reduce(1, *)
+        let a = ctx.input(0).reshaped([rows, shapeA[shapeA.count - 1]])
+        let gFlat = g.reshaped([rows, g.shape[g.rank - 1]])
+        return transposeB ? matmul(gFlat, a, transposeA: true) : matmul(a, gFlat, transposeA: true)
+    }
+
     /// The tangent of Ā or B̄ alone, for `hvp`: each is a product P·Q of two of a, b and ȳ (see `vjp`), whose
     /// tangent is Ṗ·Q + P·Q̇, so the product P·Q itself (the gradient's value, which hvp discards) is never
     /// formed.

@@ -65,7 +65,7 @@ let primitiveRegistry: [PrimitiveEntry] = [
             return (smooth + gates + logSigmoid(x) * x).sum()
         },
     ]),
-    PrimitiveEntry(Gelu.self, checks: [CheckCase("gelu", [n(s34)]) { gelu($0[0]) }]),
+    PrimitiveEntry(Gelu.self, routes: elementwise, checks: [CheckCase("gelu", [n(s34)]) { gelu($0[0]) }]),
     PrimitiveEntry(GeluTanh.self, checks: [CheckCase("gelu (tanh)", [n(s34)]) { geluTanh($0[0]) }]),
     PrimitiveEntry(Silu.self, checks: [CheckCase("silu", [n(s34)]) { silu($0[0]) }]),
     PrimitiveEntry(LeakyRelu.self, checks: [
@@ -184,6 +184,9 @@ let primitiveRegistry: [PrimitiveEntry] = [
     PrimitiveEntry(MatMul.self, routes: [.twoInputJVP, .tangentHVP], checks: [
         CheckCase("matmul [3,4]·[4,5]", [n(s34), n([4, 5])]) { matmulChecked($0) },
         CheckCase("matmul batched [2,3,4]·[4,5]", [n([2, 3, 4]), n([4, 5])]) { matmulChecked($0) },
+        CheckCase("matmul batched·shared transposed [2,3,4]·[5,4]ᵀ", [n([2, 3, 4]), n([5, 4])]) {
+            matmul($0[0], $0[1], transposeB: true)
+        },
         CheckCase("matmul broadcast [2,1,3,4]·[3,4,2]", [n([2, 1, 3, 4]), n([3, 4, 2])]) { matmulChecked($0) },
         CheckCase("matmul vector·matrix [4]·[4,5]", [n([4]), n([4, 5])]) { matmulChecked($0) },
         CheckCase("matmul matrix·vector [3,4]·[4]", [n(s34), n([4])]) { matmulChecked($0) },
@@ -463,8 +466,16 @@ let primitiveRegistry: [PrimitiveEntry] = [
             return typed([x], f, f)
         },
     ]),
+    // Layer normalization's core (LayerNormalization.swift); the composite rows of layerNorm reach it too.
+    PrimitiveEntry(LayerNormalization.self, routes: [.fused], checks: [
+        CheckCase("layerNorm rows [3, 5]", [n([3, 5])]) { layerNormalized($0[0], epsilon: 1e-5) },
+        CheckCase("layerNorm rows of one [4, 1]", [n([4, 1])]) { layerNormalized($0[0], epsilon: 1e-5) },
+        .secondOrder("second order: layerNorm rows", [n([2, 4])]) { x in
+            (layerNormalized(x, epsilon: 1e-3) * x).sum()
+        },
+    ]),
     // Softmax over the last axis restricted to a mask (MaskedSoftmax.swift); attention's checks reach it too.
-    PrimitiveEntry(MaskedSoftmax.self, checks: [
+    PrimitiveEntry(MaskedSoftmax.self, routes: [.fused], checks: [
         CheckCase("softmax (where: mask, a fully masked row)", [n(s34)]) { x in
             func f<S: TensorScalar>(_ x: [Tensor<S>]) -> Tensor<S> {
                 let mask = Tensor<Bool>(shape: [3, 4], scalars: [true, false, true, true, false, false, false, false,

@@ -20,9 +20,10 @@ public func erf<Scalar: TensorScalar>(_ x: Tensor<Scalar>, file: StaticString = 
     Tensor(unchecked: erf(x.base, at: CallSite(file: file, line: line)))
 }
 
-/// The Gaussian error linear unit elementwise: exact, gelu(x) = x Φ(x) = ½ x erfc(−x/√2) (computed with `erfc`,
-/// so it stays accurate for large negative x), or its tanh approximation. Primitive `gelu` or `gelu(tanh)`;
-/// exact f′(x) = Φ(x) + x φ(x), φ the standard normal density.
+/// The Gaussian error linear unit elementwise: exact, gelu(x) = x Φ(x) = ½ x erfc(−x/√2), or its tanh
+/// approximation. Primitive `gelu` or `gelu(tanh)`; exact f′(x) = Φ(x) + x φ(x), φ the standard normal density.
+/// The exact form stays accurate for large negative x (its tiny tail keeps its relative accuracy): in Float a
+/// vectorized kernel within 6 ulp, for the value and for f′ (one fused kernel in a gradient); in Double `erfc`.
 public func gelu<Scalar: TensorScalar>(_ x: Tensor<Scalar>, approximation: GELUApproximation = .exact,
                                        file: StaticString = #fileID, line: UInt = #line) -> Tensor<Scalar> {
     let loc = CallSite(file: file, line: line)

@@ -67,6 +67,27 @@ void ag_gemm_batched_f64(int64_t batch, int64_t m, int64_t n, int64_t k,
                          double *c);
 
 // ---------------------------------------------------------------------------------------------------------
+// Row kernels (the last axis of a contiguous tensor of `rows` rows of n elements)
+// ---------------------------------------------------------------------------------------------------------
+
+/// Layer normalization: y = (x - mean) r per row, r = 1 / sqrt(variance + eps), the population variance from the
+/// deviations (two passes). r of each row is written to rstd[row].
+void ag_layer_norm_f32(int64_t rows, int64_t n, const float *x, float eps, float *y, float *rstd);
+void ag_layer_norm_f64(int64_t rows, int64_t n, const double *x, double eps, double *y, double *rstd);
+
+/// Layer normalization's rules (its Jacobian is symmetric): out = r (v - mean v - yhat mean(v yhat)) per row, with
+/// yhat and rstd from ag_layer_norm_*. v and out hold `batch` stacked tensors shaped like yhat.
+void ag_layer_norm_map_f32(int64_t rows, int64_t n, int64_t batch, const float *yhat, const float *rstd,
+                           const float *v, float *out);
+void ag_layer_norm_map_f64(int64_t rows, int64_t n, int64_t batch, const double *yhat, const double *rstd,
+                           const double *v, double *out);
+
+/// Softmax's rules: out = y (v - sum(v y)) per row, y the softmax's output. v and out hold `batch` stacked
+/// tensors shaped like y.
+void ag_softmax_map_f32(int64_t rows, int64_t n, int64_t batch, const float *y, const float *v, float *out);
+void ag_softmax_map_f64(int64_t rows, int64_t n, int64_t batch, const double *y, const double *v, double *out);
+
+// ---------------------------------------------------------------------------------------------------------
 // Elementwise maps over contiguous buffers
 // ---------------------------------------------------------------------------------------------------------
 
@@ -87,6 +108,8 @@ typedef enum {
     AG_UNARY_SQUARE,       // x * x
     AG_UNARY_RECIPROCAL,   // 1 / x
     AG_UNARY_SOFTPLUS,     // ln(1 + e^x), computed as max(x, 0) + log1p(e^-|x|)
+    AG_UNARY_GELU,         // x Phi(x) = x erfc(-x / sqrt 2) / 2, the exact GELU (Phi: the normal distribution)
+    AG_UNARY_GELU_DERIVATIVE, // Phi(x) + x phi(x), the derivative of the exact GELU (phi: the normal density)
     AG_UNARY_COUNT
 } ag_unary_op;
 
