@@ -39,11 +39,15 @@ struct LayerNormalization: Primitive {
         let batch = yhat.count == 0 ? 0 : v.count / yhat.count
         switch v.scalarType {
         case .float32:
-            ag_layer_norm_map_f32(Int64(rows), Int64(n), Int64(batch), yhat.storage.floats(), rstd.storage.floats(),
-                                  v.storage.floats(), out.storage.floats())
+            Kernel.launch("layer norm map", yhat.storage, rstd.storage, v.storage, out.storage,
+                          (Int64(rows), Int64(n), Int64(batch))) {
+                ag_layer_norm_map_f32($1.0, $1.1, $1.2, $0.f32(0), $0.f32(1), $0.f32(2), $0.f32(3))
+            }
         case .float64:
-            ag_layer_norm_map_f64(Int64(rows), Int64(n), Int64(batch), yhat.storage.doubles(), rstd.storage.doubles(),
-                                  v.storage.doubles(), out.storage.doubles())
+            Kernel.launch("layer norm map", yhat.storage, rstd.storage, v.storage, out.storage,
+                          (Int64(rows), Int64(n), Int64(batch))) {
+                ag_layer_norm_map_f64($1.0, $1.1, $1.2, $0.f64(0), $0.f64(1), $0.f64(2), $0.f64(3))
+            }
         case .bool, .int32: Kernel.noKernel("layerNorm", v.scalarType)
         }
         return out
@@ -57,11 +61,14 @@ func layerNormalized(_ x: AnyTensor, epsilon: Double, at loc: CallSite? = nil) -
     let rstd = AnyTensor(uninitialized: x.scalarType, shape: [rows])
     switch x.scalarType {
     case .float32:
-        ag_layer_norm_f32(Int64(rows), Int64(n), x.value.storage.floats(), Float(epsilon), y.storage.floats(),
-                          rstd.storage.floats())
+        Kernel.launch("layer norm", x.storage, y.storage, rstd.storage, writes: 2,
+                      (Int64(rows), Int64(n), Float(epsilon))) {
+            ag_layer_norm_f32($1.0, $1.1, $0.f32(0), $1.2, $0.f32(1), $0.f32(2))
+        }
     case .float64:
-        ag_layer_norm_f64(Int64(rows), Int64(n), x.value.storage.doubles(), epsilon, y.storage.doubles(),
-                          rstd.storage.doubles())
+        Kernel.launch("layer norm", x.storage, y.storage, rstd.storage, writes: 2, (Int64(rows), Int64(n), epsilon)) {
+            ag_layer_norm_f64($1.0, $1.1, $0.f64(0), $1.2, $0.f64(1), $0.f64(2))
+        }
     case .bool, .int32: Kernel.noKernel("layerNorm", x.scalarType)
     }
     return record(LayerNormalization(epsilon: epsilon, rstd: rstd), x, y, at: loc)

@@ -33,11 +33,13 @@ struct MaskedSoftmax: Primitive {
         let batch = y.count == 0 ? 0 : v.count / y.count
         switch v.scalarType {
         case .float32:
-            ag_softmax_map_f32(Int64(rows), Int64(n), Int64(batch), y.storage.floats(), v.storage.floats(),
-                               out.storage.floats())
+            Kernel.launch("softmax map", y.storage, v.storage, out.storage, (Int64(rows), Int64(n), Int64(batch))) {
+                ag_softmax_map_f32($1.0, $1.1, $1.2, $0.f32(0), $0.f32(1), $0.f32(2))
+            }
         case .float64:
-            ag_softmax_map_f64(Int64(rows), Int64(n), Int64(batch), y.storage.doubles(), v.storage.doubles(),
-                               out.storage.doubles())
+            Kernel.launch("softmax map", y.storage, v.storage, out.storage, (Int64(rows), Int64(n), Int64(batch))) {
+                ag_softmax_map_f64($1.0, $1.1, $1.2, $0.f64(0), $0.f64(1), $0.f64(2))
+            }
         case .bool, .int32: Kernel.noKernel("softmax(where:)", v.scalarType)
         }
         return out
