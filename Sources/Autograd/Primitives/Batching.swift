@@ -133,6 +133,20 @@ extension Norm {
 extension CumulativeSum {
     func batched(_ c: BatchingContext) -> AnyTensor? { c.inputs[0].cumulativeSum(axis: axis + 1, reverse: reverse) }
 }
+/// The axis is counted from the end, so it stays; the coefficients' shape must stay a suffix of the values' shape,
+/// so mapped coefficients are broadcast to the values' shape and unmapped values are repeated per example.
+extension LinearRecurrence {
+    func batched(_ c: BatchingContext) -> AnyTensor? {
+        (c.mapped[0] ? c.full(0) : c.inputs[0]).recurrence(c.stacked(1), axisFromEnd: axisFromEnd, reverse: reverse)
+    }
+}
+
+/// Softmax over the last axis: the batched rows with the mask lined up (an unmapped x is repeated per example).
+extension MaskedSoftmax {
+    func batched(_ c: BatchingContext) -> AnyTensor? {
+        maskedSoftmax(c.mapped[0] ? c.inputs[0] : c.full(0), mask: c.aligned(1))
+    }
+}
 
 // MARK: - Movement
 
