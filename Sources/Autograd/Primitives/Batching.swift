@@ -200,6 +200,23 @@ extension MatMul {
     }
 }
 
+// MARK: - Linear algebra and factorizations (already batched over leading axes: the example axis is one more)
+
+extension Solve {
+    func batched(_ c: BatchingContext) -> AnyTensor? {
+        let y = solveRecorded(c.aligned(0), c.aligned(1), structure, transpose: transpose)
+        return y.shape == [c.batchSize] + c.outputShape ? y : y.expanded(to: [c.batchSize] + c.outputShape)
+    }
+}
+extension Cholesky { func batched(_ c: BatchingContext) -> AnyTensor? { choleskyRecorded(c.inputs[0]) } }
+extension Inverse { func batched(_ c: BatchingContext) -> AnyTensor? { inverseRecorded(c.inputs[0]) } }
+extension Determinant {
+    func batched(_ c: BatchingContext) -> AnyTensor? { determinantRecorded(c.inputs[0], logAbsolute: logAbsolute).0 }
+}
+extension Eigh { func batched(_ c: BatchingContext) -> AnyTensor? { eighRecorded(c.inputs[0]) } }
+extension SingularValueDecomposition { func batched(_ c: BatchingContext) -> AnyTensor? { svdRecorded(c.inputs[0]) } }
+extension QRDecomposition { func batched(_ c: BatchingContext) -> AnyTensor? { qrRecorded(c.inputs[0]) } }
+
 // MARK: - Values read by rules
 
 /// A constant a rule computes from values with kernels (a mask, a sign, the weights of ties): it has no derivative,
