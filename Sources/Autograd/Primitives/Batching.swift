@@ -177,6 +177,26 @@ extension Concatenate {
     }
 }
 
+/// Index tensors (positions, not inputs) are shared by the examples; the kernels reuse them over leading axes.
+extension GatherAlong {
+    func batched(_ c: BatchingContext) -> AnyTensor? {
+        c.inputs[0].gatheredAlong(axis: axis + 1, indices: indices, fromValues: fromValues)
+    }
+}
+extension ScatterAddAlong {
+    func batched(_ c: BatchingContext) -> AnyTensor? {
+        c.inputs[0].scatterAddedAlong(axis: axis + 1, indices: indices, size: size, fromValues: fromValues)
+    }
+}
+
+// MARK: - Convolution windows
+
+/// Unfold and fold act on the trailing image (or column) axes and merge any leading ones into planes, so the
+/// example axis joins the image batch N; the rest of a convolution (matrix products, reshapes) has its own rules,
+/// mapped weights included (a batched product per example).
+extension Unfold { func batched(_ c: BatchingContext) -> AnyTensor? { c.inputs[0].unfolded(window) } }
+extension Fold { func batched(_ c: BatchingContext) -> AnyTensor? { c.inputs[0].folded(window) } }
+
 // MARK: - Matrix product
 
 extension MatMul {
