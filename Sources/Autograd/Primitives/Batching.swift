@@ -12,7 +12,12 @@
 // - the matrix product: the example axis folded into the rows when only the left operand is mapped, a batched
 //   product otherwise, and a broadcast multiplication (an outer product, each output element written once) when
 //   the inner dimension is 1, the per-example weight gradient of a dense layer.
-// Primitives without a rule (factorizations, convolution windows, custom operations) make `vmap` loop.
+// - primitives already batched over leading axes (solves, factorizations, convolution windows, gathers along an
+//   axis with shared positions, masked softmax, linear recurrences): the same operation, the example axis one more
+//   leading axis.
+// Primitives without a rule (custom operations) make `vmap` loop, and so do programs whose course depends on the
+// mapped values (sorts, argmax, running maxima, max pooling: their positions are read from one example's values
+// when the trace runs, and a rule would need every example's, which the recorded program does not recompute).
 
 /// What a batching rule sees: the inputs (mapped ones with the example axis first), which are mapped, and the
 /// per-example shapes of the inputs and the output.
