@@ -186,12 +186,22 @@ import Autograd
         #expect(Self.maxDifference(g, expected) < 1e-12)
     }
 
+    @Test func logCumulativeSumExpWithPerExampleRunningMaxima() throws {
+        // The running maximum that keeps it stable comes from each example's values; large values would overflow
+        // with example 0's maximum.
+        let x = Self.random([4, 6], seed: 30) * Tensor<Double>([1, 300, 1, 600]).reshaped(to: [4, 1])
+        let f: (Tensor<Double>) -> Tensor<Double> = { $0.logCumulativeSumExp(alongAxis: 0, reverse: true) }
+        #expect(Self.maxDifference(try vmap(over: x, of: f), Self.loop(x, f)) < 1e-9)
+        let g = try vmap(over: x) { xi in try gradient(at: xi) { f($0).sum() } }
+        #expect(Self.maxDifference(g, try Self.loop(x) { xi in try gradient(at: xi) { f($0).sum() } }) < 1e-12)
+    }
+
     @Test func theseRulesVectorizeInTheCheckRows() throws {
         // The check rows record whether each mapped program ran through the batching rules or looped.
         let rows = try PrimitiveChecks.vmapRows()
         #expect(rows.allSatisfy { $0.passed })
         for name in ["softmax (where", "cholesky", "solve", "determinant", "inverse", "eigh", "svd", "qr", "conv2d",
-                     "avgPool", "gather", "scatter", "cumulativeSum"] {
+                     "avgPool", "gather", "scatter", "cumulativeSum", "logCumulativeSumExp"] {
             let mine = rows.filter { $0.operation.contains(name) }
             #expect(!mine.isEmpty, "no vmap row for \(name)")
             #expect(mine.allSatisfy { $0.route == "vectorized" }, "\(name) loops")

@@ -16,7 +16,7 @@
 //   axis with shared positions, masked softmax, linear recurrences): the same operation, the example axis one more
 //   leading axis.
 // Primitives without a rule (custom operations) make `vmap` loop, and so do programs whose course depends on the
-// mapped values (sorts, argmax, running maxima, max pooling: their positions are read from one example's values
+// mapped values (sorts, argmax, max pooling: their positions are read from one example's values
 // when the trace runs, and a rule would need every example's, which the recorded program does not recompute).
 
 /// What a batching rule sees: the inputs (mapped ones with the example axis first), which are mapped, and the
