@@ -145,6 +145,69 @@ import Autograd
         #expect(Self.maxDifference(masked, Tensor.where(x .> 0, x, x * 0.5)) < 1e-12)
     }
 
+    // MARK: - Primitives batched over leading axes
+
+    @Test func maskedSoftmaxWithPerExampleMasks() throws {
+        // The mask comes from each example's values: a batching rule must see every example's mask.
+        let x = Self.random([5, 2, 4], seed: 23)
+        let f: (Tensor<Double>) -> Tensor<Double> = { xi in xi.softmax(where: xi .> 0) * xi }
+        #expect(Self.maxDifference(try vmap(over: x, of: f), Self.loop(x, f)) < 1e-12)
+        let g = try vmap(over: x) { xi in try gradient(at: xi) { (f($0) * $0).sum() } }
+        let expected = try Self.loop(x) { xi in try gradient(at: xi) { (f($0) * $0).sum() } }
+        #expect(Self.maxDifference(g, expected) < 1e-12)
+    }
+
+    @Test func solvesAndFactorizationsPerExample() throws {
+        let a = Self.random([4, 3, 3], seed: 24), b = Self.random([3, 2], seed: 25)
+        let f: (Tensor<Double>) -> Tensor<Double> = { ai in
+            let s = matmul(ai, ai.transposed()) + Tensor<Double>(identity: 3) * 3
+            let factors = matmul(cholesky(s), inverse(s)).sum() + eigh(s).eigenvalues.sum()
+                + logDeterminant(s).logAbsoluteValue + determinant(ai) + qr(ai).r.sum() + svd(ai).singularValues.sum()
+            return solve(ai + Tensor<Double>(identity: 3) * 4, b) + factors
+        }
+        #expect(Self.maxDifference(try vmap(over: a, of: f), Self.loop(a, f)) < 1e-10)
+        let g = try vmap(over: a) { ai in try gradient(at: ai) { f($0).sum() } }
+        let expected = try Self.loop(a) { ai in try gradient(at: ai) { f($0).sum() } }
+        #expect(Self.maxDifference(g, expected) < 1e-9)
+    }
+
+    @Test func convolutionWithMappedImagesAndMappedWeights() throws {
+        let x = Self.random([3, 2, 2, 5, 5], seed: 26), w = Self.random([4, 2, 3, 3], seed: 27)
+        let shared: (Tensor<Double>) -> Tensor<Double> = { xi in
+            avgPool2d(conv2d(xi, weight: w, padding: 1), kernelSize: 2).cumulativeProduct(alongAxis: 1)
+        }
+        #expect(Self.maxDifference(try vmap(over: x, of: shared), Self.loop(x, shared)) < 1e-12)
+        // Per-example weights (as in per-example gradients of a convolution's weight), grouped and not.
+        let ws = Self.random([3, 4, 1, 3, 3], seed: 28), image = Self.random([2, 2, 5, 5], seed: 29)
+        let perWeight: (Tensor<Double>) -> Tensor<Double> = { wi in conv2d(image, weight: wi, groups: 2) }
+        #expect(Self.maxDifference(try vmap(over: ws, of: perWeight), Self.loop(ws, perWeight)) < 1e-12)
+        let g = try vmap(over: x) { xi in try gradient(at: w) { conv2d(xi, weight: $0).sum() } }
+        let expected = try Self.loop(x) { xi in try gradient(at: w) { conv2d(xi, weight: $0).sum() } }
+        #expect(Self.maxDifference(g, expected) < 1e-12)
+    }
+
+    @Test func logCumulativeSumExpWithPerExampleRunningMaxima() throws {
+        // The running maximum that keeps it stable comes from each example's values; large values would overflow
+        // with example 0's maximum.
+        let x = Self.random([4, 6], seed: 30) * Tensor<Double>([1, 300, 1, 600]).reshaped(to: [4, 1])
+        let f: (Tensor<Double>) -> Tensor<Double> = { $0.logCumulativeSumExp(alongAxis: 0, reverse: true) }
+        #expect(Self.maxDifference(try vmap(over: x, of: f), Self.loop(x, f)) < 1e-9)
+        let g = try vmap(over: x) { xi in try gradient(at: xi) { f($0).sum() } }
+        #expect(Self.maxDifference(g, try Self.loop(x) { xi in try gradient(at: xi) { f($0).sum() } }) < 1e-12)
+    }
+
+    @Test func theseRulesVectorizeInTheCheckRows() throws {
+        // The check rows record whether each mapped program ran through the batching rules or looped.
+        let rows = try PrimitiveChecks.vmapRows()
+        #expect(rows.allSatisfy { $0.passed })
+        for name in ["softmax (where", "cholesky", "solve", "determinant", "inverse", "eigh", "svd", "qr", "conv2d",
+                     "avgPool", "gather", "scatter", "cumulativeSum", "logCumulativeSumExp"] {
+            let mine = rows.filter { $0.operation.contains(name) }
+            #expect(!mine.isEmpty, "no vmap row for \(name)")
+            #expect(mine.allSatisfy { $0.route == "vectorized" }, "\(name) loops")
+        }
+    }
+
     // MARK: - Errors
 
     @Test func mismatchedSizesAndUnmappedOutputsThrow() throws {

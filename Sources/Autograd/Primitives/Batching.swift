@@ -12,7 +12,12 @@
 // - the matrix product: the example axis folded into the rows when only the left operand is mapped, a batched
 //   product otherwise, and a broadcast multiplication (an outer product, each output element written once) when
 //   the inner dimension is 1, the per-example weight gradient of a dense layer.
-// Primitives without a rule (factorizations, convolution windows, custom operations) make `vmap` loop.
+// - primitives already batched over leading axes (solves, factorizations, convolution windows, gathers along an
+//   axis with shared positions, masked softmax, layer normalization, linear recurrences): the same operation, the example axis one more
+//   leading axis.
+// Primitives without a rule (custom operations) make `vmap` loop, and so do programs whose course depends on the
+// mapped values (sorts, argmax, max pooling: their positions are read from one example's values
+// when the trace runs, and a rule would need every example's, which the recorded program does not recompute).
 
 /// What a batching rule sees: the inputs (mapped ones with the example axis first), which are mapped, and the
 /// per-example shapes of the inputs and the output.
@@ -133,6 +138,20 @@ extension Norm {
 extension CumulativeSum {
     func batched(_ c: BatchingContext) -> AnyTensor? { c.inputs[0].cumulativeSum(axis: axis + 1, reverse: reverse) }
 }
+/// The axis is counted from the end, so it stays; the coefficients' shape must stay a suffix of the values' shape,
+/// so mapped coefficients are broadcast to the values' shape and unmapped values are repeated per example.
+extension LinearRecurrence {
+    func batched(_ c: BatchingContext) -> AnyTensor? {
+        (c.mapped[0] ? c.full(0) : c.inputs[0]).recurrence(c.stacked(1), axisFromEnd: axisFromEnd, reverse: reverse)
+    }
+}
+
+/// Softmax over the last axis: the batched rows with the mask lined up (an unmapped x is repeated per example).
+extension MaskedSoftmax {
+    func batched(_ c: BatchingContext) -> AnyTensor? {
+        maskedSoftmax(c.mapped[0] ? c.inputs[0] : c.full(0), mask: c.aligned(1))
+    }
+}
 
 // MARK: - Movement
 
@@ -163,6 +182,31 @@ extension Concatenate {
     }
 }
 
+/// Index tensors (positions, not inputs) are shared by the examples; the kernels reuse them over leading axes.
+extension GatherAlong {
+    func batched(_ c: BatchingContext) -> AnyTensor? {
+        c.inputs[0].gatheredAlong(axis: axis + 1, indices: indices, fromValues: fromValues)
+    }
+}
+extension ScatterAddAlong {
+    func batched(_ c: BatchingContext) -> AnyTensor? {
+        c.inputs[0].scatterAddedAlong(axis: axis + 1, indices: indices, size: size, fromValues: fromValues)
+    }
+}
+
+// MARK: - Convolution windows
+
+/// Unfold and fold act on the trailing image (or column) axes and merge any leading ones into planes, so the
+/// example axis joins the image batch N; the rest of a convolution (matrix products, reshapes) has its own rules,
+/// mapped weights included (a batched product per example).
+extension Unfold { func batched(_ c: BatchingContext) -> AnyTensor? { c.inputs[0].unfolded(window) } }
+extension Fold {
+    func batched(_ c: BatchingContext) -> AnyTensor? { c.inputs[0].folded(window, images: images) }
+}
+extension LayerNormalization {
+    func batched(_ c: BatchingContext) -> AnyTensor? { layerNormalized(c.inputs[0], epsilon: epsilon) }
+}
+
 // MARK: - Matrix product
 
 extension MatMul {
@@ -185,6 +229,23 @@ extension MatMul {
         return y.shape == [n] + c.outputShape ? y : y.expanded(to: [n] + c.outputShape)
     }
 }
+
+// MARK: - Linear algebra and factorizations (already batched over leading axes: the example axis is one more)
+
+extension Solve {
+    func batched(_ c: BatchingContext) -> AnyTensor? {
+        let y = solveRecorded(c.aligned(0), c.aligned(1), structure, transpose: transpose)
+        return y.shape == [c.batchSize] + c.outputShape ? y : y.expanded(to: [c.batchSize] + c.outputShape)
+    }
+}
+extension Cholesky { func batched(_ c: BatchingContext) -> AnyTensor? { choleskyRecorded(c.inputs[0]) } }
+extension Inverse { func batched(_ c: BatchingContext) -> AnyTensor? { inverseRecorded(c.inputs[0]) } }
+extension Determinant {
+    func batched(_ c: BatchingContext) -> AnyTensor? { determinantRecorded(c.inputs[0], logAbsolute: logAbsolute).0 }
+}
+extension Eigh { func batched(_ c: BatchingContext) -> AnyTensor? { eighRecorded(c.inputs[0]) } }
+extension SingularValueDecomposition { func batched(_ c: BatchingContext) -> AnyTensor? { svdRecorded(c.inputs[0]) } }
+extension QRDecomposition { func batched(_ c: BatchingContext) -> AnyTensor? { qrRecorded(c.inputs[0]) } }
 
 // MARK: - Values read by rules
 

@@ -9,7 +9,8 @@ import CAutogradKernels
 // Both are written with differentiable operations on y, so higher derivatives follow.
 
 /// y = softmax of each row (last axis) of x over the elements the mask keeps; 0 at masked elements and in rows
-/// with no kept element.
+/// with no kept element. Inputs: x, and the Bool mask (broadcasting to x's shape; no derivative), an input so that
+/// a batching rule sees each example's mask.
 struct MaskedSoftmax: Primitive {
     var name: String { "softmax(where:)" }
     var sparsity: SparsityRule { .wholeLine(axis: -1) }
@@ -23,7 +24,7 @@ struct MaskedSoftmax: Primitive {
         if !ctx.isDifferentiable && Routes.take(.fused, self) { return fusedApply(y.value, v.value) }
         return y * (v - (v * y).sum(axes: [v.rank - 1], keep: true))
     }
-    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [apply(ctx, cotangent)] }
+    func vjp(_ ctx: RuleContext, _ cotangent: AnyTensor) -> [AnyTensor?] { [apply(ctx, cotangent), nil] }
     func jvp(_ ctx: RuleContext, _ tangents: [AnyTensor?]) -> AnyTensor? { tangents[0].map { apply(ctx, $0) } }
 
     /// `apply` on values, one pass over each row of v.
@@ -62,7 +63,7 @@ func maskedSoftmax(_ x: AnyTensor, mask: AnyTensor, at loc: CallSite? = nil) -> 
         }
     case .bool, .int32: Kernel.noKernel("softmax(where:)", x.scalarType)
     }
-    return record(MaskedSoftmax(), x, y, at: loc)
+    return record(MaskedSoftmax(), [x, mask], y, at: loc)
 }
 
 /// Three passes: each row's largest kept element m (0 if none is finite), y = x − m where kept and −∞ elsewhere;

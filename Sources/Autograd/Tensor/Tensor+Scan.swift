@@ -30,7 +30,11 @@ extension Tensor where Scalar: TensorScalar {
                                     line: UInt = #line) -> Tensor {
         let loc = CallSite(file: file, line: line)
         let a = Shape.axis(axis, rank: rank, "logCumulativeSumExp(alongAxis:)", at: loc)
-        let m0 = Tensor(unchecked: runningMaximum(base.value, axis: a, reverse: reverse))
+        // Under a vmap trace the running maximum is recorded as a value function, recomputed for every example.
+        let fromEnd = rank - a
+        let m0 = Tensor(unchecked: VMapTracing.traced("running maximum", [base]) { v, _ in
+            Self.runningMaximum(v[0], axisFromEnd: fromEnd, reverse: reverse)
+        } ?? Self.runningMaximum(base.value, axisFromEnd: fromEnd, reverse: reverse))
         let m = Tensor.where(m0.isFinite, m0, 0)
         let decay = Autograd.exp(Tensor(unchecked: m.base.shifted(axis: a, towardEnd: !reverse)) - m)
         let c = Tensor.where(decay.isFinite, decay, 0)   // only the first coefficient can be infinite, and it is unused
@@ -75,12 +79,13 @@ extension Tensor where Scalar: TensorScalar {
         product(alongAxes: axes, keepingDimensions: keepingDimensions, file: file, line: line)
     }
 
-    /// The running maximum along a normalized axis (a NaN stays once met), as a constant.
-    private func runningMaximum(_ x: AnyTensor, axis: Int, reverse: Bool) -> AnyTensor {
+    /// The running maximum of x's values along the axis `axisFromEnd` from the end (a NaN stays once met), as a
+    /// constant; leading axes are independent lines.
+    private static func runningMaximum(_ x: AnyTensor, axisFromEnd: Int, reverse: Bool) -> AnyTensor {
+        let shape = x.shape, axis = x.rank - axisFromEnd
         let n = shape[axis], inner = Shape.count(Array(shape[(axis + 1)...]))
-        let outer = n * inner == 0 ? 0 : count / (n * inner)
-        VMapTracing.noteValueDependence(base, "a running maximum")
-        var out = Tensor(unchecked: base.value).scalars
+        let outer = n * inner == 0 ? 0 : x.count / (n * inner)
+        var out = Tensor(unchecked: x.value).scalars
         for o in 0..<outer {
             for step in 1..<Swift.max(n, 1) {
                 let i = reverse ? n - 1 - step : step, previous = reverse ? i + 1 : i - 1
