@@ -13,8 +13,8 @@
 //   product otherwise, and a broadcast multiplication (an outer product, each output element written once) when
 //   the inner dimension is 1, the per-example weight gradient of a dense layer.
 // - primitives already batched over leading axes (solves, factorizations, convolution windows, gathers along an
-//   axis with shared positions, masked softmax, layer normalization, linear recurrences): the same operation, the example axis one more
-//   leading axis.
+//   axis with shared positions, masked softmax, layer normalization, linear recurrences): the same operation, the
+//   example axis one more leading axis.
 // Primitives without a rule (custom operations) make `vmap` loop, and so do programs whose course depends on the
 // mapped values (sorts, argmax, max pooling: their positions are read from one example's values
 // when the trace runs, and a rule would need every example's, which the recorded program does not recompute).
