@@ -103,9 +103,10 @@ struct MaskOperation: Operation {
         await propertyCheck(count: 150, input: raw) { k, shape, mask, keep, seed in
             var axes = (0..<shape.count).filter { mask[$0 % mask.count] }
             if axes.isEmpty { axes = [shape.count - 1] }
-            // Batch norm in training needs more than one value per channel.
+            // Batch norm in training needs more than one value per channel; with two, their variance is near 0 often
+            // enough that the derivative's condition defeats Float's finite-difference check, so at least four.
             var shape = shape
-            if k == 5 { shape[0] = Swift.max(shape[0], 2) }
+            if k == 5 { shape[0] = Swift.max(shape[0], 4) }
             try PropertyCase(name: NormalizationOperation.names[k], inputs: [(shape, .normal)], seed: seed,
                              body: NormalizationOperation(kind: k, axes: axes, keep: keep)).check()
         }
