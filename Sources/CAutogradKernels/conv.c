@@ -3,16 +3,28 @@
 // kernels only move elements, so one plain C version serves every instruction set (the compiler turns the
 // stride-1 runs into memcpy / memset and vector adds).
 //
-// Layout: an image plane is [H, W], row-major; `planes` of them lie one after another (all leading dimensions of
-// an NCHW tensor merged: N·C planes). A column block is [KH·KW, OH·OW] per plane: row i·KW + j holds, for every
-// output position (oy, ox), the input element at (oy·SH − PT + i·DH, ox·SW − PL + j·DW), or 0 where that lies in
-// the padding. Planes are independent, so the work is split across threads by ranges of planes.
+// Layout: an image plane is [H, W], row-major; x is [outer, images, channels, H, W] (an NCHW tensor with any
+// leading dimensions merged into `outer`), and its columns are [outer, channels·KH·KW, images·OH·OW]: the
+// images of a batch side by side in each row, so that a convolution of the whole batch is one matrix product. Row
+// c·KH·KW + i·KW + j, at column n·OH·OW + oy·OW + ox, holds the element of plane (n, c) at
+// (oy·SH − PT + i·DH, ox·SW − PL + j·DW), or 0 where that lies in the padding. With images = 1 each plane's block
+// [KH·KW, OH·OW] follows the previous one's. Planes are independent, so the work is split across threads by ranges
+// of planes.
 #include "internal.h"
 #include <string.h>
 
 typedef struct {
     int64_t planes, h, w, kh, kw, oh, ow, sh, sw, pt, pl, dh, dw;
+    int64_t images, channels;  // planes = outer · images · channels
 } geometry;
+
+/// The first column entry of plane p (row c·KH·KW, column n·OH·OW of its outer block); rows lie images·OH·OW
+/// apart.
+static inline int64_t column_base(const geometry *g, int64_t p) {
+    const int64_t L = g->oh * g->ow, K = g->kh * g->kw, per_outer = g->images * g->channels;
+    const int64_t o = p / per_outer, n = p % per_outer / g->channels, c = p % g->channels;
+    return (o * g->channels + c) * K * g->images * L + n * L;
+}
 
 /// The range [*lo, *hi) of output columns ox whose input column ox·sw − pl + off lies in [0, w).
 static inline void column_range(const geometry *g, int64_t off, int64_t *lo, int64_t *hi) {
@@ -36,13 +48,13 @@ static int plane_parts(const geometry *g, int64_t per_plane) {
     typedef struct { geometry g; const T *x; T *y; } job_##SUF;                                                  \
                                                                                                                   \
     static void im2col_planes_##SUF(const geometry *g, const T *x, T *cols, int64_t p0, int64_t p1) {            \
-        const int64_t L = g->oh * g->ow, K = g->kh * g->kw;                                                       \
+        const int64_t ld = g->images * g->oh * g->ow;                                                             \
         for (int64_t p = p0; p < p1; p++) {                                                                       \
             const T *xp = x + p * g->h * g->w;                                                                    \
-            T *cp = cols + p * K * L;                                                                             \
+            T *cp = cols + column_base(g, p);                                                                     \
             for (int64_t i = 0; i < g->kh; i++)                                                                   \
                 for (int64_t j = 0; j < g->kw; j++) {                                                             \
-                    T *row = cp + (i * g->kw + j) * L;                                                            \
+                    T *row = cp + (i * g->kw + j) * ld;                                                           \
                     int64_t lo, hi;                                                                               \
                     column_range(g, j * g->dw, &lo, &hi);                                                         \
                     for (int64_t oy = 0; oy < g->oh; oy++) {                                                      \
@@ -63,14 +75,14 @@ static int plane_parts(const geometry *g, int64_t per_plane) {
     }                                                                                                             \
                                                                                                                   \
     static void col2im_planes_##SUF(const geometry *g, const T *cols, T *x, int64_t p0, int64_t p1) {            \
-        const int64_t L = g->oh * g->ow, K = g->kh * g->kw;                                                       \
+        const int64_t ld = g->images * g->oh * g->ow;                                                             \
         for (int64_t p = p0; p < p1; p++) {                                                                       \
             T *xp = x + p * g->h * g->w;                                                                          \
-            const T *cp = cols + p * K * L;                                                                       \
+            const T *cp = cols + column_base(g, p);                                                               \
             memset(xp, 0, (size_t)(g->h * g->w) * sizeof(T));                                                     \
             for (int64_t i = 0; i < g->kh; i++)                                                                   \
                 for (int64_t j = 0; j < g->kw; j++) {                                                             \
-                    const T *row = cp + (i * g->kw + j) * L;                                                      \
+                    const T *row = cp + (i * g->kw + j) * ld;                                                     \
                     int64_t lo, hi;                                                                               \
                     column_range(g, j * g->dw, &lo, &hi);                                                         \
                     if (lo >= hi) continue;                                                                       \
@@ -98,20 +110,22 @@ static int plane_parts(const geometry *g, int64_t per_plane) {
         col2im_planes_##SUF(&j->g, j->x, j->y, j->g.planes * part / nparts, j->g.planes * (part + 1) / nparts);  \
     }                                                                                                             \
                                                                                                                   \
-    void ag_im2col_##SUF(int64_t planes, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t oh, int64_t ow,   \
-                         int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw, const T *x,     \
-                         T *cols) {                                                                               \
-        job_##SUF j = {{planes, h, w, kh, kw, oh, ow, sh, sw, pt, pl, dh, dw}, x, cols};                          \
+    void ag_im2col_##SUF(int64_t outer, int64_t images, int64_t channels, int64_t h, int64_t w, int64_t kh,     \
+                         int64_t kw, int64_t oh, int64_t ow, int64_t sh, int64_t sw, int64_t pt, int64_t pl,     \
+                         int64_t dh, int64_t dw, const T *x, T *cols) {                                           \
+        const int64_t planes = outer * images * channels;                                                         \
+        job_##SUF j = {{planes, h, w, kh, kw, oh, ow, sh, sw, pt, pl, dh, dw, images, channels}, x, cols};        \
         if (planes <= 0 || oh <= 0 || ow <= 0 || kh <= 0 || kw <= 0) return;                                      \
         int parts = plane_parts(&j.g, kh * kw * oh * ow);                                                         \
         if (parts > 1) ag_parallel_run(im2col_task_##SUF, &j, parts);                                             \
         else im2col_task_##SUF(&j, 0, 1);                                                                         \
     }                                                                                                             \
                                                                                                                   \
-    void ag_col2im_##SUF(int64_t planes, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t oh, int64_t ow,   \
-                         int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw, const T *cols,  \
-                         T *x) {                                                                                  \
-        job_##SUF j = {{planes, h, w, kh, kw, oh, ow, sh, sw, pt, pl, dh, dw}, cols, x};                         \
+    void ag_col2im_##SUF(int64_t outer, int64_t images, int64_t channels, int64_t h, int64_t w, int64_t kh,     \
+                         int64_t kw, int64_t oh, int64_t ow, int64_t sh, int64_t sw, int64_t pt, int64_t pl,     \
+                         int64_t dh, int64_t dw, const T *cols, T *x) {                                           \
+        const int64_t planes = outer * images * channels;                                                         \
+        job_##SUF j = {{planes, h, w, kh, kw, oh, ow, sh, sw, pt, pl, dh, dw, images, channels}, cols, x};       \
         if (planes <= 0 || h <= 0 || w <= 0) return;                                                              \
         if (oh <= 0 || ow <= 0 || kh <= 0 || kw <= 0) {                                                          \
             memset(x, 0, (size_t)(planes * h * w) * sizeof(T));                                                  \
@@ -177,7 +191,7 @@ static int plane_parts(const geometry *g, int64_t per_plane) {
     void ag_max_pool_##SUF(int64_t planes, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t oh,             \
                            int64_t ow, int64_t sh, int64_t sw, int64_t pt, int64_t pl, const T *x, T *y,         \
                            int64_t *positions) {                                                                  \
-        pool_job_##SUF j = {{planes, h, w, kh, kw, oh, ow, sh, sw, pt, pl, 1, 1}, x, y, positions};              \
+        pool_job_##SUF j = {{planes, h, w, kh, kw, oh, ow, sh, sw, pt, pl, 1, 1, 1, 1}, x, y, positions};              \
         if (planes <= 0 || oh <= 0 || ow <= 0) return;                                                            \
         int parts = plane_parts(&j.g, kh * kw * oh * ow);                                                         \
         if (parts > 1) ag_parallel_run(max_pool_task_##SUF, &j, parts);                                           \

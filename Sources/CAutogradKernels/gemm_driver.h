@@ -349,7 +349,13 @@ static void DN(gemm)(int max_threads, int64_t m, int64_t n, int64_t k, T alpha, 
         int64_t col_units = (n + 2 * j.kit->vl - 1) / (2 * j.kit->vl), row_units = (m + j.kit->mr - 1) / j.kit->mr;
         if (col_units >= 2 * nt) j.split_n = 1;
         else if (row_units >= 2 * nt) j.split_n = 0;
-        else nt = ag_min64(nt, ag_max64(col_units, row_units) / 2), j.split_n = col_units >= row_units;
+        else {
+            // Few micro-panels either way (a small C with a long k, such as a convolution's weight cotangent):
+            // split the dimension whose panels divide most evenly, the busiest thread doing ceil(units / nt) of
+            // them.
+            nt = ag_min64(nt, ag_max64(col_units, row_units));
+            j.split_n = (col_units + nt - 1) / nt * row_units <= (row_units + nt - 1) / nt * col_units;
+        }
     }
     if (nt > 1) ag_parallel_run(DN(task), &j, (int)nt);
     else DN(task)(&j, 0, 1);

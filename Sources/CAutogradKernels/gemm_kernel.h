@@ -43,9 +43,10 @@ AG_INLINE TARGET void KN(tile)(int nv, int64_t kc, const T *restrict a, const T 
 _Pragma(K_UNROLL)
     for (int64_t p = 1; p < kc; p++) {
         V b0 = V_LOADU(b), b1 = nv == 2 ? V_LOADU(b + VL) : V_ZERO();
-        // The B panels stream from L2: fetch a few steps ahead.
+        // The B panels stream from L2: fetch a few steps ahead, one prefetch per 64-byte line (a step of two
+        // AVX2 vectors is one line, of two AVX-512 vectors two).
         PREFETCH(b + PREFETCH_STEPS * nv * VL);
-        if (nv == 2) PREFETCH(b + PREFETCH_STEPS * nv * VL + VL);
+        if (nv == 2 && VL * sizeof(T) >= 64) PREFETCH(b + PREFETCH_STEPS * nv * VL + VL);
         for (int i = 0; i < MR; i++) {
             V ai = V_SET1(a[i]);
             acc[i][0] = V_FMA(ai, b0, acc[i][0]);
@@ -123,6 +124,11 @@ static TARGET void KN(kernel_narrow)(int64_t kc, const T *a, const T *b, T *c, i
 static TARGET void KN(pack_a)(int64_t kc, int mr, const T *a, int64_t rsa, int64_t csa, T alpha,
                               T *restrict out) {
     V valpha = V_SET1(alpha);
+    // When MR < VL (AVX2's 6-row tile), the column slots of the panel are narrower than a vector. A partial store
+    // is slow on some processors (microcoded masked stores on AMD Zen), so a slot is written with a whole vector
+    // whenever the lanes past it fall into the next slot, which is written afterwards (slots are filled in order
+    // of p); only the last slot gets a partial store.
+    const int whole = MR <= VL;
     if (rsa == 1) {
         for (int64_t p = 0; p < kc; p++) {
             const T *src = a + p * csa;
@@ -131,7 +137,7 @@ static TARGET void KN(pack_a)(int64_t kc, int mr, const T *a, int64_t rsa, int64
                 int valid = mr - i0 < 0 ? 0 : (mr - i0 < width ? mr - i0 : width);
                 V v = valid == VL ? V_LOADU(src + i0) : V_LOADN(src + i0, valid);
                 if (alpha != 1) v = V_MUL(v, valpha);
-                if (width == VL) V_STOREU(out + p * MR + i0, v);
+                if (width == VL || (whole && p + 1 < kc)) V_STOREU(out + p * MR + i0, v);
                 else V_STOREN(out + p * MR + i0, v, width);
             }
         }
@@ -146,7 +152,7 @@ static TARGET void KN(pack_a)(int64_t kc, int mr, const T *a, int64_t rsa, int64
                 V r[VL];
 #pragma clang loop unroll(full)
                 for (int q = 0; q < VL; q++) {
-                    r[q] = V_LOADN(src, q < valid ? cnt : 0);
+                    r[q] = q >= valid ? V_ZERO() : cnt == VL ? V_LOADU(src) : V_LOADN(src, cnt);
                     src += q + 1 < valid ? rsa : 0;
                 }
                 V_TRANSPOSE(r);
@@ -154,7 +160,7 @@ static TARGET void KN(pack_a)(int64_t kc, int mr, const T *a, int64_t rsa, int64
                 for (int q = 0; q < VL; q++) {
                     if (q < cnt) {
                         V v = alpha != 1 ? V_MUL(r[q], valpha) : r[q];
-                        if (width == VL) V_STOREU(out + (p0 + q) * MR + i0, v);
+                        if (width == VL || (whole && p0 + q + 1 < kc)) V_STOREU(out + (p0 + q) * MR + i0, v);
                         else V_STOREN(out + (p0 + q) * MR + i0, v, width);
                     }
                 }
@@ -196,7 +202,7 @@ static TARGET void KN(pack_b)(int64_t kc, int64_t nc, const T *b, int64_t rsb, i
                     V r[VL];
 #pragma clang loop unroll(full)
                     for (int q = 0; q < VL; q++) {
-                        r[q] = V_LOADN(src, q < valid ? cnt : 0);
+                        r[q] = q >= valid ? V_ZERO() : cnt == VL ? V_LOADU(src) : V_LOADN(src, cnt);
                         src += q + 1 < valid ? csb : 0;
                     }
                     V_TRANSPOSE(r);

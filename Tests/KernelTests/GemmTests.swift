@@ -188,6 +188,9 @@ extension KernelTests {
                 GemmCase(m: 96, n: 64, k: 128, la: .transposed, lb: .rowMajor),
                 GemmCase(m: 64, n: 96, k: 80, la: .rowMajor, lb: .transposed),
                 GemmCase(m: 131, n: 77, k: 401, la: .strided, lb: .transposed, alpha: -1, beta: 0),
+                // A small C with a long k (a convolution's weight cotangent): threads take single micro-panels.
+                GemmCase(m: 16, n: 25, k: 3000, la: .rowMajor, lb: .transposed),
+                GemmCase(m: 40, n: 70, k: 700, la: .transposed, lb: .rowMajor, alpha: 0.5, beta: 1),
             ]
             checkGemmCases(cases, double: double, seed: 100, label: "gemm blocked shapes")
         }

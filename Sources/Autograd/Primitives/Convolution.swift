@@ -1,32 +1,43 @@
 // Convolution and pooling. Two linear primitives, each the other's transpose, carry all of it:
 //
-//     unfold (im2col): x [..., C, H, W] → columns [..., C·kh·kw, OH·OW], zeros where a window lies in the padding
+//     unfold (im2col): x [..., N, C, H, W] → columns [..., C·kh·kw, N·OH·OW], zeros where a window lies in the
+//                      padding, the N images side by side along each row
 //     fold (col2im):   columns → x, each column entry added where unfold reads it from
 //
-// A convolution is then a matrix product with the unfolded input (groups as a batch dimension of that product),
-// a transposed convolution a matrix product followed by a fold, average pooling a mean over the unfolded taps, and
+// A convolution is then one matrix product of the weight with the unfolded batch (groups as a batch dimension of
+// that product) and a permutation of its [O, N, OH·OW] result into [N, O, OH, OW]; a transposed convolution is a
+// matrix product followed by a fold, average pooling a mean over the unfolded taps, and
 // max pooling a gather at the positions of the window maxima. Their derivatives, of every order and in every mode,
 // come from the rules of unfold, fold, matmul and gather: nothing here states a derivative of a convolution.
 // The kernels accept any leading dimensions (all merged into planes), so batches of tangents or cotangents need
 // nothing special.
 
-/// y = unfold(x): the im2col map of `window`, x [..., C, H, W] → y [..., C·kh·kw, OH·OW].
+/// y = unfold(x): the im2col map of `window`, x [..., N, C, H, W] → y [..., C·kh·kw, N·OH·OW]:
+///     y[c·kh·kw + i·kw + j, n·OH·OW + oy·OW + ox] = x[n, c, oy·sh − top + i·dh, ox·sw − left + j·dw]
+///     (0 in the padding).
 ///     ẏ = unfold(ẋ);  x̄ = fold(ȳ).
 struct Unfold: LinearPrimitive {
     let window: Window2d
     var name: String { "unfold" }
     var sparsity: SparsityRule { .sources }
     func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? { t[0].map { $0.unfolded(window) } }
-    func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.folded(window)] }
+    func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] {
+        let x = ctx.inputShape(0)
+        return [g.folded(window, images: x[x.count - 4])]
+    }
 }
 
-/// y = fold(x): the col2im map of `window`, x [..., C·kh·kw, OH·OW] → y [..., C, H, W]: the transpose of `Unfold`.
+/// y = fold(x): the col2im map of `window`, x [..., C·kh·kw, N·OH·OW] → y [..., N, C, H, W] (N = `images`): the
+/// transpose of `Unfold`.
 ///     ẏ = fold(ẋ);  x̄ = unfold(ȳ).
 struct Fold: LinearPrimitive {
     let window: Window2d
+    let images: Int
     var name: String { "fold" }
     var sparsity: SparsityRule { .targets }
-    func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? { t[0].map { $0.folded(window) } }
+    func apply(_ ctx: RuleContext, _ t: [AnyTensor?]) -> AnyTensor? {
+        t[0].map { $0.folded(window, images: images) }
+    }
     func transpose(_ ctx: RuleContext, _ g: AnyTensor) -> [AnyTensor?] { [g.unfolded(window)] }
 }
 
@@ -57,14 +68,15 @@ struct MaxPoolScatter: LinearPrimitive {
 }
 
 extension AnyTensor {
-    /// im2col over the last three axes [C, H, W] (rank ≥ 3; checked by the public API).
+    /// im2col over the last four axes [N, C, H, W] into [C·kh·kw, N·OH·OW] (rank ≥ 4; checked by the public API).
     func unfolded(_ window: Window2d, at loc: CallSite? = nil) -> AnyTensor {
         record(Unfold(window: window), self, Kernel.unfold(self, window), at: loc)
     }
 
-    /// col2im over the last two axes [C·kh·kw, OH·OW] (rank ≥ 2; checked by the public API).
-    func folded(_ window: Window2d, at loc: CallSite? = nil) -> AnyTensor {
-        record(Fold(window: window), self, Kernel.fold(self, window), at: loc)
+    /// col2im over the last two axes [C·kh·kw, N·OH·OW] into [N, C, H, W], N = `images` (rank ≥ 2; checked by the
+    /// public API).
+    func folded(_ window: Window2d, images: Int, at loc: CallSite? = nil) -> AnyTensor {
+        record(Fold(window: window, images: images), self, Kernel.fold(self, window, images: images), at: loc)
     }
 
     /// The 2-d convolution (cross-correlation) of x [N, C, H, W] with weight [O, C/G, kh, kw] over `window`, in
@@ -73,17 +85,18 @@ extension AnyTensor {
                      at loc: CallSite? = nil) -> AnyTensor {
         let n = shape[0], c = shape[1], o = weight.shape[0]
         let k = c / groups * g.taps
-        let cols = unfolded(g, at: loc)                                       // [N, C·kh·kw, L]
+        let cols = unfolded(g, at: loc)                                                  // [C·kh·kw, N·L]
         var y: AnyTensor
         if groups == 1 {
-            y = matmul(weight.reshaped([o, k], at: loc), cols, at: loc)           // [N, O, L]
+            y = matmul(weight.reshaped([o, k], at: loc), cols, at: loc)                      // [O, N·L]
         } else {
             y = matmul(weight.reshaped([groups, o / groups, k], at: loc),
-                       cols.reshaped([n, groups, k, g.positions], at: loc), at: loc)  // [N, G, O/G, L]
+                       cols.reshaped([groups, k, n * g.positions], at: loc), at: loc)        // [G, O/G, N·L]
+                .reshaped([o, n * g.positions], at: loc)
         }
-        y = y.reshaped([n, o, g.outHeight, g.outWidth], at: loc)
-        if let bias { y = y + bias.reshaped([o, 1, 1], at: loc) }
-        return y
+        if let bias { y = y + bias.reshaped([o, 1], at: loc) }
+        // [O, N, L] → [N, O, L]: one copy.
+        return y.reshaped([o, n, g.outHeight, g.outWidth], at: loc).permuted([1, 0, 2, 3], at: loc)
     }
 
     /// The transposed convolution: the adjoint in x of `convolved2d` with the same weight [Cin, Cout/G, kh, kw] and
@@ -93,9 +106,11 @@ extension AnyTensor {
                                at loc: CallSite? = nil) -> AnyTensor {
         let n = shape[0], cin = shape[1], cout = weight.shape[1] * groups
         let k = cout / groups * g.taps
+        // x [N, Cin, L] → [Cin, N·L] (one copy), so that one product per group gives all the images' columns.
+        let batch = reshaped([n, cin, g.positions], at: loc).permuted([1, 0, 2], at: loc)
         let cols = matmul(weight.reshaped([groups, cin / groups, k], at: loc),
-                          reshaped([n, groups, cin / groups, g.positions], at: loc), transposeA: true, at: loc)
-        var y = cols.reshaped([n, cout * g.taps, g.positions], at: loc).folded(g, at: loc)
+                          batch.reshaped([groups, cin / groups, n * g.positions], at: loc), transposeA: true, at: loc)
+        var y = cols.reshaped([cout * g.taps, n * g.positions], at: loc).folded(g, images: n, at: loc)
         if let bias { y = y + bias.reshaped([cout, 1, 1], at: loc) }
         return y
     }
@@ -104,8 +119,9 @@ extension AnyTensor {
     func averagePooled2d(_ g: Window2d, at loc: CallSite? = nil) -> AnyTensor {
         let lead = Array(shape.dropLast(2))
         let planes = Shape.count(lead)
-        let cols = reshaped([planes, 1, g.height, g.width], at: loc).unfolded(g, at: loc)  // [P, kh·kw, L]
-        let mean = cols.sum(axes: [1], keep: false, at: loc) * (1 / Double(g.taps))
+        let cols = reshaped([1, planes, g.height, g.width], at: loc).unfolded(g, at: loc)  // [P·kh·kw, L]
+        let mean = cols.reshaped([planes, g.taps, g.positions], at: loc).sum(axes: [1], keep: false, at: loc)
+            * (1 / Double(g.taps))
         return mean.reshaped(lead + [g.outHeight, g.outWidth], at: loc)
     }
 

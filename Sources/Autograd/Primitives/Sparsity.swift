@@ -251,8 +251,9 @@ enum SparsityRules {
     private static func maxPool(_ m: MaxPoolGather, _ operand: IndexSets, inputShape: [Int],
                                 scatter: Bool) -> IndexSets {
         let w = m.window, planes = Shape.count(inputShape) / Swift.max(w.height * w.width, 1)
-        let source = positions([planes, 1, w.height, w.width]) {
-            Unfold(window: w).apply(context([[planes, 1, w.height, w.width]], []), [$0])!
+        // One image of `planes` channels: the columns are [planes·kh·kw, OH·OW], plane by plane.
+        let source = positions([1, planes, w.height, w.width]) {
+            Unfold(window: w).apply(context([[1, planes, w.height, w.width]], []), [$0])!
         }
         var result = IndexSets(repeating: [], count: scatter ? Shape.count(inputShape) : planes * w.positions)
         for p in 0..<planes {

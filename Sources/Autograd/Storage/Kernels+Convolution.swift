@@ -18,19 +18,21 @@ struct Window2d: Sendable, Equatable {
 }
 
 extension Kernel {
-    /// im2col: x [..., C, H, W] → columns [..., C·kh·kw, OH·OW] (zeros where a window lies in the padding).
+    /// im2col: x [..., N, C, H, W] → columns [..., C·kh·kw, N·OH·OW] (zeros where a window lies in the padding):
+    /// row c·kh·kw + i·kw + j, column n·OH·OW + oy·OW + ox holds x[..., n, c, oy·sh − top + i·dh, ox·sw − left + j·dw].
+    /// The images lie side by side along each row, so one matrix product convolves the whole batch.
     static func unfold(_ x: AnyTensor, _ g: Window2d) -> AnyTensor {
-        let lead = Array(x.shape.dropLast(3)), channels = x.shape[x.rank - 3]
-        let y = AnyTensor(uninitialized: x.scalarType, shape: lead + [channels * g.taps, g.positions])
-        let planes = Int64(Shape.count(lead) * channels)
+        let lead = Array(x.shape.dropLast(4)), images = x.shape[x.rank - 4], channels = x.shape[x.rank - 3]
+        let y = AnyTensor(uninitialized: x.scalarType, shape: lead + [channels * g.taps, images * g.positions])
+        let (outer, n, c) = (Int64(Shape.count(lead)), Int64(images), Int64(channels))
         switch x.scalarType {
         case .float32:
-            ag_im2col_f32(planes, Int64(g.height), Int64(g.width), Int64(g.kernelH), Int64(g.kernelW),
+            ag_im2col_f32(outer, n, c, Int64(g.height), Int64(g.width), Int64(g.kernelH), Int64(g.kernelW),
                           Int64(g.outHeight), Int64(g.outWidth), Int64(g.strideH), Int64(g.strideW), Int64(g.top),
                           Int64(g.left), Int64(g.dilationH), Int64(g.dilationW), x.storage.floats(),
                           y.storage.floats())
         case .float64:
-            ag_im2col_f64(planes, Int64(g.height), Int64(g.width), Int64(g.kernelH), Int64(g.kernelW),
+            ag_im2col_f64(outer, n, c, Int64(g.height), Int64(g.width), Int64(g.kernelH), Int64(g.kernelW),
                           Int64(g.outHeight), Int64(g.outWidth), Int64(g.strideH), Int64(g.strideW), Int64(g.top),
                           Int64(g.left), Int64(g.dilationH), Int64(g.dilationW), x.storage.doubles(),
                           y.storage.doubles())
@@ -39,20 +41,20 @@ extension Kernel {
         return y
     }
 
-    /// col2im, the transpose of `unfold`: columns [..., C·kh·kw, OH·OW] → [..., C, H, W], each entry added where
-    /// `unfold` reads it from (entries from the padding dropped).
-    static func fold(_ cols: AnyTensor, _ g: Window2d) -> AnyTensor {
+    /// col2im, the transpose of `unfold`: columns [..., C·kh·kw, N·OH·OW] → [..., N, C, H, W] for `images` = N,
+    /// each entry added where `unfold` reads it from (entries from the padding dropped).
+    static func fold(_ cols: AnyTensor, _ g: Window2d, images: Int) -> AnyTensor {
         let lead = Array(cols.shape.dropLast(2)), channels = cols.shape[cols.rank - 2] / g.taps
-        let y = AnyTensor(uninitialized: cols.scalarType, shape: lead + [channels, g.height, g.width])
-        let planes = Int64(Shape.count(lead) * channels)
+        let y = AnyTensor(uninitialized: cols.scalarType, shape: lead + [images, channels, g.height, g.width])
+        let (outer, n, c) = (Int64(Shape.count(lead)), Int64(images), Int64(channels))
         switch cols.scalarType {
         case .float32:
-            ag_col2im_f32(planes, Int64(g.height), Int64(g.width), Int64(g.kernelH), Int64(g.kernelW),
+            ag_col2im_f32(outer, n, c, Int64(g.height), Int64(g.width), Int64(g.kernelH), Int64(g.kernelW),
                           Int64(g.outHeight), Int64(g.outWidth), Int64(g.strideH), Int64(g.strideW), Int64(g.top),
                           Int64(g.left), Int64(g.dilationH), Int64(g.dilationW), cols.storage.floats(),
                           y.storage.floats())
         case .float64:
-            ag_col2im_f64(planes, Int64(g.height), Int64(g.width), Int64(g.kernelH), Int64(g.kernelW),
+            ag_col2im_f64(outer, n, c, Int64(g.height), Int64(g.width), Int64(g.kernelH), Int64(g.kernelW),
                           Int64(g.outHeight), Int64(g.outWidth), Int64(g.strideH), Int64(g.strideW), Int64(g.top),
                           Int64(g.left), Int64(g.dilationH), Int64(g.dilationW), cols.storage.doubles(),
                           y.storage.doubles())

@@ -166,9 +166,10 @@ private func checkConvolution(_ operation: String, x: [Int], weight: [Int], bias
 /// OH = ⌊(H + pt + pb − d·(kh − 1) − 1) / s⌋ + 1 (likewise OW). `padding` is explicit zeros per axis, `.valid`
 /// or `.same` (stride 1; for an even kernel the extra zero goes after, as in PyTorch).
 ///
-/// A composite: `unfold` (im2col) of x into [N, C·kh·kw, OH·OW], then one `matmul` with the weight as
-/// [G, O/G, C/G·kh·kw] (groups a batch dimension), then the bias. Cost: 2·N·O·(C/G)·kh·kw·OH·OW flops in the
-/// matrix product, and N·C·kh·kw·OH·OW elements written by the unfold; each derivative about the same again.
+/// A composite: `unfold` (im2col) of the batch into [C·kh·kw, N·OH·OW], then one `matmul` with the weight as
+/// [G, O/G, C/G·kh·kw] (groups a batch dimension), the bias, and a copy of [O, N, OH, OW] into [N, O, OH, OW].
+/// Cost: 2·N·O·(C/G)·kh·kw·OH·OW flops in the matrix product, and N·C·kh·kw·OH·OW elements written by the
+/// unfold; each derivative about the same again.
 /// Stops, naming the shapes and the fix, if the channels do not match the weight, `groups` does not divide the
 /// channels, or the kernel is larger than the padded input.
 public func conv2d<Scalar: TensorScalar>(_ x: Tensor<Scalar>, weight: Tensor<Scalar>, bias: Tensor<Scalar>? = nil,

@@ -197,24 +197,27 @@ void ag_fill_f64(int64_t n, double value, double *y);
 // Convolution and pooling (conv.c)
 // ---------------------------------------------------------------------------------------------------------
 
-/// im2col (unfold): x is `planes` image planes [h, w] one after another; cols is [planes, kh * kw, oh * ow]:
-/// cols[p, i * kw + j, oy * ow + ox] = x[p, oy * sh - pt + i * dh, ox * sw - pl + j * dw], or 0 where that position
-/// lies outside the plane (in the padding). Padding below and right of the plane is implied by oh and ow.
-void ag_im2col_f32(int64_t planes, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t oh, int64_t ow,
-                   int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw, const float *x,
-                   float *cols);
-void ag_im2col_f64(int64_t planes, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t oh, int64_t ow,
-                   int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw, const double *x,
-                   double *cols);
+/// im2col (unfold): x is [outer, images, channels, h, w] (image planes [h, w] one after another); cols is
+/// [outer, channels * kh * kw, images * oh * ow], the images side by side along each row:
+/// cols[o, (c * kh + i) * kw + j, n * oh * ow + oy * ow + ox]
+///     = x[o, n, c, oy * sh - pt + i * dh, ox * sw - pl + j * dw],
+/// or 0 where that position lies outside the plane (in the padding). Padding below and right of the plane is
+/// implied by oh and ow. With images = 1 this is [planes, kh * kw, oh * ow] for planes = outer * channels.
+void ag_im2col_f32(int64_t outer, int64_t images, int64_t channels, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                   int64_t oh, int64_t ow, int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw,
+                   const float *x, float *cols);
+void ag_im2col_f64(int64_t outer, int64_t images, int64_t channels, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                   int64_t oh, int64_t ow, int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw,
+                   const double *x, double *cols);
 
-/// col2im (fold), the transpose of ag_im2col: x (written whole, not read) = the sum, over the entries of cols, of
-/// each entry added at the plane position ag_im2col reads it from (entries from the padding are dropped).
-void ag_col2im_f32(int64_t planes, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t oh, int64_t ow,
-                   int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw, const float *cols,
-                   float *x);
-void ag_col2im_f64(int64_t planes, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t oh, int64_t ow,
-                   int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw, const double *cols,
-                   double *x);
+/// col2im (fold), the transpose of ag_im2col (same layouts): x (written whole, not read) = the sum, over the entries
+/// of cols, of each entry added at the plane position ag_im2col reads it from (entries from the padding are dropped).
+void ag_col2im_f32(int64_t outer, int64_t images, int64_t channels, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                   int64_t oh, int64_t ow, int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw,
+                   const float *cols, float *x);
+void ag_col2im_f64(int64_t outer, int64_t images, int64_t channels, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                   int64_t oh, int64_t ow, int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw,
+                   const double *cols, double *x);
 
 /// Max pooling over kh x kw windows (stride sh, sw; padding pt, pl above and left, as −∞): y[p, oy, ox] is the
 /// largest x[p, iy, ix] in the window, and positions[p * oh * ow + oy * ow + ox] its flat position in x (the first
