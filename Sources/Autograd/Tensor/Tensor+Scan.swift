@@ -75,21 +75,27 @@ extension Tensor where Scalar: TensorScalar {
         product(alongAxes: axes, keepingDimensions: keepingDimensions, file: file, line: line)
     }
 
-    /// The running maximum along a normalized axis (a NaN stays once met), as a constant.
+    /// The running maximum along a normalized axis (a NaN stays once met), as a constant (no derivative recorded).
     private func runningMaximum(_ x: AnyTensor, axis: Int, reverse: Bool) -> AnyTensor {
         let n = shape[axis], inner = Shape.count(Array(shape[(axis + 1)...]))
         let outer = n * inner == 0 ? 0 : count / (n * inner)
-        var out = scalars
-        for o in 0..<outer {
-            for step in 1..<Swift.max(n, 1) {
-                let i = reverse ? n - 1 - step : step, previous = reverse ? i + 1 : i - 1
-                for k in 0..<inner {
-                    let p = out[(o * n + previous) * inner + k], v = out[(o * n + i) * inner + k]
-                    if p.isNaN || p > v { out[(o * n + i) * inner + k] = p }
+        let y = AnyTensor(uninitialized: x.scalarType, shape: x.shape)
+        if y.count == 0 { return y }
+        Kernel.launch("running maximum", x.storage, y.storage, (outer, n, inner, reverse, x.count)) { p, q in
+            let (outer, n, inner, reverse, count) = q
+            let out = p[1].assumingMemoryBound(to: Scalar.self)
+            out.update(from: p[0].assumingMemoryBound(to: Scalar.self), count: count)
+            for o in 0..<outer {
+                for step in 1..<Swift.max(n, 1) {
+                    let i = reverse ? n - 1 - step : step, previous = reverse ? i + 1 : i - 1
+                    for k in 0..<inner {
+                        let p = out[(o * n + previous) * inner + k], v = out[(o * n + i) * inner + k]
+                        if p.isNaN || p > v { out[(o * n + i) * inner + k] = p }
+                    }
                 }
             }
         }
-        return Tensor(shape: shape, scalars: out).base
+        return y
     }
 }
 
