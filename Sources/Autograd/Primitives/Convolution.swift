@@ -44,12 +44,13 @@ struct Fold: LinearPrimitive {
 /// y = x read at the positions of its window maxima: x [..., P..., H, W] → y [..., P..., OH, OW], where the
 /// pooled shape `inputShape` = [P..., H, W] and `outputShape` = [P..., OH, OW] are the trailing axes and any
 /// leading ones (batches of tangents or cotangents) are carried along. The positions (flat in `inputShape`, one per
-/// output) are found on the pooled value when the operation runs; y is linear in x for them.
+/// output, an Int32 tensor computed by the max-pool kernel) are found on the pooled value when the operation runs;
+/// y is linear in x for them.
 ///     ẏ = ẋ at the positions;  x̄ = max-pool-scatter(ȳ): ȳ added at the positions, zeros elsewhere.
 /// Its sparsity rule is the whole window (which element is the maximum depends on the point).
 struct MaxPoolGather: LinearPrimitive {
     let window: Window2d
-    let positions: [Int]
+    let positions: AnyTensor
     let inputShape: [Int], outputShape: [Int]
     var name: String { "max-pool" }
     var sparsity: SparsityRule { .window(self, scatter: false) }
@@ -137,16 +138,16 @@ extension AnyTensor {
     /// `MaxPoolGather` applied to [..., inputShape] (leading axes carried along).
     func maxPoolGathered(_ p: MaxPoolGather) -> AnyTensor {
         let lead = Array(shape.dropLast(p.inputShape.count))
-        let rows = AnyTensor(storage: storage, shape: [Shape.count(lead), Shape.count(p.inputShape)])
-        let y = Kernel.gather(rows, axis: 1, indices: p.positions)
+        let y = Kernel.gatherPositions(self, outer: Shape.count(lead), n: Shape.count(p.inputShape),
+                                       positions: p.positions)
         return record(p, self, AnyTensor(storage: y.storage, shape: lead + p.outputShape))
     }
 
     /// `MaxPoolScatter` applied to [..., outputShape] (leading axes carried along).
     func maxPoolScattered(_ p: MaxPoolGather) -> AnyTensor {
         let lead = Array(shape.dropLast(p.outputShape.count))
-        let rows = AnyTensor(storage: storage, shape: [Shape.count(lead), p.positions.count])
-        let y = Kernel.scatterAdd(rows, axis: 1, indices: p.positions, size: Shape.count(p.inputShape))
+        let y = Kernel.scatterAddPositions(self, outer: Shape.count(lead), n: Shape.count(p.inputShape),
+                                           positions: p.positions)
         return record(MaxPoolScatter(gather: p), self, AnyTensor(storage: y.storage, shape: lead + p.inputShape))
     }
 }

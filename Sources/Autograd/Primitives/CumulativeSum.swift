@@ -22,22 +22,27 @@ extension Kernel {
         let n = x.shape[axis]
         let inner = Shape.count(Array(x.shape[(axis + 1)...]))
         let outer = Shape.count(Array(x.shape[..<axis]))
-        func run<T: TensorScalar>(_ src: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>) {
-            for o in 0..<outer {
-                let base = o * n * inner
-                for step in 0..<n {
-                    let i = reverse ? n - 1 - step : step
-                    let row = base + i * inner, previous = base + (reverse ? i + 1 : i - 1) * inner
-                    for c in 0..<inner { dst[row + c] = step == 0 ? src[row + c] : dst[previous + c] + src[row + c] }
-                }
-            }
-        }
+        let q = (outer, n, inner, reverse)
         switch x.scalarType {
-        case .float32: run(x.storage.floats(), y.storage.floats())
-        case .float64: run(x.storage.doubles(), y.storage.doubles())
+        case .float32: launch("cumulative sum", x.storage, y.storage, q) { cumulativeSumLoop($0.f32(0), $0.f32(1), $1) }
+        case .float64: launch("cumulative sum", x.storage, y.storage, q) { cumulativeSumLoop($0.f64(0), $0.f64(1), $1) }
         case .bool, .int32: Kernel.noKernel("cumulativeSum", x.scalarType)
         }
         return y
+    }
+
+    /// The loop of `cumulativeSum`: q = (outer, n, inner, reverse).
+    private static func cumulativeSumLoop<T: TensorScalar>(_ src: UnsafeMutablePointer<T>,
+                                                           _ dst: UnsafeMutablePointer<T>, _ q: (Int, Int, Int, Bool)) {
+        let (outer, n, inner, reverse) = q
+        for o in 0..<outer {
+            let base = o * n * inner
+            for step in 0..<n {
+                let i = reverse ? n - 1 - step : step
+                let row = base + i * inner, previous = base + (reverse ? i + 1 : i - 1) * inner
+                for c in 0..<inner { dst[row + c] = step == 0 ? src[row + c] : dst[previous + c] + src[row + c] }
+            }
+        }
     }
 }
 

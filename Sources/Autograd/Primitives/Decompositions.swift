@@ -170,9 +170,11 @@ private func diagonalRow(_ p: AnyTensor) -> AnyTensor {
     (p * Kernel.identity(p.scalarType, p.shape[p.rank - 1])).sum(axes: [p.rank - 2], keep: true)
 }
 
-/// The values of `t` (no derivative state) as Doubles.
+/// The values of `t` (no derivative state) as Doubles, for the rank checks on R (which fail an open trace when R
+/// depends on the traced function's inputs: the check would be frozen at the traced values).
 func doubleValues(_ t: AnyTensor) -> [Double] {
-    switch t.scalarType {
+    Trace.valueRead(t.storage, "the rank check on R (lstsq, the derivative of qr)")
+    return switch t.scalarType {
     case .float32: UnsafeBufferPointer(start: t.storage.floats(), count: t.count).map(\.doubleValue)
     case .float64: Array(UnsafeBufferPointer(start: t.storage.doubles(), count: t.count))
     case .bool, .int32: Kernel.noKernel("the decomposition rules", t.scalarType)
@@ -182,47 +184,62 @@ func doubleValues(_ t: AnyTensor) -> [Double] {
 /// ε of `t`'s element type.
 func machineEpsilon(_ t: AnyTensor) -> Double { t.scalarType == .float32 ? Double(Float.ulpOfOne) : .ulpOfOne }
 
-/// For rows d [..., 1, k] (eigenvalues or singular values): τ = 10·k·ε·maxᵢ|dᵢ| for each matrix, and the values.
-private func thresholds(_ d: AnyTensor) -> (tau: [Double], values: [Double], k: Int) {
-    let k = d.shape[d.rank - 1], values = doubleValues(d)
-    let tau = stride(from: 0, to: values.count, by: Swift.max(k, 1)).map { start in
-        10 * Double(k) * machineEpsilon(d) * values[start..<(start + k)].reduce(0) { Swift.max($0, Swift.abs($1)) }
-    }
-    return (tau, values, k)
+/// For a row d [k] (eigenvalues or singular values) of one matrix: τ = 10·k·ε·maxᵢ|dᵢ|.
+private func threshold<T: TensorScalar>(_ d: UnsafeMutablePointer<T>, _ k: Int, _ epsilon: Double) -> Double {
+    10 * Double(k) * epsilon * (0..<k).reduce(0) { Swift.max($0, Swift.abs(d[$1].doubleValue)) }
 }
 
 /// F with F_ij = 1/(dⱼ − dᵢ) (or 1/(dⱼ² − dᵢ²) when `squared`) for each row d [..., 1, k] of `d`, 0 on the
 /// diagonal and wherever |dᵢ − dⱼ| ≤ τ: shape [..., k, k], recorded as a function of d (so rules using it can be
-/// differentiated again) with the mask a constant.
+/// differentiated again) with the mask a constant (computed by a kernel from d's values).
 private func gapReciprocals(_ d: AnyTensor, squared: Bool = false) -> AnyTensor {
-    let (tau, values, k) = thresholds(d)
+    let k = d.shape[d.rank - 1]
     let mask = Kernel.filled(d.scalarType, Array(d.shape.dropLast(2)) + [k, k], 0)
-    var flat = [Double](repeating: 0, count: mask.count)
-    for (b, t) in tau.enumerated() {
-        for i in 0..<k {
-            for j in 0..<k where Swift.abs(values[b * k + i] - values[b * k + j]) > t { flat[(b * k + i) * k + j] = 1 }
-        }
+    let q = (d.count / Swift.max(k, 1), k, machineEpsilon(d))
+    switch d.scalarType {
+    case .float32: Kernel.launch("gap mask", d.value.storage, mask.storage, q) { gapMask($0.f32(0), $0.f32(1), $1) }
+    case .float64: Kernel.launch("gap mask", d.value.storage, mask.storage, q) { gapMask($0.f64(0), $0.f64(1), $1) }
+    case .bool, .int32: Kernel.noKernel("the decomposition rules", d.scalarType)
     }
-    fill(mask, flat)
     let e = squared ? d * d : d
     let gaps = e - e.transposedMatrices()      // (i, j) holds eⱼ − eᵢ
     return mask / (gaps + (1 - mask))
 }
 
+/// The loop of `gapReciprocals`' mask: 1 where |dᵢ − dⱼ| > τ, for q = (matrices, k, ε).
+private func gapMask<T: TensorScalar>(_ d: UnsafeMutablePointer<T>, _ mask: UnsafeMutablePointer<T>,
+                                      _ q: (Int, Int, Double)) {
+    let (count, k, epsilon) = q
+    for b in 0..<count {
+        let t = threshold(d + b * k, k, epsilon)
+        for i in 0..<k {
+            for j in 0..<k where Swift.abs(d[b * k + i].doubleValue - d[b * k + j].doubleValue) > t {
+                mask[(b * k + i) * k + j] = 1
+            }
+        }
+    }
+}
+
 /// 1/dᵢ for each row d [..., 1, k] of `d`, 0 where dᵢ ≤ τ (recorded as a function of d).
 private func reciprocalsAboveThreshold(_ d: AnyTensor) -> AnyTensor {
-    let (tau, values, k) = thresholds(d)
+    let k = d.shape[d.rank - 1]
     let mask = Kernel.filled(d.scalarType, d.shape, 0)
-    fill(mask, values.indices.map { values[$0] > tau[$0 / Swift.max(k, 1)] ? 1 : 0 })
+    let q = (d.count / Swift.max(k, 1), k, machineEpsilon(d))
+    switch d.scalarType {
+    case .float32: Kernel.launch("threshold mask", d.value.storage, mask.storage, q) { aboveThreshold($0.f32(0), $0.f32(1), $1) }
+    case .float64: Kernel.launch("threshold mask", d.value.storage, mask.storage, q) { aboveThreshold($0.f64(0), $0.f64(1), $1) }
+    case .bool, .int32: Kernel.noKernel("the decomposition rules", d.scalarType)
+    }
     return mask / (d + (1 - mask))
 }
 
-/// Writes `values` into the new constant tensor `t`.
-private func fill(_ t: AnyTensor, _ values: [Double]) {
-    switch t.scalarType {
-    case .float32: for (i, v) in values.enumerated() { t.storage.floats()[i] = Float(v) }
-    case .float64: for (i, v) in values.enumerated() { t.storage.doubles()[i] = v }
-    case .bool, .int32: Kernel.noKernel("the decomposition rules", t.scalarType)
+/// The loop of `reciprocalsAboveThreshold`'s mask: 1 where dᵢ > τ, for q = (matrices, k, ε).
+private func aboveThreshold<T: TensorScalar>(_ d: UnsafeMutablePointer<T>, _ mask: UnsafeMutablePointer<T>,
+                                             _ q: (Int, Int, Double)) {
+    let (count, k, epsilon) = q
+    for b in 0..<count {
+        let t = threshold(d + b * k, k, epsilon)
+        for i in 0..<k where d[b * k + i].doubleValue > t { mask[b * k + i] = 1 }
     }
 }
 

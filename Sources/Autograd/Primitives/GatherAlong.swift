@@ -67,21 +67,11 @@ extension Kernel {
         if y.count == 0 { return y }
         let (outer, indexOuter, inner) = along(x.shape, axis: axis, indices: indices)
         let n = x.shape[axis], m = indices.shape[axis - extra]
-        let idx = indices.storage.int32s()
-        func run<T>(_ src: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>) {
-            for o in 0..<outer {
-                let io = (o % indexOuter) * m * inner
-                for j in 0..<m {
-                    for i in 0..<inner {
-                        dst[(o * m + j) * inner + i] = src[(o * n + Int(idx[io + j * inner + i])) * inner + i]
-                    }
-                }
-            }
-        }
+        let q = (outer, indexOuter, inner, n, m)
         switch x.scalarType.byteCount {
-        case 1: run(x.storage.bytes(), y.storage.bytes())
-        case 4: run(x.storage.int32s(), y.storage.int32s())
-        default: run(x.storage.doubles(), y.storage.doubles())
+        case 1: launch("gather along", x.storage, indices.storage, y.storage, q) { gatherAlongLoop($0.u8(0), $0.i32(1), $0.u8(2), $1) }
+        case 4: launch("gather along", x.storage, indices.storage, y.storage, q) { gatherAlongLoop($0.i32(0), $0.i32(1), $0.i32(2), $1) }
+        default: launch("gather along", x.storage, indices.storage, y.storage, q) { gatherAlongLoop($0.f64(0), $0.i32(1), $0.f64(2), $1) }
         }
         return y
     }
@@ -95,23 +85,45 @@ extension Kernel {
         if x.count == 0 { return y }
         let (outer, indexOuter, inner) = along(x.shape, axis: axis, indices: indices)
         let m = x.shape[axis]
-        let idx = indices.storage.int32s()
-        func run<T: TensorScalar>(_ src: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>) {
-            for o in 0..<outer {
-                let io = (o % indexOuter) * m * inner
-                for j in 0..<m {
-                    for i in 0..<inner {
-                        dst[(o * n + Int(idx[io + j * inner + i])) * inner + i] += src[(o * m + j) * inner + i]
-                    }
-                }
-            }
-        }
+        let q = (outer, indexOuter, inner, n, m)
         switch x.scalarType {
-        case .float32: run(x.storage.floats(), y.storage.floats())
-        case .float64: run(x.storage.doubles(), y.storage.doubles())
+        case .float32:
+            launch("scatter-add along", x.storage, indices.storage, y.storage, q) { scatterAddAlongLoop($0.f32(0), $0.i32(1), $0.f32(2), $1) }
+        case .float64:
+            launch("scatter-add along", x.storage, indices.storage, y.storage, q) { scatterAddAlongLoop($0.f64(0), $0.i32(1), $0.f64(2), $1) }
         case .bool, .int32: noKernel("scatter-add", x.scalarType)
         }
         return y
+    }
+
+    /// The loop of `gatherAlong`: q = (outer, indexOuter, inner, n, m), n the length of x's axis, m the index's.
+    private static func gatherAlongLoop<T>(_ src: UnsafeMutablePointer<T>, _ idx: UnsafeMutablePointer<Int32>,
+                                           _ dst: UnsafeMutablePointer<T>, _ q: (Int, Int, Int, Int, Int)) {
+        let (outer, indexOuter, inner, n, m) = q
+        for o in 0..<outer {
+            let io = (o % indexOuter) * m * inner
+            for j in 0..<m {
+                for i in 0..<inner {
+                    dst[(o * m + j) * inner + i] = src[(o * n + Int(idx[io + j * inner + i])) * inner + i]
+                }
+            }
+        }
+    }
+
+    /// The loop of `scatterAddAlong`: q = (outer, indexOuter, inner, n, m), n the length of y's axis, m x's.
+    private static func scatterAddAlongLoop<T: TensorScalar>(_ src: UnsafeMutablePointer<T>,
+                                                             _ idx: UnsafeMutablePointer<Int32>,
+                                                             _ dst: UnsafeMutablePointer<T>,
+                                                             _ q: (Int, Int, Int, Int, Int)) {
+        let (outer, indexOuter, inner, n, m) = q
+        for o in 0..<outer {
+            let io = (o % indexOuter) * m * inner
+            for j in 0..<m {
+                for i in 0..<inner {
+                    dst[(o * n + Int(idx[io + j * inner + i])) * inner + i] += src[(o * m + j) * inner + i]
+                }
+            }
+        }
     }
 }
 

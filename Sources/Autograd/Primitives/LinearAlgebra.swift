@@ -168,13 +168,11 @@ extension Kernel {
     /// The n×n identity.
     static func identity(_ type: ScalarType, _ n: Int) -> AnyTensor {
         let y = filled(type, [n, n], 0)
-        for i in 0..<n {
-            switch type {
-            case .float32: y.storage.floats()[i * n + i] = 1
-            case .float64: y.storage.doubles()[i * n + i] = 1
-            case .bool: y.storage.bytes()[i * n + i] = 1
-            case .int32: y.storage.int32s()[i * n + i] = 1
-            }
+        switch type {
+        case .float32: launch("identity", y.storage, n) { p, n in for i in 0..<n { p.f32(0)[i * n + i] = 1 } }
+        case .float64: launch("identity", y.storage, n) { p, n in for i in 0..<n { p.f64(0)[i * n + i] = 1 } }
+        case .bool: launch("identity", y.storage, n) { p, n in for i in 0..<n { p.u8(0)[i * n + i] = 1 } }
+        case .int32: launch("identity", y.storage, n) { p, n in for i in 0..<n { p.i32(0)[i * n + i] = 1 } }
         }
         return y
     }
@@ -184,20 +182,24 @@ extension Kernel {
 /// Filled row by row (each row one run of ones), n² writes in all.
 func triangleMask(_ n: Int, lower: Bool, diagonal: Double, like t: AnyTensor) -> AnyTensor {
     let m = Kernel.filled(t.scalarType, [n, n], 0)
-    func fill<T>(_ p: UnsafeMutablePointer<T>, one: T, diagonal: T) {
-        for i in 0..<n {
-            let row = p + i * n
-            if lower { row.update(repeating: one, count: i) } else { (row + i + 1).update(repeating: one, count: n - i - 1) }
-            row[i] = diagonal
-        }
-    }
+    let q = (n, lower, diagonal)
     switch t.scalarType {
-    case .float32: fill(m.storage.floats(), one: 1, diagonal: Float(diagonal))
-    case .float64: fill(m.storage.doubles(), one: 1, diagonal: diagonal)
-    case .bool: fill(m.storage.bytes(), one: 1, diagonal: diagonal != 0 ? 1 : 0)
-    case .int32: fill(m.storage.int32s(), one: 1, diagonal: Int32(diagonal))
+    case .float32: Kernel.launch("triangle mask", m.storage, q) { fillTriangle($0.f32(0), $1.0, $1.1, one: 1, diagonal: Float($1.2)) }
+    case .float64: Kernel.launch("triangle mask", m.storage, q) { fillTriangle($0.f64(0), $1.0, $1.1, one: 1, diagonal: $1.2) }
+    case .bool:
+        Kernel.launch("triangle mask", m.storage, q) { fillTriangle($0.u8(0), $1.0, $1.1, one: 1, diagonal: $1.2 != 0 ? 1 : 0) }
+    case .int32: Kernel.launch("triangle mask", m.storage, q) { fillTriangle($0.i32(0), $1.0, $1.1, one: 1, diagonal: Int32($1.2)) }
     }
     return m
+}
+
+/// The loop of `triangleMask`.
+private func fillTriangle<T>(_ p: UnsafeMutablePointer<T>, _ n: Int, _ lower: Bool, one: T, diagonal: T) {
+    for i in 0..<n {
+        let row = p + i * n
+        if lower { row.update(repeating: one, count: i) } else { (row + i + 1).update(repeating: one, count: n - i - 1) }
+        row[i] = diagonal
+    }
 }
 
 /// Φ(X): the lower triangle of each matrix of X, its diagonal halved.

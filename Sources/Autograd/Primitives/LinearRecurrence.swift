@@ -53,28 +53,35 @@ extension Kernel {
         let axis = a.rank - axisFromEnd
         let n = a.shape[axis], inner = Shape.count(Array(a.shape[(axis + 1)...]))
         let outer = a.count / (n * inner), period = c.count
-        func run<T: TensorScalar>(_ c: UnsafeMutablePointer<T>, _ a: UnsafeMutablePointer<T>,
-                                  _ z: UnsafeMutablePointer<T>) {
-            for o in 0..<outer {
-                let base = o * n * inner, cBase = base % period
-                for step in 0..<n {
-                    let i = reverse ? n - 1 - step : step
-                    let row = base + i * inner, cRow = cBase + i * inner
-                    if step == 0 {
-                        for k in 0..<inner { z[row + k] = a[row + k] }
-                    } else {
-                        let previous = base + (reverse ? i + 1 : i - 1) * inner
-                        for k in 0..<inner { z[row + k] = c[cRow + k] * z[previous + k] + a[row + k] }
-                    }
-                }
-            }
-        }
+        let q = (outer, n, inner, period, reverse)
         switch a.scalarType {
-        case .float32: run(c.storage.floats(), a.storage.floats(), z.storage.floats())
-        case .float64: run(c.storage.doubles(), a.storage.doubles(), z.storage.doubles())
+        case .float32:
+            launch("linear recurrence", c.storage, a.storage, z.storage, q) { linearRecurrenceLoop($0.f32(0), $0.f32(1), $0.f32(2), $1) }
+        case .float64:
+            launch("linear recurrence", c.storage, a.storage, z.storage, q) { linearRecurrenceLoop($0.f64(0), $0.f64(1), $0.f64(2), $1) }
         case .bool, .int32: noKernel("linearRecurrence", a.scalarType)
         }
         return z
+    }
+
+    /// The loop of `linearRecurrence`: q = (outer, n, inner, period, reverse).
+    private static func linearRecurrenceLoop<T: TensorScalar>(_ c: UnsafeMutablePointer<T>, _ a: UnsafeMutablePointer<T>,
+                                                              _ z: UnsafeMutablePointer<T>,
+                                                              _ q: (Int, Int, Int, Int, Bool)) {
+        let (outer, n, inner, period, reverse) = q
+        for o in 0..<outer {
+            let base = o * n * inner, cBase = base % period
+            for step in 0..<n {
+                let i = reverse ? n - 1 - step : step
+                let row = base + i * inner, cRow = cBase + i * inner
+                if step == 0 {
+                    for k in 0..<inner { z[row + k] = a[row + k] }
+                } else {
+                    let previous = base + (reverse ? i + 1 : i - 1) * inner
+                    for k in 0..<inner { z[row + k] = c[cRow + k] * z[previous + k] + a[row + k] }
+                }
+            }
+        }
     }
 }
 

@@ -27,28 +27,11 @@ extension Kernel {
         let n = a.shape[a.rank - 1]
         let batch = Array(a.shape.dropLast(2))
         let y = AnyTensor(uninitialized: a.scalarType, shape: batch + [n + 1, n])
-        func run<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>) {
-            var work = [Double](repeating: 0, count: n * n), vectors = work
-            for m in 0..<Shape.count(batch) {
-                let xm = x + m * n * n
-                checkFinite(xm, rows: n, columns: n, operation, a.shape, m, batch, at: location)
-                for i in 0..<n {
-                    for j in 0..<n { work[i * n + j] = (xm[i * n + j].doubleValue + xm[j * n + i].doubleValue) / 2 }
-                }
-                jacobiEigen(&work, &vectors, n)
-                let values = (0..<n).map { work[$0 * n + $0] }
-                let order = (0..<n).sorted { values[$0] < values[$1] || (values[$0] == values[$1] && $0 < $1) }
-                let ym = out + m * (n + 1) * n
-                for (c, j) in order.enumerated() {
-                    ym[c] = T(values[j])
-                    let sign = largestComponentSign(n) { vectors[$0 * n + j] }
-                    for i in 0..<n { ym[(i + 1) * n + c] = T(sign * vectors[i * n + j]) }
-                }
-            }
-        }
         switch a.scalarType {
-        case .float32: run(a.storage.floats(), y.storage.floats())
-        case .float64: run(a.storage.doubles(), y.storage.doubles())
+        case .float32:
+            launch("eigh", a.storage, y.storage, (n, batch, a.shape, operation, location)) { eighLoop($0.f32(0), $0.f32(1), $1) }
+        case .float64:
+            launch("eigh", a.storage, y.storage, (n, batch, a.shape, operation, location)) { eighLoop($0.f64(0), $0.f64(1), $1) }
         case .bool, .int32: Kernel.noKernel("eigh", a.scalarType)
         }
         return y
@@ -130,47 +113,11 @@ extension Kernel {
         let m = a.shape[a.rank - 2], n = a.shape[a.rank - 1], k = Swift.min(m, n)
         let batch = Array(a.shape.dropLast(2))
         let y = AnyTensor(uninitialized: a.scalarType, shape: batch + [1 + m + n, k])
-        func run<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>) {
-            let long = Swift.max(m, n)
-            // The k vectors to orthogonalize, each of length `long`, as rows: A's columns (m ≥ n) or rows (m < n).
-            var w = [Double](repeating: 0, count: k * long)
-            var right = [Double](repeating: 0, count: k * k)
-            for b in 0..<Shape.count(batch) {
-                let xb = x + b * m * n
-                checkFinite(xb, rows: m, columns: n, operation, a.shape, b, batch, at: location)
-                for i in 0..<m {
-                    for j in 0..<n {
-                        if m >= n { w[j * long + i] = xb[i * n + j].doubleValue } else {
-                            w[i * long + j] = xb[i * n + j].doubleValue
-                        }
-                    }
-                }
-                let sigma = oneSidedJacobi(&w, &right, count: k, length: long)
-                let order = (0..<k).sorted { sigma[$0] > sigma[$1] || (sigma[$0] == sigma[$1] && $0 < $1) }
-                // The left vectors: orthonormal completion where σ = 0.
-                var left = [[Double]]()
-                for j in order {
-                    if sigma[j] > 0 {
-                        left.append((0..<long).map { w[j * long + $0] / sigma[j] })
-                    } else {
-                        left.append(orthonormalCompletion(left, long))
-                    }
-                }
-                let yb = out + b * (1 + m + n) * k
-                for (c, j) in order.enumerated() {
-                    yb[c] = T(sigma[j])
-                    // U's column c and V's column c: left[c] and right row j, or the other way round when m < n.
-                    func u(_ i: Int) -> Double { m >= n ? left[c][i] : right[j * k + i] }
-                    func v(_ i: Int) -> Double { m >= n ? right[j * k + i] : left[c][i] }
-                    let sign = largestComponentSign(m, u)
-                    for i in 0..<m { yb[(1 + i) * k + c] = T(sign * u(i)) }
-                    for i in 0..<n { yb[(1 + m + i) * k + c] = T(sign * v(i)) }
-                }
-            }
-        }
         switch a.scalarType {
-        case .float32: run(a.storage.floats(), y.storage.floats())
-        case .float64: run(a.storage.doubles(), y.storage.doubles())
+        case .float32:
+            launch("svd", a.storage, y.storage, (m, n, k, batch, a.shape, operation, location)) { svdLoop($0.f32(0), $0.f32(1), $1) }
+        case .float64:
+            launch("svd", a.storage, y.storage, (m, n, k, batch, a.shape, operation, location)) { svdLoop($0.f64(0), $0.f64(1), $1) }
         case .bool, .int32: Kernel.noKernel("svd", a.scalarType)
         }
         return y
@@ -255,53 +202,11 @@ extension Kernel {
         precondition(m >= n, "qr kernel: m < n is handled by the caller")
         let batch = Array(a.shape.dropLast(2))
         let y = AnyTensor(uninitialized: a.scalarType, shape: batch + [m + n, n])
-        func run<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>) {
-            var r = [Double](repeating: 0, count: m * n), q = r
-            var reflectors = [[Double]](repeating: [], count: n), betas = [Double](repeating: 0, count: n)
-            var w = [Double](repeating: 0, count: n)
-            for b in 0..<Shape.count(batch) {
-                let xb = x + b * m * n
-                checkFinite(xb, rows: m, columns: n, operation, a.shape, b, batch, at: location)
-                for i in 0..<(m * n) { r[i] = xb[i].doubleValue }
-                // H_j = I − β v vᵀ sends column j's part from row j down to α e₁, α = −sign(x₀)‖x‖ (no cancellation).
-                for j in 0..<n {
-                    let scale = (j..<m).reduce(0.0) { Swift.max($0, Swift.abs(r[$1 * n + j])) }
-                    if scale == 0 {
-                        reflectors[j] = []
-                        betas[j] = 0
-                        continue
-                    }
-                    let norm = scale * (j..<m).reduce(0.0) { $0 + (r[$1 * n + j] / scale) * (r[$1 * n + j] / scale) }
-                        .squareRoot()
-                    let x0 = r[j * n + j]
-                    let alpha = x0 >= 0 ? -norm : norm
-                    var v = (j..<m).map { r[$0 * n + j] }
-                    v[0] = x0 - alpha
-                    let vv = v.reduce(0) { $0 + $1 * $1 }
-                    let beta = 2 / vv
-                    reflectors[j] = v
-                    betas[j] = beta
-                    applyReflector(v, beta, to: &r, rowsFrom: j, columnsFrom: j, columns: n, work: &w)
-                    r[j * n + j] = alpha
-                    for i in (j + 1)..<m { r[i * n + j] = 0 }
-                }
-                // Q = H₀·H₁·…·H_{n−1} applied to the first n columns of the identity, last reflector first (H_j
-                // leaves the columns before j alone: they are still zero from row j down).
-                for i in 0..<(m * n) { q[i] = i / n == i % n ? 1 : 0 }
-                for j in stride(from: n - 1, through: 0, by: -1) where betas[j] != 0 {
-                    applyReflector(reflectors[j], betas[j], to: &q, rowsFrom: j, columnsFrom: j, columns: n, work: &w)
-                }
-                let yb = out + b * (m + n) * n
-                for j in 0..<n {
-                    let sign: Double = r[j * n + j] < 0 ? -1 : 1
-                    for i in 0..<m { yb[i * n + j] = T(sign * q[i * n + j]) }
-                    for c in 0..<n { yb[(m + j) * n + c] = T(c < j ? 0 : sign * r[j * n + c]) }
-                }
-            }
-        }
         switch a.scalarType {
-        case .float32: run(a.storage.floats(), y.storage.floats())
-        case .float64: run(a.storage.doubles(), y.storage.doubles())
+        case .float32:
+            launch("qr", a.storage, y.storage, (m, n, batch, a.shape, operation, location)) { qrLoop($0.f32(0), $0.f32(1), $1) }
+        case .float64:
+            launch("qr", a.storage, y.storage, (m, n, batch, a.shape, operation, location)) { qrLoop($0.f64(0), $0.f64(1), $1) }
         case .bool, .int32: Kernel.noKernel("qr", a.scalarType)
         }
         return y
@@ -319,6 +224,119 @@ extension Kernel {
         for (i, vi) in v.enumerated() where vi != 0 {
             let row = (rowsFrom + i) * columns, f = beta * vi
             for c in columnsFrom..<columns { x[row + c] -= f * w[c] }
+        }
+    }
+
+    /// The loop of `eigh`: q = (n, batch, shape, operation, location).
+    private static func eighLoop<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>,
+                                                 _ q: (Int, [Int], [Int], String, CallSite?)) {
+        let (n, batch, shape, operation, location) = q
+        var work = [Double](repeating: 0, count: n * n), vectors = work
+        for m in 0..<Shape.count(batch) {
+            let xm = x + m * n * n
+            checkFinite(xm, rows: n, columns: n, operation, shape, m, batch, at: location)
+            for i in 0..<n {
+                for j in 0..<n { work[i * n + j] = (xm[i * n + j].doubleValue + xm[j * n + i].doubleValue) / 2 }
+            }
+            jacobiEigen(&work, &vectors, n)
+            let values = (0..<n).map { work[$0 * n + $0] }
+            let order = (0..<n).sorted { values[$0] < values[$1] || (values[$0] == values[$1] && $0 < $1) }
+            let ym = out + m * (n + 1) * n
+            for (c, j) in order.enumerated() {
+                ym[c] = T(values[j])
+                let sign = largestComponentSign(n) { vectors[$0 * n + j] }
+                for i in 0..<n { ym[(i + 1) * n + c] = T(sign * vectors[i * n + j]) }
+            }
+        }
+    }
+
+    /// The loop of `svd`: q = (m, n, k, batch, shape, operation, location).
+    private static func svdLoop<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>,
+                                                 _ q: (Int, Int, Int, [Int], [Int], String, CallSite?)) {
+        let (m, n, k, batch, shape, operation, location) = q
+        let long = Swift.max(m, n)
+        // The k vectors to orthogonalize, each of length `long`, as rows: A's columns (m ≥ n) or rows (m < n).
+        var w = [Double](repeating: 0, count: k * long)
+        var right = [Double](repeating: 0, count: k * k)
+        for b in 0..<Shape.count(batch) {
+            let xb = x + b * m * n
+            checkFinite(xb, rows: m, columns: n, operation, shape, b, batch, at: location)
+            for i in 0..<m {
+                for j in 0..<n {
+                    if m >= n { w[j * long + i] = xb[i * n + j].doubleValue } else {
+                        w[i * long + j] = xb[i * n + j].doubleValue
+                    }
+                }
+            }
+            let sigma = oneSidedJacobi(&w, &right, count: k, length: long)
+            let order = (0..<k).sorted { sigma[$0] > sigma[$1] || (sigma[$0] == sigma[$1] && $0 < $1) }
+            // The left vectors: orthonormal completion where σ = 0.
+            var left = [[Double]]()
+            for j in order {
+                if sigma[j] > 0 {
+                    left.append((0..<long).map { w[j * long + $0] / sigma[j] })
+                } else {
+                    left.append(orthonormalCompletion(left, long))
+                }
+            }
+            let yb = out + b * (1 + m + n) * k
+            for (c, j) in order.enumerated() {
+                yb[c] = T(sigma[j])
+                // U's column c and V's column c: left[c] and right row j, or the other way round when m < n.
+                func u(_ i: Int) -> Double { m >= n ? left[c][i] : right[j * k + i] }
+                func v(_ i: Int) -> Double { m >= n ? right[j * k + i] : left[c][i] }
+                let sign = largestComponentSign(m, u)
+                for i in 0..<m { yb[(1 + i) * k + c] = T(sign * u(i)) }
+                for i in 0..<n { yb[(1 + m + i) * k + c] = T(sign * v(i)) }
+            }
+        }
+    }
+
+    /// The loop of `qr`: p = (m, n, batch, shape, operation, location).
+    private static func qrLoop<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>,
+                                                 _ p: (Int, Int, [Int], [Int], String, CallSite?)) {
+        let (m, n, batch, shape, operation, location) = p
+        var r = [Double](repeating: 0, count: m * n), q = r
+        var reflectors = [[Double]](repeating: [], count: n), betas = [Double](repeating: 0, count: n)
+        var w = [Double](repeating: 0, count: n)
+        for b in 0..<Shape.count(batch) {
+            let xb = x + b * m * n
+            checkFinite(xb, rows: m, columns: n, operation, shape, b, batch, at: location)
+            for i in 0..<(m * n) { r[i] = xb[i].doubleValue }
+            // H_j = I − β v vᵀ sends column j's part from row j down to α e₁, α = −sign(x₀)‖x‖ (no cancellation).
+            for j in 0..<n {
+                let scale = (j..<m).reduce(0.0) { Swift.max($0, Swift.abs(r[$1 * n + j])) }
+                if scale == 0 {
+                    reflectors[j] = []
+                    betas[j] = 0
+                    continue
+                }
+                let norm = scale * (j..<m).reduce(0.0) { $0 + (r[$1 * n + j] / scale) * (r[$1 * n + j] / scale) }
+                    .squareRoot()
+                let x0 = r[j * n + j]
+                let alpha = x0 >= 0 ? -norm : norm
+                var v = (j..<m).map { r[$0 * n + j] }
+                v[0] = x0 - alpha
+                let vv = v.reduce(0) { $0 + $1 * $1 }
+                let beta = 2 / vv
+                reflectors[j] = v
+                betas[j] = beta
+                applyReflector(v, beta, to: &r, rowsFrom: j, columnsFrom: j, columns: n, work: &w)
+                r[j * n + j] = alpha
+                for i in (j + 1)..<m { r[i * n + j] = 0 }
+            }
+            // Q = H₀·H₁·…·H_{n−1} applied to the first n columns of the identity, last reflector first (H_j
+            // leaves the columns before j alone: they are still zero from row j down).
+            for i in 0..<(m * n) { q[i] = i / n == i % n ? 1 : 0 }
+            for j in stride(from: n - 1, through: 0, by: -1) where betas[j] != 0 {
+                applyReflector(reflectors[j], betas[j], to: &q, rowsFrom: j, columnsFrom: j, columns: n, work: &w)
+            }
+            let yb = out + b * (m + n) * n
+            for j in 0..<n {
+                let sign: Double = r[j * n + j] < 0 ? -1 : 1
+                for i in 0..<m { yb[i * n + j] = T(sign * q[i * n + j]) }
+                for c in 0..<n { yb[(m + j) * n + c] = T(c < j ? 0 : sign * r[j * n + c]) }
+            }
         }
     }
 }

@@ -76,8 +76,14 @@ extension Kernel {
     static func cholesky(_ s: AnyTensor, _ operation: String, at location: CallSite?) -> AnyTensor {
         let y = AnyTensor(uninitialized: s.scalarType, shape: s.shape)
         switch s.scalarType {
-        case .float32: cholesky(s.storage.floats(), y.storage.floats(), s.shape, operation, location)
-        case .float64: cholesky(s.storage.doubles(), y.storage.doubles(), s.shape, operation, location)
+        case .float32:
+            launch("cholesky", s.storage, y.storage, (s.shape, operation, location)) {
+                cholesky($0.f32(0), $0.f32(1), $1.0, $1.1, $1.2)
+            }
+        case .float64:
+            launch("cholesky", s.storage, y.storage, (s.shape, operation, location)) {
+                cholesky($0.f64(0), $0.f64(1), $1.0, $1.1, $1.2)
+            }
         case .bool, .int32: Kernel.noKernel("cholesky", s.scalarType)
         }
         return y
@@ -211,8 +217,14 @@ extension Kernel {
         let problem = SolveProblem(n: n, k: k, structure: structure, transpose: transpose, shape: a.shape,
                                    operation: operation, hint: hint, location: location)
         switch a.scalarType {
-        case .float32: problem.run(a.storage.floats(), b.storage.floats(), y.storage.floats(), ia, ib)
-        case .float64: problem.run(a.storage.doubles(), b.storage.doubles(), y.storage.doubles(), ia, ib)
+        case .float32:
+            launch("solve", a.storage, b.storage, y.storage, (problem, ia, ib)) {
+                $1.0.run($0.f32(0), $0.f32(1), $0.f32(2), $1.1, $1.2)
+            }
+        case .float64:
+            launch("solve", a.storage, b.storage, y.storage, (problem, ia, ib)) {
+                $1.0.run($0.f64(0), $0.f64(1), $0.f64(2), $1.1, $1.2)
+            }
         case .bool, .int32: Kernel.noKernel("solve", a.scalarType)
         }
         return y
@@ -227,33 +239,49 @@ extension Kernel {
         let batch = Array(a.shape.dropLast(2))
         let value = AnyTensor(uninitialized: a.scalarType, shape: batch)
         let sign = AnyTensor(uninitialized: a.scalarType, shape: batch)
-        func run<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, _ v: UnsafeMutablePointer<T>,
-                                  _ s: UnsafeMutablePointer<T>) {
-            let lu = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(n * n, 1))
-            defer { lu.deallocate() }
-            var pivots = [Int](repeating: 0, count: n)
-            for m in 0..<Shape.count(batch) {
-                checkFinite(x + m * n * n, rows: n, columns: n, operation, a.shape, m, batch, at: location)
-                lu.update(from: x + m * n * n, count: n * n)
-                let singular = luFactor(lu, n, &pivots) != nil
-                var negative = pivots.enumerated().reduce(false) { $0 != ($1.element != $1.offset) }
-                var logAbs = 0.0, product = 1.0
-                for i in 0..<n {
-                    let u = Double(lu[i * n + i])
-                    if u < 0 { negative.toggle() }
-                    logAbs += Foundation.log(Swift.abs(u))
-                    product *= u
-                }
-                s[m] = singular ? 0 : negative ? -1 : 1
-                v[m] = logAbsolute ? T(singular ? -Double.infinity : logAbs) : T(singular ? 0 : product)
-            }
-        }
+        let q = DeterminantProblem(n: n, batch: batch, shape: a.shape, logAbsolute: logAbsolute, operation: operation,
+                                   location: location)
         switch a.scalarType {
-        case .float32: run(a.storage.floats(), value.storage.floats(), sign.storage.floats())
-        case .float64: run(a.storage.doubles(), value.storage.doubles(), sign.storage.doubles())
+        case .float32:
+            launch("determinant", a.storage, value.storage, sign.storage, writes: 2, q) {
+                determinant($0.f32(0), $0.f32(1), $0.f32(2), $1)
+            }
+        case .float64:
+            launch("determinant", a.storage, value.storage, sign.storage, writes: 2, q) {
+                determinant($0.f64(0), $0.f64(1), $0.f64(2), $1)
+            }
         case .bool, .int32: Kernel.noKernel("determinant", a.scalarType)
         }
         return (value, sign)
+    }
+
+    /// The parameters of one batched determinant.
+    struct DeterminantProblem {
+        let n: Int, batch: [Int], shape: [Int], logAbsolute: Bool, operation: String, location: CallSite?
+    }
+
+    /// The loop of `determinant`: x the matrices, v the values, s the signs.
+    private static func determinant<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, _ v: UnsafeMutablePointer<T>,
+                                                     _ s: UnsafeMutablePointer<T>, _ q: DeterminantProblem) {
+        let (n, batch, logAbsolute, operation, location) = (q.n, q.batch, q.logAbsolute, q.operation, q.location)
+        let lu = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(n * n, 1))
+        defer { lu.deallocate() }
+        var pivots = [Int](repeating: 0, count: n)
+        for m in 0..<Shape.count(batch) {
+            checkFinite(x + m * n * n, rows: n, columns: n, operation, q.shape, m, batch, at: location)
+            lu.update(from: x + m * n * n, count: n * n)
+            let singular = luFactor(lu, n, &pivots) != nil
+            var negative = pivots.enumerated().reduce(false) { $0 != ($1.element != $1.offset) }
+            var logAbs = 0.0, product = 1.0
+            for i in 0..<n {
+                let u = Double(lu[i * n + i])
+                if u < 0 { negative.toggle() }
+                logAbs += Foundation.log(Swift.abs(u))
+                product *= u
+            }
+            s[m] = singular ? 0 : negative ? -1 : 1
+            v[m] = logAbsolute ? T(singular ? -Double.infinity : logAbs) : T(singular ? 0 : product)
+        }
     }
 
     /// LU factorization with partial pivoting of the n×n row-major matrix `a`, in place: P·A = L·U with L unit

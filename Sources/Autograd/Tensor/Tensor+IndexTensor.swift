@@ -152,6 +152,9 @@ public func oneHot<S: TensorScalar>(_ indices: Tensor<Int32>, classes: Int, file
 func checkedIndices(_ indices: AnyTensor, bound: Int, _ operation: String, what: String,
                     at loc: CallSite?) -> [Int] {
     precondition(indices.scalarType == .int32)
+    // The positions are checked and kept as Swift values: an index tensor computed from a traced function's inputs
+    // would be frozen at the traced positions.
+    Trace.valueRead(indices.storage, "the index tensor of \(operation), checked in Swift code")
     let p = indices.storage.int32s()
     return (0..<indices.count).map { i in
         let v = Int(p[i]), j = v < 0 ? v + bound : v

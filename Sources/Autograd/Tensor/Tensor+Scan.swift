@@ -80,22 +80,29 @@ extension Tensor where Scalar: TensorScalar {
     }
 
     /// The running maximum of x's values along the axis `axisFromEnd` from the end (a NaN stays once met), as a
-    /// constant; leading axes are independent lines.
+    /// constant (no derivative recorded); leading axes are independent lines. One launched kernel, so compiled
+    /// functions replay it.
     private static func runningMaximum(_ x: AnyTensor, axisFromEnd: Int, reverse: Bool) -> AnyTensor {
         let shape = x.shape, axis = x.rank - axisFromEnd
         let n = shape[axis], inner = Shape.count(Array(shape[(axis + 1)...]))
         let outer = n * inner == 0 ? 0 : x.count / (n * inner)
-        var out = Tensor(unchecked: x.value).scalars
-        for o in 0..<outer {
-            for step in 1..<Swift.max(n, 1) {
-                let i = reverse ? n - 1 - step : step, previous = reverse ? i + 1 : i - 1
-                for k in 0..<inner {
-                    let p = out[(o * n + previous) * inner + k], v = out[(o * n + i) * inner + k]
-                    if p.isNaN || p > v { out[(o * n + i) * inner + k] = p }
+        let y = AnyTensor(uninitialized: x.scalarType, shape: x.shape)
+        if y.count == 0 { return y }
+        Kernel.launch("running maximum", x.storage, y.storage, (outer, n, inner, reverse, x.count)) { p, q in
+            let (outer, n, inner, reverse, count) = q
+            let out = p[1].assumingMemoryBound(to: Scalar.self)
+            out.update(from: p[0].assumingMemoryBound(to: Scalar.self), count: count)
+            for o in 0..<outer {
+                for step in 1..<Swift.max(n, 1) {
+                    let i = reverse ? n - 1 - step : step, previous = reverse ? i + 1 : i - 1
+                    for k in 0..<inner {
+                        let p = out[(o * n + previous) * inner + k], v = out[(o * n + i) * inner + k]
+                        if p.isNaN || p > v { out[(o * n + i) * inner + k] = p }
+                    }
                 }
             }
         }
-        return Tensor(shape: shape, scalars: out).base
+        return y
     }
 }
 

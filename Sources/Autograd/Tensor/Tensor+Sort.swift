@@ -54,8 +54,12 @@ extension Tensor where Scalar: TensorScalar {
         VMapTracing.noteValueDependence(base, "a sort")
         let n = shape[axis], inner = Shape.count(Array(shape[(axis + 1)...]))
         let outer = n * inner == 0 ? 0 : count / (n * inner)
-        var result = [Int32](repeating: 0, count: count)
-        withUnsafeBufferPointer { x in
+        let result = AnyTensor(uninitialized: .int32, shape: shape)
+        if count == 0 { return result }
+        let x = base.value
+        Kernel.launch("sort order", x.storage, result.storage, (n, inner, outer, descending)) { p, q in
+            let (n, inner, outer, descending) = q
+            let x = p[0].assumingMemoryBound(to: Scalar.self), result = p.i32(1)
             var order = [Int](repeating: 0, count: n)
             for o in 0..<outer {
                 for k in 0..<inner {
@@ -76,6 +80,6 @@ extension Tensor where Scalar: TensorScalar {
                 }
             }
         }
-        return Tensor<Int32>(shape: shape, scalars: result).base
+        return result
     }
 }
