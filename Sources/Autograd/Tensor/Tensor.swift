@@ -35,10 +35,17 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     /// The element type as a run-time value.
     public var scalarType: ScalarType { Scalar.scalarType }
 
+    /// Declares that Swift code reads this tensor's values (`what` names the read) to the transforms that cannot
+    /// follow values: a `vmap` trace stops if they depend on a mapped input (or, when `stopsUnderVMap` is false, falls
+    /// back to its loop), and a compiled function's trace fails. Outside both, two relaxed atomic loads.
+    @inline(__always) private func noteValueRead(_ what: String, stopsUnderVMap: Bool = true) {
+        if stopsUnderVMap { VMapTracing.checkRead(base, what) } else { VMapTracing.noteValueDependence(base, what) }
+        Trace.valueRead(base.storage, what)
+    }
+
     /// All elements in row-major order (the last axis varies fastest). O(count) copy.
     public var scalars: [Scalar] {
-        VMapTracing.checkRead(base, ".scalars")
-        Trace.valueRead(base.storage, ".scalars")
+        noteValueRead(".scalars")
         let p = base.storage.base.assumingMemoryBound(to: Scalar.self)
         return Array(UnsafeBufferPointer(start: p, count: count))
     }
@@ -51,15 +58,13 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
             operationFailure("scalar", "the tensor has shape \(describe(shape)) (\(count) elements), but .scalar "
                 + "needs exactly one element; use .scalars for all of them, or reduce first (sum(), mean())", at: nil)
         }
-        VMapTracing.checkRead(base, ".scalar")
-        Trace.valueRead(base.storage, ".scalar")
+        noteValueRead(".scalar")
         return base.storage.base.assumingMemoryBound(to: Scalar.self)[0]
     }
 
     /// Calls `body` with the elements in row-major order, without copying.
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
-        VMapTracing.noteValueDependence(base, "withUnsafeBufferPointer")
-        Trace.valueRead(base.storage, "withUnsafeBufferPointer")
+        noteValueRead("withUnsafeBufferPointer", stopsUnderVMap: false)
         return try body(UnsafeBufferPointer(start: base.storage.base.assumingMemoryBound(to: Scalar.self), count: count))
     }
 
@@ -70,8 +75,7 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     /// An index out of range stops the program with a message naming the caller's file and line.
     public subscript(scalarAt indices: Int..., file file: StaticString = #fileID, line line: UInt = #line) -> Scalar {
         get {
-            VMapTracing.checkRead(base, "subscript(scalarAt:)")
-            Trace.valueRead(base.storage, "subscript(scalarAt:)")
+            noteValueRead("subscript(scalarAt:)")
             return base.storage.base.assumingMemoryBound(to: Scalar.self)[flatIndex(indices, CallSite(file: file, line: line))]
         }
         set {
